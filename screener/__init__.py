@@ -1,0 +1,72 @@
+"""Screener: a consultation questionnaire for facial acupuncture clinics."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask_babel import format_date
+from werkzeug.exceptions import HTTPException
+
+from .config import ROOT, check_config, instance_dir, load_config
+from .extensions import babel, csrf, db
+from .i18n import LANGUAGE_NAMES, locale_selector, request_lang
+from .questionnaire import load_questionnaire
+from .security import set_security_headers
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The application factory."""
+    app = Flask(__name__, instance_path=str(instance_dir()), template_folder=str(ROOT / "templates"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(Path(app.instance_path), config))
+    check_config(app.config, app.debug)
+    # A broken questionnaire stops start-up here, with the YAML path in the message.
+    app.extensions["questionnaire"] = load_questionnaire(app.config["QUESTIONS_FILE"])
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    app.after_request(set_security_headers)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals.update(
+        language_names=LANGUAGE_NAMES, request_lang=request_lang, format_date=format_date
+    )
+    from . import cli
+
+    cli.register(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=locale_selector,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from .health import bp as health_bp
+    from .wizard.views import bp as wizard_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(wizard_bp, url_prefix="/c", name="client")
+    app.register_blueprint(wizard_bp, url_prefix="/embed", name="embed")
+    # Client forms carry CSRF tokens bound to the draft (wizard/drafts.py), not to a cookie.
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith(("client.", "embed.")):
+            csrf.exempt(view)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: HTTPException) -> tuple[str, int]:
+        g.setdefault("embedded", (request.blueprint or "") == "embed")
+        code = error.code or 500
+        return render_template("errors/error.html", error=error, code=code), code
+
+    # Unhandled exceptions reach this too, as InternalServerError (outside testing).
+    app.register_error_handler(HTTPException, render_error)

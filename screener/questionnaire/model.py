@@ -1,0 +1,283 @@
+"""Typed, frozen objects for the questionnaire file (format: docs/questions-format.md).
+
+The pydantic models check the shape of the file; cross-references (question ids, choice values,
+source keys, operator/type fit) are checked by the loader, which knows the whole file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+LANGUAGES = ("en", "zh-Hant")
+SEVERITIES = ("red_flag", "discuss", "timing", "comfort", "info")
+Severity = Literal["red_flag", "discuss", "timing", "comfort", "info"]
+QuestionType = Literal[
+    "single", "multi", "scale", "text", "textarea", "email", "tel", "date", "consent"
+]
+CHOICE_TYPES = frozenset({"single", "multi"})
+TEXT_TYPES = frozenset({"text", "textarea", "email", "tel"})
+DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 2000, "email": 254, "tel": 40}
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+ChoiceValue = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Text(_Frozen):
+    """A text in every interface language."""
+
+    en: Annotated[str, Field(min_length=1)]
+    zh_hant: Annotated[str, Field(min_length=1, alias="zh-Hant")]
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`, English for any other language."""
+        return self.zh_hant if lang == "zh-Hant" else self.en
+
+
+# Conditions -------------------------------------------------------------------------------
+
+OPERATORS = ("equals", "in", "any_of", "lte", "gte", "within_days")
+
+
+class Compare(_Frozen):
+    """A comparison on one question's answer; exactly one operator key is set."""
+
+    q: Identifier
+    equals: str | bool | int | None = None
+    in_: Annotated[tuple[str, ...] | None, Field(alias="in", min_length=1)] = None
+    any_of: Annotated[tuple[str, ...] | None, Field(min_length=1)] = None
+    lte: int | None = None
+    gte: int | None = None
+    within_days: Annotated[int, Field(ge=1)] | Literal["window"] | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Compare:
+        used = [op for op in OPERATORS if getattr(self, _attr(op)) is not None]
+        if len(used) != 1:
+            raise ValueError(
+                f"a comparison needs exactly one operator of {', '.join(OPERATORS)}"
+                f" (found {', '.join(used) or 'none'})"
+            )
+        return self
+
+    @property
+    def operator(self) -> str:
+        return next(op for op in OPERATORS if getattr(self, _attr(op)) is not None)
+
+    @property
+    def operand(self) -> Any:
+        return getattr(self, _attr(self.operator))
+
+    def question_ids(self) -> Iterator[str]:
+        yield self.q
+
+
+def _attr(op: str) -> str:
+    return "in_" if op == "in" else op
+
+
+class AllOf(_Frozen):
+    all: Annotated[tuple[Condition, ...], Field(min_length=1)]
+
+    def question_ids(self) -> Iterator[str]:
+        for c in self.all:
+            yield from c.question_ids()
+
+
+class AnyOf(_Frozen):
+    any: Annotated[tuple[Condition, ...], Field(min_length=1)]
+
+    def question_ids(self) -> Iterator[str]:
+        for c in self.any:
+            yield from c.question_ids()
+
+
+class Not(_Frozen):
+    not_: Condition = Field(alias="not")
+
+    def question_ids(self) -> Iterator[str]:
+        yield from self.not_.question_ids()
+
+
+def _condition_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("all", "any", "not"):
+            if key in value:
+                return f"<{key}>"
+        return "<compare>"
+    return {Compare: "<compare>", AllOf: "<all>", AnyOf: "<any>", Not: "<not>"}.get(
+        type(value), "<compare>"
+    )
+
+
+Condition = Annotated[
+    Union[
+        Annotated[Compare, Tag("<compare>")],
+        Annotated[AllOf, Tag("<all>")],
+        Annotated[AnyOf, Tag("<any>")],
+        Annotated[Not, Tag("<not>")],
+    ],
+    Discriminator(_condition_kind),
+]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+
+# Questions, steps, rules --------------------------------------------------------------------
+
+
+class Choice(_Frozen):
+    value: ChoiceValue
+    label: Text
+
+
+_TYPE_KEYS: dict[str, frozenset[str]] = {
+    "single": frozenset({"choices"}),
+    "multi": frozenset({"choices", "exclusive", "min_choices"}),
+    "scale": frozenset({"min", "max", "min_label", "max_label"}),
+    "text": frozenset({"max_length"}),
+    "textarea": frozenset({"max_length"}),
+    "email": frozenset({"max_length"}),
+    "tel": frozenset({"max_length"}),
+    "date": frozenset({"date_range", "window_days"}),
+    "consent": frozenset(),
+}
+_REQUIRED_TYPE_KEYS: dict[str, frozenset[str]] = {
+    "single": frozenset({"choices"}),
+    "multi": frozenset({"choices"}),
+    "scale": frozenset({"min", "max"}),
+}
+_OPTIONAL_KEYS = frozenset().union(*_TYPE_KEYS.values())
+
+
+class Question(_Frozen):
+    id: Identifier
+    type: QuestionType
+    label: Text
+    help: Text | None = None
+    required: bool = True
+    show_if: Condition | None = None
+    choices: Annotated[tuple[Choice, ...], Field(min_length=2)] | None = None
+    exclusive: tuple[ChoiceValue, ...] | None = None
+    min_choices: Annotated[int, Field(ge=0)] | None = None
+    min: int | None = None
+    max: int | None = None
+    min_label: Text | None = None
+    max_label: Text | None = None
+    max_length: Annotated[int, Field(ge=1, le=10000)] | None = None
+    date_range: Literal["past", "future", "any"] | None = None
+    window_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+    @model_validator(mode="after")
+    def _keys_fit_type(self) -> Question:
+        allowed = _TYPE_KEYS[self.type]
+        wrong = sorted(k for k in _OPTIONAL_KEYS - allowed if getattr(self, k) is not None)
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} not allowed on a {self.type} question")
+        missing = sorted(k for k in _REQUIRED_TYPE_KEYS.get(self.type, ()) if getattr(self, k) is None)
+        if missing:
+            raise ValueError(f"a {self.type} question needs {', '.join(missing)}")
+        if self.type == "scale" and self.min is not None and self.max is not None:
+            if self.min >= self.max:
+                raise ValueError("min must be less than max")
+        return self
+
+    @property
+    def choice_values(self) -> tuple[str, ...]:
+        return tuple(c.value for c in self.choices or ())
+
+    def choice_label(self, value: str, lang: str) -> str:
+        """The label of a choice value in `lang` (the value itself if unknown)."""
+        for c in self.choices or ():
+            if c.value == value:
+                return c.label.get(lang)
+        return value
+
+    @property
+    def text_max_length(self) -> int:
+        return self.max_length or DEFAULT_MAX_LENGTH.get(self.type, 200)
+
+    @property
+    def effective_min_choices(self) -> int:
+        if self.min_choices is not None:
+            return self.min_choices
+        return 1 if self.required else 0
+
+
+class Step(_Frozen):
+    id: Identifier
+    title: Text
+    intro: Text | None = None
+    show_if: Condition | None = None
+    questions: Annotated[tuple[Question, ...], Field(min_length=1)]
+
+
+class Source(_Frozen):
+    key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]
+    citation: Annotated[str, Field(min_length=1)]
+    url: str | None = None
+
+
+class Rule(_Frozen):
+    id: Identifier
+    severity: Severity
+    when: Condition
+    source: str
+    client: Text
+    practitioner: Text
+
+
+class QuestionnaireDoc(_Frozen):
+    """The file as written: the shape the JSON Schema describes."""
+
+    sources: tuple[Source, ...] = ()
+    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Questionnaire:
+    """A validated questionnaire with its version (content hash) and look-up tables."""
+
+    doc: QuestionnaireDoc
+    version: str
+    questions: Mapping[str, Question] = field(repr=False)
+    step_of: Mapping[str, Step] = field(repr=False)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.doc.steps
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.doc.rules
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return self.doc.sources
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.doc.steps if s.id == step_id), None)
+
+    def source(self, key: str) -> Source | None:
+        return next((s for s in self.doc.sources if s.key == key), None)
+
+
+def parse_date(value: object) -> dt.date | None:
+    """An answer's ISO date, or None when it is not one."""
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None

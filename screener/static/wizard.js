@@ -1,0 +1,44 @@
+// Optional enhancements; every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var summary = document.querySelector("[data-autofocus]");
+  if (summary) summary.focus();
+
+  // Show a conditional question only while its controlling answer selects it.
+  document.querySelectorAll("[data-reveal-q]").forEach(function (block) {
+    var name = block.getAttribute("data-reveal-q");
+    var values = block.getAttribute("data-reveal-values").split(" ");
+    var inputs = document.querySelectorAll('input[name="' + name + '"]');
+    function update() {
+      var on = Array.prototype.some.call(inputs, function (i) {
+        return i.checked && values.indexOf(i.value) !== -1;
+      });
+      block.hidden = !on;
+    }
+    inputs.forEach(function (i) { i.addEventListener("change", update); });
+    update();
+  });
+
+  // "None of these" clears the other boxes, and the other boxes clear it.
+  document.querySelectorAll("input[data-exclusive]").forEach(function (none) {
+    var group = document.querySelectorAll('input[name="' + none.name + '"]');
+    group.forEach(function (box) {
+      box.addEventListener("change", function () {
+        if (!box.checked) return;
+        group.forEach(function (other) {
+          if (other !== box && (box === none || other === none)) other.checked = false;
+        });
+      });
+    });
+  });
+
+  // One click sends the answers once (the server ignores a second send anyway).
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      var once = form.querySelector("[data-once]");
+      if (once) setTimeout(function () { once.disabled = true; }, 0);
+    });
+  });
+})();

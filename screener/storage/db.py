@@ -1,0 +1,86 @@
+"""The database handle: one engine per app, one session per request or CLI command."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+# Set while a write transaction starts, so SQLite takes its write lock at BEGIN.
+_WRITING: ContextVar[bool] = ContextVar("screener_db_writing", default=False)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 10, "isolation_level": None})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own BEGIN is off (isolation_level None). Write transactions take the write
+        # lock at BEGIN, so concurrent writers queue on busy_timeout instead of failing to
+        # upgrade a read snapshot; reads stay deferred and never block anyone (WAL).
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """Holds the engine and hands out sessions bound to the current app context."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.sessions: sessionmaker[Session] | None = None
+
+    def init_app(self, app: Flask) -> None:
+        self.engine = make_engine(app.config["DATABASE_URL"])
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        app.extensions["screener_db"] = self
+        app.teardown_appcontext(self._close)
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, created on first use."""
+        if "db_session" not in g:
+            assert self.sessions is not None, "Database.init_app was not called"
+            g.db_session = self.sessions()
+        return g.db_session  # type: ignore[no-any-return]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction on the context's session: commit on success, roll back on error.
+
+        A read transaction already open is ended first (loaded objects stay usable); re-read
+        anything that must not change underneath the write (e.g. `session.refresh(obj,
+        with_for_update=True)`).
+        """
+        session = self.session
+        if session.in_transaction():
+            session.commit()
+        writing = _WRITING.set(True)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            _WRITING.reset(writing)
+
+    def _close(self, _exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()

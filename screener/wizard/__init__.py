@@ -1,0 +1,1 @@
+"""The client wizard: pure engine, generated forms, cookie-free drafts, views."""

@@ -1,0 +1,120 @@
+"""The wizard's pure logic: which steps and questions are visible, where to go next.
+
+No Flask here: given a questionnaire and answers it answers the wizard's questions, so the
+views stay thin and the logic is tested directly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from ..questionnaire.conditions import evaluate
+from ..questionnaire.model import Compare, Question, Questionnaire, Step
+
+Answers = Mapping[str, Any]
+
+
+def step_visible(qn: Questionnaire, step: Step, answers: Answers, today: dt.date) -> bool:
+    return step.show_if is None or evaluate(step.show_if, answers, qn.questions, today)
+
+
+def question_visible(qn: Questionnaire, q: Question, answers: Answers, today: dt.date) -> bool:
+    return q.show_if is None or evaluate(q.show_if, answers, qn.questions, today)
+
+
+def visible_steps(qn: Questionnaire, answers: Answers, today: dt.date) -> list[Step]:
+    """The steps this client sees, in order, given the answers so far."""
+    return [s for s in qn.steps if step_visible(qn, s, answers, today)]
+
+
+def visible_questions(
+    qn: Questionnaire, step: Step, answers: Answers, today: dt.date
+) -> list[Question]:
+    return [q for q in step.questions if question_visible(qn, q, answers, today)]
+
+
+def reveal_controller(qn: Questionnaire, q: Question) -> str | None:
+    """The question of the same step that a question's visibility depends on, if any.
+
+    Such a question is rendered on its step (revealed by script, or shown with a hint when
+    script is off) because its condition can change before the step is sent.
+    """
+    if q.show_if is None:
+        return None
+    own_step = qn.step_of[q.id]
+    for qid in q.show_if.question_ids():
+        if qn.step_of[qid] is own_step:
+            return qid
+    return None
+
+
+def rendered_questions(
+    qn: Questionnaire, step: Step, answers: Answers, today: dt.date
+) -> list[Question]:
+    """Questions to put on the step page: visible ones plus same-step conditional ones."""
+    return [
+        q
+        for q in step.questions
+        if reveal_controller(qn, q) is not None or question_visible(qn, q, answers, today)
+    ]
+
+
+def prune(qn: Questionnaire, answers: Answers, today: dt.date) -> dict[str, Any]:
+    """Keep only the answers of questions that are visible; hidden answers are dropped.
+
+    Conditions refer only to earlier questions (the loader checks), so one pass in order settles it.
+    """
+    kept: dict[str, Any] = {}
+    for step in qn.steps:
+        if not step_visible(qn, step, kept, today):
+            continue
+        for q in step.questions:
+            if q.id in answers and question_visible(qn, q, kept, today):
+                kept[q.id] = answers[q.id]
+    return kept
+
+
+def step_index(steps: list[Step], step_id: str) -> int | None:
+    return next((i for i, s in enumerate(steps) if s.id == step_id), None)
+
+
+def next_step(qn: Questionnaire, answers: Answers, step_id: str, today: dt.date) -> Step | None:
+    """The visible step after `step_id`, or None when it was the last."""
+    seen = False
+    for step in qn.steps:
+        if seen and step_visible(qn, step, answers, today):
+            return step
+        seen = seen or step.id == step_id
+    return None
+
+
+def previous_step(
+    qn: Questionnaire, answers: Answers, step_id: str, today: dt.date
+) -> Step | None:
+    """The visible step before `step_id`, or None when it is the first."""
+    prev = None
+    for step in qn.steps:
+        if step.id == step_id:
+            return prev
+        if step_visible(qn, step, answers, today):
+            prev = step
+    return prev
+
+
+def compare_leaves(q: Question) -> list[Compare]:
+    """The comparisons of a question's show_if (for the reveal script's data attributes)."""
+    out: list[Compare] = []
+
+    def walk(c: Any) -> None:
+        if isinstance(c, Compare):
+            out.append(c)
+        for attr in ("all", "any"):
+            for sub in getattr(c, attr, ()) or ():
+                walk(sub)
+        if getattr(c, "not_", None) is not None:
+            walk(c.not_)
+
+    if q.show_if is not None:
+        walk(q.show_if)
+    return out

@@ -1,0 +1,340 @@
+"""Client wizard routes. Registered twice: /c/<slug>/ (standalone) and /embed/<slug>/ (iframe).
+
+No route reads or sets a cookie: the draft is found by the token in the URL path.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..i18n import DEFAULT_LANG, normalise_lang, request_lang
+from ..questionnaire.model import Question, Questionnaire, Step
+from ..storage.models import Clinic, Draft, Submission, utcnow
+from . import engine
+from .drafts import find_draft, new_draft, submit_token, submit_token_valid
+from .forms import (
+    StepForm,
+    answers_formdata,
+    form_answers,
+    make_form,
+    valid_field_answers,
+)
+from .summary import answer_rows
+
+bp = Blueprint("wizard", __name__)
+
+REVIEW = "review"
+
+
+def questionnaire() -> Questionnaire:
+    return current_app.extensions["questionnaire"]  # type: ignore[no-any-return]
+
+
+def today() -> dt.date:
+    """The date answers are checked against: the server's date (UTC by default)."""
+    return dt.date.today()
+
+
+def wurl(endpoint: str, **values: Any) -> str:
+    """url_for within the blueprint serving this request (standalone or embed)."""
+    return url_for(f"{request.blueprint}.{endpoint}", **values)
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"wurl": wurl}
+
+
+@bp.url_value_preprocessor
+def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    slug = (values or {}).pop("slug", "")
+    g.embedded = request.blueprint == "embed"
+    clinic = db.session.scalars(select(Clinic).where(Clinic.slug == slug)).first()
+    if clinic is None:
+        abort(404)
+    g.clinic = clinic
+    if g.embedded:
+        g.frame_ancestors = list(clinic.allowed_origins or [])
+
+
+@bp.url_defaults
+def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
+    clinic = g.get("clinic")
+    if clinic is not None:
+        values.setdefault("slug", clinic.slug)
+    token = g.get("token")
+    if token is not None and endpoint.endswith(
+        (".resume", ".step", ".review", ".submit", ".summary")
+    ):
+        values.setdefault("token", token)
+
+
+def _load_draft(token: str) -> Draft:
+    draft = find_draft(db.session, g.clinic, token)
+    if draft is None:
+        abort(404, description="draft")
+    g.token = token
+    g.draft = draft
+    g.private_page = True
+    wanted = normalise_lang(request.args.get("lang"))
+    if wanted and wanted != draft.lang:
+        with db.transaction():
+            draft.lang = wanted
+    g.lang = draft.lang
+    return draft
+
+
+def _resume_target(draft: Draft) -> str:
+    if draft.submitted_at is not None:
+        return wurl("summary")
+    if draft.current_step == REVIEW:
+        return wurl("review")
+    qn = questionnaire()
+    steps = engine.visible_steps(qn, draft.answers, today())
+    step_id = draft.current_step if any(s.id == draft.current_step for s in steps) else steps[0].id
+    return wurl("step", step_id=step_id)
+
+
+def _see_other(location: str) -> ResponseReturnValue:
+    return redirect(location, code=303)
+
+
+def _step_form(
+    step: Step, questions: list[Question], draft: Draft, *, posted: bool, csrf: bool = True
+) -> StepForm:
+    return make_form(
+        questionnaire(),
+        step,
+        questions,
+        formdata=request.form if posted else None,
+        answers=draft.answers,
+        csrf_context=f"{draft.token_hash}:{step.id}",
+        secret=current_app.config["SECRET_KEY"],
+        lang=draft.lang,
+        today=today(),
+        csrf=csrf,
+    )
+
+
+def stored_form(step: Step, answers: dict[str, Any], lang: str) -> StepForm:
+    """A step's stored answers, re-validated by the same form the client filled in."""
+    qn = questionnaire()
+    questions = engine.visible_questions(qn, step, answers, today())
+    form = make_form(
+        qn,
+        step,
+        questions,
+        formdata=answers_formdata(questions, answers),
+        answers=answers,
+        csrf_context="",
+        secret=current_app.config["SECRET_KEY"],
+        lang=lang,
+        today=today(),
+        csrf=False,
+    )
+    form.validate()
+    return form
+
+
+def first_incomplete_step(answers: dict[str, Any], lang: str) -> Step | None:
+    for step in engine.visible_steps(questionnaire(), answers, today()):
+        if stored_form(step, answers, lang).errors:
+            return step
+    return None
+
+
+# Routes -----------------------------------------------------------------------------------
+
+
+@bp.get("/<slug>/")
+def start() -> ResponseReturnValue:
+    g.lang = normalise_lang(request.args.get("lang")) or request_lang()
+    qn = questionnaire()
+    return render_template(
+        "wizard/start.html",
+        steps=qn.steps,
+        draft_days=current_app.config["DRAFT_DAYS"],
+    )
+
+
+@bp.post("/<slug>/start")
+def begin() -> ResponseReturnValue:
+    lang = normalise_lang(request.form.get("lang")) or request_lang() or DEFAULT_LANG
+    with db.transaction() as session:
+        draft, token = new_draft(session, g.clinic, lang, current_app.config["DRAFT_DAYS"])
+        draft.current_step = questionnaire().steps[0].id
+    g.token = token
+    return _see_other(wurl("step", step_id=draft.current_step))
+
+
+@bp.get("/<slug>/d/<token>/")
+def resume(token: str) -> ResponseReturnValue:
+    return _see_other(_resume_target(_load_draft(token)))
+
+
+@bp.route("/<slug>/d/<token>/s/<step_id>", methods=["GET", "POST"])
+def step(token: str, step_id: str) -> ResponseReturnValue:
+    draft = _load_draft(token)
+    if draft.submitted_at is not None:
+        return _see_other(wurl("summary", sent=1))
+    qn, day = questionnaire(), today()
+    steps = engine.visible_steps(qn, draft.answers, day)
+    current = next((s for s in steps if s.id == step_id), None)
+    if current is None:
+        return _see_other(_resume_target(draft))
+    from_review = request.args.get("from") == REVIEW
+    rendered = engine.rendered_questions(qn, current, draft.answers, day)
+
+    if request.method == "GET":
+        form = _step_form(current, rendered, draft, posted=False)
+        if request.args.get("check") == "1":  # sent here by a failed final check: show what is missing
+            for name, errors in stored_form(current, draft.answers, draft.lang).errors.items():
+                form[name].errors = list(errors)
+        return _render_step(current, steps, rendered, form, from_review)
+
+    form = _step_form(current, rendered, draft, posted=True)
+    form.validate()
+    if form.csrf_token.errors:
+        abort(400, description="csrf")
+    # Which questions apply depends on what was just posted on this very step.
+    posted = {**draft.answers, **form_answers(form, rendered)}
+    visible = [q for q in rendered if engine.question_visible(qn, q, posted, day)]
+    others = {k: v for k, v in draft.answers.items() if k not in {q.id for q in current.questions}}
+
+    if request.form.get("action") == "back":
+        saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
+        previous = engine.previous_step(qn, saved, current.id, day)
+        with db.transaction():
+            draft.answers = saved
+            draft.current_step = previous.id if previous else current.id
+            draft.updated_at = utcnow()
+        if previous is None:
+            return _see_other(wurl("start"))
+        return _see_other(wurl("step", step_id=previous.id))
+
+    if any(form[q.id].errors for q in visible):
+        for q in rendered:
+            if q not in visible:
+                form[q.id].errors = []
+        return _render_step(current, steps, rendered, form, from_review)
+
+    saved = engine.prune(qn, {**others, **form_answers(form, visible)}, day)
+    target = engine.next_step(qn, saved, current.id, day)
+    if from_review or target is None:
+        target = first_incomplete_step(saved, draft.lang)
+    with db.transaction():
+        draft.answers = saved
+        draft.current_step = target.id if target else REVIEW
+        draft.updated_at = utcnow()
+    if target is None:
+        return _see_other(wurl("review"))
+    args = {"from": REVIEW} if from_review else {}
+    return _see_other(wurl("step", step_id=target.id, **args))
+
+
+def _render_step(
+    current: Step, steps: list[Step], rendered: list[Question], form: StepForm, from_review: bool
+) -> str:
+    qn = questionnaire()
+    number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
+    previous = engine.previous_step(qn, g.draft.answers, current.id, today())
+    reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
+    errors = [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
+    return render_template(
+        "wizard/step.html",
+        step=current,
+        number=number,
+        total=len(steps),
+        questions=rendered,
+        reveals=reveals,
+        leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
+        form=form,
+        errors=errors,
+        from_review=from_review,
+        has_previous=previous is not None,
+        expires_at=g.draft.expires_at,
+    )
+
+
+@bp.get("/<slug>/d/<token>/review")
+def review(token: str) -> ResponseReturnValue:
+    draft = _load_draft(token)
+    if draft.submitted_at is not None:
+        return _see_other(wurl("summary", sent=1))
+    missing = first_incomplete_step(draft.answers, draft.lang)
+    if missing is not None:
+        return _see_other(wurl("step", step_id=missing.id, check=1))
+    return render_template(
+        "wizard/review.html",
+        sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
+        csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
+        expires_at=draft.expires_at,
+    )
+
+
+@bp.post("/<slug>/d/<token>/submit")
+def submit(token: str) -> ResponseReturnValue:
+    draft = _load_draft(token)
+    if draft.submitted_at is not None:  # a double click or a re-sent form: already done
+        return _see_other(wurl("summary"))
+    if not submit_token_valid(
+        current_app.config["SECRET_KEY"], draft.token_hash, request.form.get("csrf_token")
+    ):
+        abort(400, description="csrf")
+    missing = first_incomplete_step(draft.answers, draft.lang)
+    if missing is not None:
+        return _see_other(wurl("step", step_id=missing.id, check=1))
+    qn = questionnaire()
+    answers = engine.prune(qn, draft.answers, today())
+    try:
+        with db.transaction() as session:
+            session.refresh(draft, with_for_update=True)
+            if draft.submitted_at is None:
+                now = utcnow()
+                session.add(
+                    Submission(
+                        clinic_id=draft.clinic_id,
+                        draft_id=draft.id,
+                        answers=answers,
+                        flags=[],
+                        questionnaire_version=qn.version,
+                        lang=draft.lang,
+                        full_name=str(answers.get("full_name", "")),
+                        submitted_at=now,
+                    )
+                )
+                draft.submitted_at = now
+                draft.answers = {}  # the submission holds them now; keep one copy only
+                draft.current_step = None
+    except IntegrityError:  # the other of two simultaneous submits won: same outcome
+        db.session.rollback()
+    return _see_other(wurl("summary"))
+
+
+@bp.get("/<slug>/d/<token>/summary")
+def summary(token: str) -> ResponseReturnValue:
+    draft = _load_draft(token)
+    sub = draft.submission
+    if draft.submitted_at is None or sub is None:
+        return _see_other(_resume_target(draft))
+    return render_template(
+        "wizard/summary.html",
+        submission=sub,
+        sections=answer_rows(questionnaire(), sub.answers, draft.lang, sub.submitted_at.date()),
+        already_sent=request.args.get("sent") == "1",
+    )
