@@ -23,6 +23,9 @@ from .model import (
 )
 
 
+BOOL_HINT = ' (quote "yes"/"no" in YAML: unquoted they are booleans)'
+
+
 class QuestionnaireError(Exception):
     """The questionnaire file is invalid; `errors` holds one 'path: message' line per problem."""
 
@@ -116,6 +119,8 @@ def _pydantic_errors(exc: ValidationError) -> list[str]:
             continue  # a list is "too short" only because its items failed: report the items
         path = format_path(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+            msg += BOOL_HINT  # e.g. an unquoted `yes` in a choice value or an `in` list
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{err['loc'][-1]}'"
             path = format_path(err["loc"][:-1])
@@ -221,7 +226,7 @@ def _check_compare(
         wanted = operand if isinstance(operand, tuple) else (operand,)
         for v in wanted:
             if v not in q.choice_values:
-                hint = " (quote \"yes\"/\"no\" in YAML)" if isinstance(v, bool) else ""
+                hint = BOOL_HINT if isinstance(v, bool) else ""
                 yield f"{path}.{op}: {v!r} is not a choice of '{q.id}'{hint}"
     elif q.type == "scale" and (isinstance(operand, bool) or not isinstance(operand, int)):
         yield f"{path}.{op}: '{q.id}' is a number scale; compare it with a number"

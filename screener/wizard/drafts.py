@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
+from wtforms.validators import ValidationError
 
 from ..storage.models import Clinic, Draft, utcnow
 
@@ -79,4 +80,4 @@ class DraftCSRF(CSRF):
     def validate_csrf_token(self, form: Any, field: Any) -> None:
         expected = self.generate_csrf_token(field)
         if not isinstance(field.data, str) or not hmac.compare_digest(field.data, expected):
-            raise ValueError("The form has expired or was not sent from this page.")
+            raise ValidationError("The form has expired or was not sent from this page.")

@@ -18,6 +18,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 from wtforms.validators import ValidationError
 
@@ -39,7 +40,7 @@ class SingleChoiceField(RadioField):
     """Radio buttons whose unknown values get a clear message."""
 
     def pre_validate(self, form: Any) -> None:
-        if self.data is not None and self.data not in {c[0] for c in self.choices}:
+        if self.data is not None and self.data not in {self.coerce(c.value) for c in self.choices}:
             raise ValidationError(_l("Choose one of the options shown."))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -54,13 +55,13 @@ class MultiChoiceField(SelectMultipleField):
     """A group of checkboxes."""
 
     def pre_validate(self, form: Any) -> None:
-        allowed = {c[0] for c in self.choices}
+        allowed = {c.value for c in self.choices}
         if any(v not in allowed for v in self.data or ()):
             raise ValidationError(_l("Choose only from the options shown."))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         # Repeated values count once; order follows the questionnaire, not the request.
-        order = [c[0] for c in self.choices]
+        order = [c.value for c in self.choices]
         seen = set(valuelist)
         self.data = [v for v in order if v in seen] + sorted(seen - set(order))
 
@@ -125,9 +126,13 @@ def _text_validators(q: Question) -> list[Any]:
     ]
 
 
+def _choices(q: Question) -> list[SelectChoice]:
+    return [SelectChoice(c.value, c.value) for c in q.choices or ()]
+
+
 def _single(q: Question) -> Field:
     return SingleChoiceField(
-        choices=[(c.value, c.value) for c in q.choices or ()],
+        choices=_choices(q),
         validators=_required(q, _l("Choose one of the options.")),
     )
 
@@ -136,13 +141,13 @@ def _multi(q: Question) -> Field:
     validators: list[Any] = [_choices_min(q)]
     if not q.required and not q.min_choices:
         validators.insert(0, Optional())
-    return MultiChoiceField(choices=[(c.value, c.value) for c in q.choices or ()], validators=validators)
+    return MultiChoiceField(choices=_choices(q), validators=validators)
 
 
 def _scale(q: Question) -> Field:
     assert q.min is not None and q.max is not None
     return SingleChoiceField(
-        choices=[(i, str(i)) for i in range(q.min, q.max + 1)],
+        choices=[SelectChoice(str(i), str(i)) for i in range(q.min, q.max + 1)],
         coerce=int,
         validators=_required(
             q, _l("Choose a number from %(min)d to %(max)d.", min=q.min, max=q.max)

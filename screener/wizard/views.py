@@ -268,6 +268,7 @@ def _render_step(
         from_review=from_review,
         has_previous=previous is not None,
         expires_at=g.draft.expires_at,
+        today=today(),
     )
 
 

@@ -1,0 +1,236 @@
+"""What the two summaries show, as plain data. Pure Python (no Flask).
+
+Both summaries are built from the flags STORED with a submission (never by screening again), so
+an old submission reads the same after the rules change. Interface sentences (headings, the
+outcome line) live in the templates, wrapped for translation; this module decides which of them
+apply and gathers the questionnaire texts in the reader's language.
+
+Answers are put in words by a `describe(question, value, lang)` function: the pages pass the
+wizard's `display_answer` (translated, locale dates); `plain_answer` here is the fallback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..questionnaire.model import SEVERITIES, Question, Questionnaire, parse_date
+from .rules import Flag, Timing
+
+Describe = Callable[[Question, Any, str], str]
+
+# The outcome line of the client summary, from the most serious flag (content brief).
+SEE_DOCTOR = "see_doctor"  # any red_flag
+DISCUSS_FIRST = "discuss_first"  # else any discuss or timing
+NOTHING_SPECIAL = "nothing_special"  # else
+
+COMFORT_QUESTIONS = ("pain_tolerance", "needle_fear", "fainting_history", "acupuncture_before", "lie_still")
+GOAL_QUESTIONS = (
+    "skin_goals",
+    "skin_goals_other",
+    "expected_timeframe",
+    "course_commitment",
+    "upcoming_event",
+    "upcoming_event_date",
+)
+OTHER_HEALTH = "other_health"
+
+
+def plain_answer(q: Question, value: Any, lang: str) -> str:
+    """An answer in words without any translation machinery (choice labels, ISO dates)."""
+    if value is None or value == "" or value == []:
+        return "-"
+    if q.type in ("single", "multi"):
+        values = value if isinstance(value, list | tuple) else [value]
+        sep = ", " if lang == "en" else "、"
+        return sep.join(q.choice_label(str(v), lang) for v in values)
+    if q.type == "scale":
+        return f"{value}/{q.max}"
+    if q.type == "date":
+        day = parse_date(value)
+        return day.isoformat() if day else str(value)
+    if q.type == "consent":
+        return "✓" if value is True else "-"
+    return str(value)
+
+
+def outcome(flags: Iterable[Flag]) -> str:
+    severities = {f.severity for f in flags}
+    if "red_flag" in severities:
+        return SEE_DOCTOR
+    if severities & {"discuss", "timing"}:
+        return DISCUSS_FIRST
+    return NOTHING_SPECIAL
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One answer behind a flag (or in a profile): the question's label and the answer in words."""
+
+    question_id: str
+    label: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class TimingRow:
+    label: str  # the date question's label
+    timing: Timing
+
+
+@dataclass(frozen=True)
+class Item:
+    """A flag as a reader sees it: the text for this reader and the answers that raised it."""
+
+    rule: str
+    severity: str
+    text: str
+    reasons: tuple[Reason, ...]
+    timing: tuple[TimingRow, ...]
+    source: str
+    citation: str  # the source's citation, when the current questionnaire still lists it
+
+
+@dataclass(frozen=True)
+class Group:
+    severity: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    outcome: str
+    groups: tuple[Group, ...]  # one per severity that has flags, most serious first
+
+    @property
+    def count(self) -> int:
+        return sum(len(g.items) for g in self.groups)
+
+
+@dataclass(frozen=True)
+class ComfortProfile:
+    rows: tuple[Reason, ...]
+    fainting: bool  # fainted or nearly fainted with needles: first treatment lying down
+    first_timer: bool
+    low_pain_tolerance: bool
+    strong_needle_fear: bool
+
+
+@dataclass(frozen=True)
+class PractitionerSummary:
+    red_flags: tuple[Item, ...]
+    discuss: tuple[Item, ...]
+    timing: tuple[Item, ...]
+    comfort_flags: tuple[Item, ...]
+    info: tuple[Item, ...]
+    comfort: ComfortProfile
+    goals: tuple[Reason, ...]
+    other_health: str | None  # the client's own words, to be shown escaped
+    outcome: str
+
+
+def _reason(
+    qn: Questionnaire, qid: str, answers: Mapping[str, Any], lang: str, describe: Describe
+) -> Reason:
+    q = qn.questions.get(qid)
+    value = answers.get(qid)
+    if q is None:  # the question was removed from the file after this submission
+        return Reason(qid, qid, "" if value is None else str(value))
+    return Reason(qid, q.label.get(lang), describe(q, value, lang))
+
+
+def _item(
+    qn: Questionnaire,
+    flag: Flag,
+    answers: Mapping[str, Any],
+    lang: str,
+    describe: Describe,
+    reader: str,
+) -> Item:
+    text = flag.client if reader == "client" else flag.practitioner
+    source = qn.source(flag.source)
+    return Item(
+        rule=flag.rule,
+        severity=flag.severity,
+        text=text.get(lang),
+        reasons=tuple(_reason(qn, qid, answers, lang, describe) for qid in flag.because),
+        timing=tuple(
+            TimingRow(
+                qn.questions[t.question].label.get(lang) if t.question in qn.questions else t.question,
+                t,
+            )
+            for t in flag.timing
+        ),
+        source=flag.source,
+        citation=source.citation if source is not None else "",
+    )
+
+
+def _by_severity(flags: Sequence[Flag]) -> dict[str, list[Flag]]:
+    out: dict[str, list[Flag]] = {s: [] for s in SEVERITIES}
+    for f in flags:
+        out.setdefault(f.severity, []).append(f)
+    return out
+
+
+def client_summary(
+    qn: Questionnaire,
+    flags: Sequence[Flag],
+    answers: Mapping[str, Any],
+    lang: str,
+    describe: Describe = plain_answer,
+) -> ClientSummary:
+    """The client's summary data from stored flags, in the client's language."""
+    groups = tuple(
+        Group(sev, tuple(_item(qn, f, answers, lang, describe, "client") for f in fs))
+        for sev, fs in _by_severity(flags).items()
+        if fs
+    )
+    return ClientSummary(outcome=outcome(flags), groups=groups)
+
+
+def practitioner_summary(
+    qn: Questionnaire,
+    flags: Sequence[Flag],
+    answers: Mapping[str, Any],
+    lang: str,
+    describe: Describe = plain_answer,
+) -> PractitionerSummary:
+    """The practitioner's summary data from stored flags, in the reader's language."""
+    by = {
+        sev: tuple(_item(qn, f, answers, lang, describe, "practitioner") for f in fs)
+        for sev, fs in _by_severity(flags).items()
+    }
+
+    def rows(ids: Iterable[str]) -> tuple[Reason, ...]:
+        return tuple(
+            _reason(qn, qid, answers, lang, describe)
+            for qid in ids
+            if qid in qn.questions and answers.get(qid) not in (None, "", [])
+        )
+
+    pain = answers.get("pain_tolerance")
+    comfort = ComfortProfile(
+        rows=rows(COMFORT_QUESTIONS),
+        fainting=answers.get("fainting_history") == "yes",
+        first_timer=answers.get("acupuncture_before") == "never",
+        low_pain_tolerance=isinstance(pain, int) and not isinstance(pain, bool) and pain <= 3,
+        strong_needle_fear=answers.get("needle_fear") == "strong",
+    )
+    other = answers.get(OTHER_HEALTH)
+    return PractitionerSummary(
+        red_flags=by.get("red_flag", ()),
+        discuss=by.get("discuss", ()),
+        timing=by.get("timing", ()),
+        comfort_flags=by.get("comfort", ()),
+        info=by.get("info", ()),
+        comfort=comfort,
+        goals=rows(GOAL_QUESTIONS),
+        other_health=str(other) if other not in (None, "") else None,
+        outcome=outcome(flags),
+    )
+
+
+def iso_or_none(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,230 @@
+"""Shared fixtures: an app on a real database (SQLite file, or PostgreSQL), a client, a clean db.
+
+Set SCREENER_TEST_DATABASE_URL to run the suite against another database (e.g. PostgreSQL);
+the suite drops and re-creates the schema there.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import delete, select, text
+from werkzeug.test import TestResponse
+
+from screener import create_app
+from screener.config import ROOT
+from screener.extensions import db
+from screener.storage.db import make_engine
+from screener.storage.migrate import upgrade
+from screener.storage.models import Base, Clinic, Draft, Submission
+
+TEST_SECRET = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for the whole session."""
+    url = os.environ.get("SCREENER_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'screener-test.db'}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": database_url,
+            "QUESTIONS_FILE": str(ROOT / "questions.yaml"),
+        }
+    )
+    app.jinja_env.undefined = jinja2.StrictUndefined
+    with app.app_context():
+        _clean(app)
+        with db.transaction() as session:
+            session.add(
+                Clinic(slug="demo", name="Demo Clinic", allowed_origins=["http://localhost:5001"])
+            )
+    yield app
+    assert db.engine is not None
+    db.engine.dispose()
+
+
+def _clean(app: Flask) -> None:
+    with db.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """A database session of its own, for assertions.
+
+    It deliberately holds no app context: requests made while one is pushed would share its
+    `g` (and so one db session) instead of getting their own, as in production.
+    """
+    assert db.sessions is not None
+    s = db.sessions()
+    yield s
+    s.close()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="csrf_token"')
+
+
+def csrf_of(response: TestResponse) -> str:
+    m = CSRF_RE.search(response.get_data(as_text=True))
+    assert m, "no csrf_token in the page"
+    return m.group(1) or m.group(2)
+
+
+class Walker:
+    """Drives the client wizard over HTTP like a browser with no cookies would."""
+
+    def __init__(self, client: FlaskClient, prefix: str = "/c/demo") -> None:
+        self.client = client
+        self.prefix = prefix
+        self.url = ""
+
+    def start(self, lang: str = "en") -> TestResponse:
+        r = self.client.post(f"{self.prefix}/start", data={"lang": lang})
+        assert r.status_code == 303, r.status_code
+        self.url = r.headers["Location"]
+        return r
+
+    @property
+    def token(self) -> str:
+        m = re.search(r"/d/([^/]+)/", self.url)
+        assert m
+        return m.group(1)
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}/d/{self.token}"
+
+    def get(self, url: str | None = None) -> TestResponse:
+        r = self.client.get(url or self.url)
+        return r
+
+    def post_step(self, data: dict[str, Any], action: str = "continue", url: str | None = None) -> TestResponse:
+        url = url or self.url
+        page = self.client.get(url)
+        assert page.status_code == 200, (url, page.status_code)
+        form = {"csrf_token": csrf_of(page), "action": action, **data}
+        r = self.client.post(url, data=form)
+        if r.status_code == 303:
+            self.url = r.headers["Location"]
+        return r
+
+    def submit(self) -> TestResponse:
+        review = self.client.get(f"{self.base}/review")
+        assert review.status_code == 200, review.status_code
+        r = self.client.post(f"{self.base}/submit", data={"csrf_token": csrf_of(review)})
+        return r
+
+
+def past(days: int) -> str:
+    return (dt.date.today() - dt.timedelta(days=days)).isoformat()
+
+
+def future(days: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+# Answers for every step of the real questionnaire: a client with nothing notable.
+STEP_ANSWERS: dict[str, dict[str, Any]] = {
+    "about_you": {"age_band": "30_44", "pregnancy": "no"},
+    "goals": {
+        "skin_goals": ["fine_lines", "texture"],
+        "expected_timeframe": "over_months",
+        "course_commitment": "a_course",
+        "upcoming_event": "no",
+    },
+    "comfort": {
+        "pain_tolerance": "6",
+        "needle_fear": "none",
+        "fainting_history": "no",
+        "acupuncture_before": "body",
+        "lie_still": "yes",
+    },
+    "health": {
+        "bleeding_disorder": "no",
+        "blood_thinners": "no",
+        "bruise_easily": "no",
+        "implanted_device": "no",
+        "cancer_treatment": "no",
+        "immunosuppressed": "no",
+        "heart_valve": "no",
+        "seizures": "no",
+        "new_symptoms": "no",
+        "facial_skin": ["none"],
+        "metal_allergy": "no",
+        "keloid": "no",
+        "blood_pressure": "normal",
+        "diabetes": "no",
+        "migraine": "no",
+        "isotretinoin": "never",
+        "facial_nerve": "no",
+        "unwell_now": "no",
+    },
+    "recent_treatments": {"recent_procedures": ["none"], "permanent_implants": "no"},
+    "details": {
+        "full_name": "Mei Chen",
+        "email": "mei@example.com",
+        "consent_store": "y",
+        "consent_not_advice": "y",
+    },
+}
+
+
+@pytest.fixture
+def walker(client: FlaskClient) -> Walker:
+    return Walker(client)
+
+
+@pytest.fixture
+def walk(walker: Walker) -> Callable[..., Walker]:
+    """Walk every step with STEP_ANSWERS (overridden per step), ending on the review page."""
+
+    def run(lang: str = "en", **overrides: dict[str, Any]) -> Walker:
+        walker.start(lang)
+        for step_id, answers in STEP_ANSWERS.items():
+            assert f"/s/{step_id}" in walker.url, walker.url
+            r = walker.post_step({**answers, **overrides.get(step_id, {})})
+            assert r.status_code == 303, (step_id, r.get_data(as_text=True)[-2000:])
+        assert walker.url.endswith("/review"), walker.url
+        return walker
+
+    return run
+
+
+def drafts(session: Any) -> list[Draft]:
+    session.rollback()  # a new transaction: see what other connections committed
+    return list(session.scalars(select(Draft)))
+
+
+def submissions(session: Any) -> list[Submission]:
+    session.rollback()  # a new transaction: see what other connections committed
+    return list(session.scalars(select(Submission)))

@@ -1,0 +1,409 @@
+"""The client wizard over HTTP: the walk, navigation, conditions, resume, submit, bad input."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from screener.storage.models import Draft
+from screener.wizard.drafts import hash_token
+
+from .conftest import STEP_ANSWERS, Walker, csrf_of, drafts, future, past, submissions
+
+STEPS = list(STEP_ANSWERS)
+
+
+def text(r: Any) -> str:
+    return str(r.get_data(as_text=True))
+
+
+@pytest.fixture(autouse=True)
+def no_cookies(app: Flask) -> None:
+    """Every client response in these tests is checked: no Set-Cookie, ever."""
+
+    @app.after_request
+    def check(response: Any) -> Any:
+        assert "Set-Cookie" not in response.headers, response.headers
+        return response
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_full_walk_to_summary(walk: Callable[..., Walker], session: Any, lang: str) -> None:
+    w = walk(lang)
+    review = w.get(f"{w.base}/review")
+    assert review.status_code == 200
+    assert f'<html lang="{lang}">' in text(review)
+    r = w.submit()
+    assert r.status_code == 303 and r.headers["Location"].endswith("/summary")
+    page = w.get(r.headers["Location"])
+    assert page.status_code == 200
+    assert "Mei Chen" in text(page)
+    [sub] = submissions(session)
+    assert sub.lang == lang
+    assert sub.answers["skin_goals"] == ["fine_lines", "texture"]
+    assert sub.answers["pain_tolerance"] == 6
+    assert sub.answers["consent_store"] is True
+    assert sub.questionnaire_version == w.client.application.extensions["questionnaire"].version
+    assert sub.full_name == "Mei Chen"
+    assert w.client.get_cookie("session") is None
+    assert not list(w.client._cookies)  # type: ignore[attr-defined]
+
+
+def test_zh_hant_pages_show_chinese_question_texts(walker: Walker) -> None:
+    walker.start("zh-Hant")
+    page = text(walker.get())
+    assert '<html lang="zh-Hant">' in page
+    assert re.search(r"[\u4e00-\u9fff]", page.split("<main", 1)[1])
+
+
+def test_progress_says_step_n_of_m(walker: Walker) -> None:
+    walker.start()
+    assert f"Step 1 of {len(STEPS)}" in text(walker.get())
+    walker.post_step(STEP_ANSWERS["about_you"])
+    assert f"Step 2 of {len(STEPS)}" in text(walker.get())
+
+
+def test_start_page_and_healthz(client: FlaskClient) -> None:
+    r = client.get("/c/demo/")
+    assert r.status_code == 200 and "Start" in text(r)
+    h = client.get("/healthz")
+    assert h.status_code == 200 and h.json is not None and h.json["status"] == "ok"
+
+
+def test_token_is_stored_only_as_a_hash(walker: Walker, session: Any) -> None:
+    walker.start()
+    [draft] = drafts(session)
+    assert draft.token_hash == hash_token(walker.token)
+    assert walker.token not in repr(draft.__dict__)
+    assert len(walker.token) >= 32  # 192 random bits, URL-safe base64
+
+
+def test_back_keeps_answers_of_every_step_including_current(walker: Walker, session: Any) -> None:
+    walker.start()
+    walker.post_step(STEP_ANSWERS["about_you"])
+    goals_url = walker.url
+    # Part of the goals step, then Back: what was entered here is kept.
+    r = walker.post_step({"skin_goals": ["firmness"], "upcoming_event": "no"}, action="back")
+    assert r.status_code == 303 and "/s/about_you" in r.headers["Location"]
+    page = text(walker.get())
+    assert 'value="30_44" checked' in page
+    page = text(walker.get(goals_url))
+    assert 'value="firmness" checked' in page
+    assert 'name="upcoming_event" value="no" checked' in page
+    [draft] = drafts(session)
+    assert draft.answers["skin_goals"] == ["firmness"]
+
+
+def test_back_from_first_step_goes_to_start_and_keeps_answers(walker: Walker, session: Any) -> None:
+    walker.start()
+    r = walker.post_step({"age_band": "45_59"}, action="back")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/c/demo/")
+    assert drafts(session)[0].answers == {"age_band": "45_59"}
+
+
+def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
+    walker.start()
+    for step in STEPS[:4]:
+        walker.post_step(STEP_ANSWERS[step])
+    r = walker.post_step(
+        {"recent_procedures": ["botox"], "botox_when": "not a date", "permanent_implants": "no"},
+        action="back",
+    )
+    assert r.status_code == 303
+    answers = drafts(session)[0].answers
+    assert answers["recent_procedures"] == ["botox"] and answers["permanent_implants"] == "no"
+    assert "botox_when" not in answers
+
+
+@pytest.mark.parametrize(
+    ("step", "data", "question", "message"),
+    [
+        ("about_you", {"pregnancy": "no"}, "age_band", "Choose one of the options."),
+        ("about_you", {"age_band": "ancient", "pregnancy": "no"}, "age_band", "Choose one of the options shown."),
+        ("goals", {**STEP_ANSWERS["goals"], "skin_goals": []}, "skin_goals", "Choose at least one option."),
+        ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["fine_lines", "bogus"]}, "skin_goals", "Choose only from the options shown."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": "2020-13-45"}, "upcoming_event_date", "Enter a real date"),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": past(3)}, "upcoming_event_date", "This date has passed"),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, "upcoming_event_date", "Enter a date."),
+        ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"]}, "skin_goals_other", "Enter your answer."),
+        ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"], "skin_goals_other": "   "}, "skin_goals_other", "Enter your answer."),
+        ("comfort", {**STEP_ANSWERS["comfort"], "pain_tolerance": "11"}, "pain_tolerance", "Choose one of the options shown."),
+        ("comfort", {**STEP_ANSWERS["comfort"], "pain_tolerance": "high"}, "pain_tolerance", "Choose one of the options shown."),
+        ("health", {**STEP_ANSWERS["health"], "facial_skin": ["none", "acne"]}, "facial_skin", "cannot be combined"),
+        ("health", {**STEP_ANSWERS["health"], "other_health": "x" * 2001}, "other_health", "Keep this under 2000 characters."),
+        ("health", {**STEP_ANSWERS["health"], "other_health": "bad\x00byte"}, "other_health", "control characters"),
+        ("recent_treatments", {"recent_procedures": ["botox"], "botox_when": future(5), "permanent_implants": "no"}, "botox_when", "This date is in the future"),
+        ("recent_treatments", {"recent_procedures": ["botox"], "permanent_implants": "no"}, "botox_when", "Enter a date."),
+        ("details", {**STEP_ANSWERS["details"], "full_name": "x" * 201}, "full_name", "Keep this under 200 characters."),
+        ("details", {**STEP_ANSWERS["details"], "email": "not-an-email"}, "email", "Enter an email address like"),
+        ("details", {**STEP_ANSWERS["details"], "phone": "call me maybe"}, "phone", "Enter a phone number"),
+        ("details", {k: v for k, v in STEP_ANSWERS["details"].items() if k != "consent_store"}, "consent_store", "Tick this box"),
+    ],
+)
+def test_bad_input_gets_a_message_on_the_field_and_nothing_is_stored(
+    walker: Walker, session: Any, step: str, data: dict[str, Any], question: str, message: str
+) -> None:
+    walker.start()
+    for earlier in STEPS[: STEPS.index(step)]:
+        walker.post_step(STEP_ANSWERS[earlier])
+    before = dict(drafts(session)[0].answers)
+    r = walker.post_step(data)
+    assert r.status_code == 200
+    page = text(r)
+    # The message sits next to the field, and the error summary links to it.
+    assert f'id="{question}-error"' in page
+    assert message in page.split(f'id="{question}-error"', 1)[1].split("</p>", 1)[0]
+    assert re.search(rf'class="error-summary".*href="#{question}(-0)?"', page, re.S)
+    assert "<title>Error:" in page
+    # The page keeps what was typed, and the stored draft is unchanged.
+    assert drafts(session)[0].answers == before
+
+
+def test_extra_and_missing_fields(walker: Walker, session: Any) -> None:
+    walker.start()
+    r = walker.post_step({**STEP_ANSWERS["about_you"], "is_admin": "1", "clinic_id": "2"})
+    assert r.status_code == 303
+    assert drafts(session)[0].answers == {"age_band": "30_44", "pregnancy": "no"}
+
+
+def test_optional_questions_may_stay_empty(walker: Walker, session: Any) -> None:
+    walker.start()
+    for step in STEPS[:-1]:
+        walker.post_step(STEP_ANSWERS[step])
+    r = walker.post_step({"full_name": "Ann", "email": "", "phone": "", "consent_store": "y", "consent_not_advice": "y"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/review")
+    assert "email" not in drafts(session)[0].answers
+
+
+def test_conditional_question_shown_and_kept_only_when_its_condition_holds(
+    walker: Walker, session: Any
+) -> None:
+    walker.start()
+    walker.post_step(STEP_ANSWERS["about_you"])
+    goals = {**STEP_ANSWERS["goals"], "skin_goals": ["other"], "skin_goals_other": "jawline",
+             "upcoming_event": "yes", "upcoming_event_date": future(20)}
+    assert walker.post_step(goals).status_code == 303
+    answers = drafts(session)[0].answers
+    assert answers["skin_goals_other"] == "jawline" and answers["upcoming_event_date"] == future(20)
+    # Change the controlling answers: the dependent answers are dropped, even if still posted.
+    goals_url = walker.url.replace("/s/comfort", "/s/goals")
+    r = walker.post_step({**goals, "skin_goals": ["texture"], "upcoming_event": "no"}, url=goals_url)
+    assert r.status_code == 303
+    answers = drafts(session)[0].answers
+    assert "skin_goals_other" not in answers and "upcoming_event_date" not in answers
+
+
+@pytest.mark.parametrize("procedure", ["botox", "filler", "laser", "peel", "surgery", "threads"])
+def test_each_procedure_date_is_asked_only_for_that_procedure(
+    walker: Walker, session: Any, procedure: str
+) -> None:
+    walker.start()
+    for step in STEPS[:4]:
+        walker.post_step(STEP_ANSWERS[step])
+    page = text(walker.get())
+    assert f'id="q-{procedure}_when"' in page  # on the page, revealed by the checkbox
+    r = walker.post_step({"recent_procedures": [procedure], "permanent_implants": "no"})
+    assert r.status_code == 200 and f'id="{procedure}_when-error"' in text(r)
+    r = walker.post_step({"recent_procedures": [procedure], f"{procedure}_when": past(7), "permanent_implants": "no"})
+    assert r.status_code == 303
+    assert drafts(session)[0].answers[f"{procedure}_when"] == past(7)
+    others = {f"{p}_when" for p in ("botox", "filler", "laser", "peel", "surgery", "threads")} - {f"{procedure}_when"}
+    assert not others & set(drafts(session)[0].answers)
+
+
+def test_hidden_answers_are_dropped_when_a_procedure_is_unticked(walk: Callable[..., Walker], session: Any) -> None:
+    w = walk(recent_treatments={"recent_procedures": ["botox", "laser"], "botox_when": past(10), "laser_when": past(40)})
+    assert {"botox_when", "laser_when"} <= set(drafts(session)[0].answers)
+    url = f"{w.base}/s/recent_treatments?from=review"
+    r = w.post_step({"recent_procedures": ["laser"], "botox_when": past(10), "laser_when": past(40), "permanent_implants": "no"}, url=url)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/review")
+    answers = drafts(session)[0].answers
+    assert "botox_when" not in answers and answers["laser_when"] == past(40)
+    w.submit()
+    assert "botox_when" not in submissions(session)[0].answers
+
+
+def test_review_lists_answers_and_change_returns_to_review(walk: Callable[..., Walker], session: Any) -> None:
+    w = walk()
+    review = text(w.get(f"{w.base}/review"))
+    assert "Mei Chen" in review
+    links = re.findall(r'href="([^"]*/s/comfort\?from=review)#q-pain_tolerance"', review)
+    assert links, "no change link for pain tolerance"
+    r = w.post_step({**STEP_ANSWERS["comfort"], "pain_tolerance": "2"}, url=links[0])
+    assert r.status_code == 303 and r.headers["Location"].endswith("/review")
+    assert drafts(session)[0].answers["pain_tolerance"] == 2
+
+
+def test_change_that_reveals_a_new_question_asks_it_before_review(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    url = f"{w.base}/s/goals?from=review"
+    # Say there is an event, but the date is asked on this same step: an error until given.
+    r = w.post_step({**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, url=url)
+    assert r.status_code == 200 and 'id="upcoming_event_date-error"' in text(r)
+    r = w.post_step({**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": future(30)}, url=url)
+    assert r.headers["Location"].endswith("/review")
+
+
+def test_resume_link_brings_the_client_back_with_answers(client: FlaskClient, app: Flask, session: Any) -> None:
+    w = Walker(client)
+    w.start()
+    w.post_step(STEP_ANSWERS["about_you"])
+    w.post_step(STEP_ANSWERS["goals"])
+    # A new browser: nothing but the link.
+    fresh = Walker(app.test_client())
+    r = fresh.get(f"{w.base}/")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/s/comfort")
+    assert f"{w.base}/" in text(client.get(r.headers["Location"]))  # the page shows the resume link
+    goals = text(fresh.get(f"{w.base}/s/goals"))
+    assert 'value="fine_lines" checked' in goals and 'value="over_months" checked' in goals
+
+
+def test_resume_page_says_how_long_the_draft_is_kept(walker: Walker, session: Any) -> None:
+    walker.start()
+    page = text(walker.get())
+    expires = drafts(session)[0].expires_at
+    assert (expires - drafts(session)[0].created_at).days == 14
+    assert "kept until" in page and str(expires.year) in page
+
+
+def test_double_submit_makes_one_submission(walk: Callable[..., Walker], session: Any) -> None:
+    w = walk()
+    review = w.get(f"{w.base}/review")
+    token = csrf_of(review)
+    first = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
+    second = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
+    assert first.status_code == 303 and second.status_code == 303
+    assert second.headers["Location"].endswith("/summary")
+    assert len(submissions(session)) == 1
+
+
+def test_back_and_refresh_after_submit_never_error(walk: Callable[..., Walker], session: Any) -> None:
+    w = walk()
+    w.submit()
+    for url in (f"{w.base}/s/details", f"{w.base}/review", f"{w.base}/"):
+        r = w.client.get(url)
+        assert r.status_code == 303 and "/summary" in r.headers["Location"]
+    # Re-posting an old step form (browser Back + resend) changes nothing.
+    r = w.client.post(f"{w.base}/s/details", data={"full_name": "Changed"})
+    assert r.status_code == 303 and "/summary" in r.headers["Location"]
+    assert submissions(session)[0].answers["full_name"] == "Mei Chen"
+    summary = w.client.get(f"{w.base}/summary?sent=1")
+    assert summary.status_code == 200 and "already sent" in text(summary)
+    assert len(submissions(session)) == 1
+
+
+def test_submit_revalidates_every_visible_step(walker: Walker, session: Any, app: Flask) -> None:
+    walker.start()
+    for step in STEPS:
+        walker.post_step(STEP_ANSWERS[step])
+    # Stored answers went stale (e.g. a required answer lost): submit sends the client back.
+    with app.app_context():
+        from screener.extensions import db
+
+        with db.transaction() as s:
+            draft = s.query(Draft).one()
+            draft.answers = {k: v for k, v in draft.answers.items() if k != "needle_fear"}
+    review = walker.client.get(f"{walker.base}/review")
+    assert review.status_code == 303 and "/s/comfort?check=1" in review.headers["Location"]
+    page = text(walker.client.get(review.headers["Location"]))
+    assert 'id="needle_fear-error"' in page
+    r = walker.client.post(f"{walker.base}/submit", data={"csrf_token": "x"})
+    assert r.status_code in (303, 400) and not submissions(session)
+
+
+def test_wrong_or_missing_csrf_is_a_400_and_changes_nothing(walker: Walker, session: Any) -> None:
+    walker.start()
+    for token in (None, "forged", "0" * 64):
+        data = {**STEP_ANSWERS["about_you"], "action": "continue"}
+        if token:
+            data["csrf_token"] = token
+        r = walker.client.post(walker.url, data=data)
+        assert r.status_code == 400 and "could not be sent" in text(r)
+    assert drafts(session)[0].answers == {}
+
+
+def test_csrf_token_is_bound_to_draft_and_step(client: FlaskClient, session: Any) -> None:
+    a, b = Walker(client), Walker(client)
+    a.start()
+    b.start()
+    token_a = csrf_of(client.get(a.url))
+    r = client.post(b.url, data={**STEP_ANSWERS["about_you"], "csrf_token": token_a})
+    assert r.status_code == 400
+    a.post_step(STEP_ANSWERS["about_you"])  # now on goals
+    r = client.post(a.url, data={**STEP_ANSWERS["goals"], "csrf_token": token_a})
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/c/demo/d/{bad}/",
+        "/c/demo/d/{bad}/s/about_you",
+        "/c/demo/d/{bad}/review",
+        "/c/demo/d/{bad}/summary",
+        "/c/nope/",
+        "/c/demo/d/{tok}/s/no_such_step",
+    ],
+)
+def test_unknown_or_tampered_tokens_get_a_404_page(walker: Walker, path: str) -> None:
+    walker.start()
+    tampered = walker.token[:-1] + ("A" if walker.token[-1] != "A" else "B")
+    url = path.format(bad=tampered, tok=walker.token)
+    r = walker.client.get(url)
+    if "no_such_step" in url:
+        assert r.status_code == 303  # an unknown step of a good draft: back to where they were
+    else:
+        assert r.status_code == 404 and "Page not found" in text(r)
+    for junk in ("x", "../../etc", "a" * 500, "%00"):
+        assert walker.client.get(f"/c/demo/d/{junk}/").status_code == 404
+
+
+def test_a_draft_of_another_clinic_is_not_found(walker: Walker, app: Flask) -> None:
+    from screener.extensions import db
+    from screener.storage.models import Clinic
+
+    with app.app_context(), db.transaction() as s:
+        s.add(Clinic(slug="other", name="Other", allowed_origins=[]))
+    walker.start()
+    assert walker.client.get(f"/c/other/d/{walker.token}/").status_code == 404
+
+
+def test_expired_draft_is_gone(walker: Walker, app: Flask) -> None:
+    from screener.extensions import db
+
+    walker.start()
+    with app.app_context(), db.transaction() as s:
+        d = s.query(Draft).one()
+        d.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    assert walker.client.get(walker.url).status_code == 404
+
+
+def test_oversized_body_is_413(walker: Walker) -> None:
+    walker.start()
+    r = walker.client.post(walker.url, data={"other_health": "x" * 300_000})
+    assert r.status_code == 413 and "Too much was sent" in text(r)
+
+
+def test_method_not_allowed_is_a_page(client: FlaskClient) -> None:
+    r = client.get("/c/demo/start")
+    assert r.status_code == 405 and "<main" in text(r)
+
+
+def test_client_pages_are_private_and_framing_is_denied(walker: Walker) -> None:
+    walker.start()
+    r = walker.get()
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_refresh_of_a_post_is_avoided_by_redirects(walker: Walker) -> None:
+    walker.start()
+    r = walker.post_step(STEP_ANSWERS["about_you"])
+    assert r.status_code == 303  # Post/Redirect/Get: a refresh re-loads a GET page
