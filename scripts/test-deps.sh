@@ -1,0 +1,24 @@
+# Sourced by scripts/test: what the real-browser tests need besides Python packages.
+# Debian's chromium (Playwright drives it; its own browser download is not used), a Java runtime
+# for the W3C Nu Html Checker, and the npm packages of package.json (axe-core, vnu-jar).
+set -euo pipefail
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v java >/dev/null || missing+=(default-jre-headless)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "The browser tests need: ${missing[*]} (Debian packages). Install them as root." >&2
+    exit 1
+  fi
+  echo "Installing ${missing[*]} (Debian packages) ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+lock_stamp=node_modules/.screener-lock
+if [ ! -f "$lock_stamp" ] || ! cmp -s package-lock.json "$lock_stamp"; then
+  echo "Installing the npm test tools (axe-core, vnu-jar) ..."
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$lock_stamp"
+fi

@@ -1,0 +1,58 @@
+"""A client completes the questionnaire in a real browser, with and without JavaScript."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from ..conftest import STEP_ANSWERS, past
+from .conftest import LiveServer
+
+
+def fill_step(page: Page, answers: dict[str, object]) -> None:
+    for name, value in answers.items():
+        if isinstance(value, list):
+            for v in value:
+                page.check(f'input[name="{name}"][value="{v}"]')
+        elif name.startswith("consent"):
+            page.check(f'input[name="{name}"]')
+        elif page.locator(f'input[type="radio"][name="{name}"]').count():
+            page.check(f'input[name="{name}"][value="{value}"]')
+        else:
+            page.fill(f'[name="{name}"]', str(value))
+
+
+def walk_to_summary(page: Page, base: str) -> None:
+    page.goto(f"{base}/c/demo/")
+    page.click("button[type=submit]")
+    for step_id, answers in STEP_ANSWERS.items():
+        assert f"/s/{step_id}" in page.url, page.url
+        fill_step(page, answers)
+        page.click('button[value="continue"]')
+    assert page.url.endswith("/review")
+    page.click("form.submit-form button[type=submit]")
+    page.wait_for_url("**/summary")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_walk_in_a_real_browser(browser: Browser, live_server: LiveServer, app: object, javascript: bool) -> None:
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    walk_to_summary(page, live_server.url)
+    assert "Mei Chen" in page.content()
+    assert context.cookies() == []
+    context.close()
+
+
+def test_conditional_question_is_revealed_by_script(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/c/demo/")
+    page.click("button[type=submit]")
+    for step_id in ("about_you", "goals", "comfort", "health"):
+        fill_step(page, STEP_ANSWERS[step_id])
+        page.click('button[value="continue"]')
+    assert not page.is_visible("#botox_when")
+    page.check('input[name="recent_procedures"][value="botox"]')
+    assert page.is_visible("#botox_when")
+    page.fill("#botox_when", past(30))
+    page.check('input[name="permanent_implants"][value="no"]')
+    page.click('button[value="continue"]')
+    assert "/s/details" in page.url
