@@ -14,16 +14,30 @@ from .model import (
     CHOICE_TYPES,
     AllOf,
     AnyOf,
+    Choice,
     Compare,
     Condition,
     Not,
     Question,
     Questionnaire,
     QuestionnaireDoc,
+    Rule,
+    Source,
+    Step,
+    Text,
 )
 
 
 BOOL_HINT = ' (quote "yes"/"no" in YAML: unquoted they are booleans)'
+
+# Every key the file may contain: a pydantic error location part that is none of these (and no
+# list index) is a union member's name, such as 'constrained-int' or "literal['window']".
+_YAML_KEYS = frozenset(
+    field.alias or name
+    for model in (Text, Compare, AllOf, AnyOf, Not, Choice, Question, Step, Source, Rule,
+                  QuestionnaireDoc)
+    for name, field in model.model_fields.items()
+)
 
 
 class QuestionnaireError(Exception):
@@ -109,31 +123,55 @@ def format_path(loc: Iterable[str | int]) -> str:
     return out or "(top level)"
 
 
+def _yaml_loc(err: Any) -> tuple[tuple[str | int, ...], bool]:
+    """The error's location without pydantic's union member names, and whether it had any."""
+    loc: tuple[str | int, ...] = err["loc"]
+    last = len(loc) - 1
+    kept: list[str | int] = []
+    union = False
+    for i, part in enumerate(loc):
+        if isinstance(part, int) or part in _YAML_KEYS:
+            kept.append(part)
+        elif i == last and err["type"] == "extra_forbidden":
+            kept.append(part)  # the unknown key itself
+        elif not part.startswith(("<", "function-")):  # format_path drops those tags itself
+            union = True
+    return tuple(kept), union
+
+
 def _pydantic_errors(exc: ValidationError) -> list[str]:
-    lines = []
+    lines: list[tuple[str, list[str]]] = []
+    unions: dict[str, list[str]] = {}  # a value no member of a union accepts: one line
     errors = exc.errors()
     for err in errors:
         if err["type"] == "too_short" and any(
             e is not err and e["loc"][: len(err["loc"])] == err["loc"] for e in errors
         ):
             continue  # a list is "too short" only because its items failed: report the items
-        path = format_path(err["loc"])
+        loc, union = _yaml_loc(err)
+        path = format_path(loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "string_type" and isinstance(err.get("input"), bool):
             msg += BOOL_HINT  # e.g. an unquoted `yes` in a choice value or an `in` list
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key '{err['loc'][-1]}'"
-            path = format_path(err["loc"][:-1])
+            msg = f"unknown key '{loc[-1]}'"
+            path = format_path(loc[:-1])
         elif err["type"] == "missing":
-            leaf = err["loc"][-1]
+            leaf = loc[-1]
             msg = (
                 f"missing translation '{leaf}'"
                 if leaf in ("en", "zh-Hant")
                 else f"missing key '{leaf}'"
             )
-            path = format_path(err["loc"][:-1])
-        lines.append(f"{path}: {msg}")
-    return lines
+            path = format_path(loc[:-1])
+        if union and path in unions:
+            unions[path].append(msg)
+            continue
+        msgs = [msg]
+        if union:
+            unions[path] = msgs
+        lines.append((path, msgs))
+    return [f"{path}: {'; or '.join(msgs)}" for path, msgs in lines]
 
 
 def _check_references(doc: QuestionnaireDoc) -> Iterator[str]:
