@@ -1,0 +1,186 @@
+"""Serving under gunicorn with several workers, and surviving a SIGKILL mid-walk."""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from screener.config import ROOT
+from screener.storage.models import Draft, Submission
+
+from .conftest import STEP_ANSWERS, TEST_SECRET, submissions
+from .realhttp import HttpWalker, wait_until_up
+
+STEPS = list(STEP_ANSWERS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gunicorn:
+    """gunicorn serving wsgi:app on loopback, in its own process group so it can be killed whole."""
+
+    def __init__(self, database_url: str, workers: int, log: Path) -> None:
+        self.database_url, self.workers, self.log = database_url, workers, log
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": TEST_SECRET}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
+                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "wsgi:app"],
+                cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+            )
+        wait_until_up("127.0.0.1", self.port)
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once: no clean shutdown of any kind."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(15)
+
+    def walker(self) -> HttpWalker:
+        return HttpWalker("127.0.0.1", self.port)
+
+
+@pytest.fixture
+def gunicorn(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Gunicorn]:
+    server = Gunicorn(database_url, workers=3, log=tmp_path / "gunicorn.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_questionnaires_complete_under_gunicorn_with_several_workers(gunicorn: Gunicorn, session: Any) -> None:
+    walkers = [gunicorn.walker() for _ in range(6)]
+    errors: list[BaseException] = []
+
+    def run(w: HttpWalker) -> None:
+        try:
+            w.start()
+            for step_id in STEPS:
+                w.step(STEP_ANSWERS[step_id], step_id)
+            w.submit()
+            assert w.url.endswith("/summary")
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in walkers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    subs = submissions(session)
+    assert len(subs) == len(walkers)
+    assert all(s.answers["full_name"] == "Mei Chen" and s.answers["pain_tolerance"] == 6 for s in subs)
+
+
+def _answers_through(step_count: int) -> dict[str, Any]:
+    """The stored form of the answers of the first `step_count` steps."""
+    out: dict[str, Any] = {}
+    for step_id in STEPS[:step_count]:
+        for k, v in STEP_ANSWERS[step_id].items():
+            out[k] = True if v == "y" else int(v) if k == "pain_tolerance" else v
+    return out
+
+
+def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session: Any) -> None:
+    n_clients = 12
+    walkers = [gunicorn.walker() for _ in range(n_clients)]
+    acked_steps = [0] * n_clients  # steps the server answered 303 for
+    acked_submit = [False] * n_clients
+    posts = threading.Semaphore(0)
+    killed = threading.Event()
+    early_failures: list[BaseException] = []
+
+    def run(i: int, w: HttpWalker) -> None:
+        try:
+            w.start()
+            for n, step_id in enumerate(STEPS, start=1):
+                w.step(STEP_ANSWERS[step_id], step_id)
+                acked_steps[i] = n
+                posts.release()
+            w.submit()
+            acked_submit[i] = True
+        except (OSError, AssertionError, http.client.HTTPException) as exc:
+            if not killed.is_set():
+                early_failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(walkers)]
+    for t in threads:
+        t.start()
+    for _ in range(n_clients * 3):  # kill once about half the steps have been acknowledged
+        posts.acquire(timeout=60)
+    killed.set()
+    gunicorn.kill()
+    for t in threads:
+        t.join(60)
+    assert not early_failures, f"requests failed before the kill: {early_failures}"
+    assert any(0 < n < len(STEPS) for n in acked_steps), "the kill came too late to test anything"
+
+    gunicorn.start()
+    session.rollback()
+    if session.bind.dialect.name == "sqlite":
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    resumed = 0
+    for i, w in enumerate(walkers):
+        if not w.url:
+            continue  # never got its draft acknowledged
+        draft = session.scalars(select(Draft).where(Draft.token_hash == _hash(w.token))).one()
+        if acked_submit[i] or draft.submitted_at is not None:
+            continue
+        # Every acknowledged answer is stored exactly as sent.
+        expected = _answers_through(acked_steps[i])
+        assert {k: draft.answers.get(k) for k in expected} == expected
+        # The resume link brings the client back to the first step not yet acknowledged (or,
+        # if the kill came after a commit but before the answer, the one after it).
+        resume = w.request("GET", f"{w.base}/")
+        assert resume.status == 303
+        w.url = urllib.parse.urlsplit(resume.headers["location"]).path
+        done = acked_steps[i]
+        possible = {f"/s/{s}" for s in STEPS[done : done + 2]} | {"/review"}
+        assert any(w.url.endswith(p) for p in possible), (w.url, done)
+        # Finish the walk after the restart.
+        for step_id in STEPS:
+            if w.url.endswith(f"/s/{step_id}"):
+                w.step(STEP_ANSWERS[step_id], step_id)
+        w.submit()
+        resumed += 1
+    assert resumed > 0, "no walk was interrupted: nothing was tested"
+
+    session.rollback()
+    started = [w for w in walkers if w.url]
+    count = session.scalar(select(func.count()).select_from(Submission))
+    drafts_with_sub = session.scalar(select(func.count(func.distinct(Submission.draft_id))))
+    assert count == drafts_with_sub == len(started), "a submission was lost or duplicated"
+    for sub in submissions(session):
+        assert sub.answers == _answers_through(len(STEPS))
+
+
+def _hash(token: str) -> str:
+    from screener.wizard.drafts import hash_token
+
+    return hash_token(token)
