@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import MappingProxyType
@@ -81,14 +82,16 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
         data = path.read_bytes()
     except OSError as exc:
         raise QuestionnaireError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
-    return parse_questionnaire(data, source=path.name)
+    return parse_questionnaire(data, source=str(path))
 
 
 def parse_questionnaire(data: bytes | str, source: str = "questions.yaml") -> Questionnaire:
     """Validate questionnaire YAML text; raise QuestionnaireError listing every problem."""
     raw = data.encode() if isinstance(data, str) else data
     try:
-        tree = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        stream = io.BytesIO(raw)
+        stream.name = source  # type: ignore[attr-defined]  # YAML marks then name the file
+        tree = yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise QuestionnaireError(source, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(tree, dict):
