@@ -1,0 +1,253 @@
+"""Load benchmark: N simulated clients walk the whole wizard over real HTTP against gunicorn.
+
+It reports completed questionnaires per second, p50/p99 latency per step and the error count,
+then checks in the database that exactly N submissions exist, each identical to what was sent.
+In the same run it serves a bare Flask app rendering one small template under the same gunicorn
+settings and reports our request throughput as a ratio of that baseline.
+
+    .venv/bin/python -m bench.load --clients 200 --concurrency 16            # SQLite
+    .venv/bin/python -m bench.load --database-url postgresql+psycopg://...   # PostgreSQL
+    bench/run                                                                # both
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from screener.questionnaire import load_questionnaire  # noqa: E402
+from screener.storage.db import make_engine  # noqa: E402
+from screener.storage.models import Draft, Submission  # noqa: E402
+from screener.wizard.drafts import hash_token  # noqa: E402
+from tests.realhttp import HttpWalker, wait_until_up  # noqa: E402
+
+PROCEDURES = ("botox", "filler", "laser", "peel", "surgery", "threads")
+NAMES = ("Mei Chen", "陳美玲", "Aisha Khan", "林志明", "Olivia Brown", "王小華", "José García")
+
+
+def realistic_answers(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
+    """Answers one client might give, per step in order (what is posted)."""
+    today = dt.date.today()
+    goals = rng.sample(["fine_lines", "firmness", "muscle_tone", "texture", "dullness", "stress", "other"], rng.randint(1, 3))
+    event = rng.random() < 0.3
+    procedures = rng.sample(PROCEDURES, rng.choice([0, 0, 1, 2]))
+    skin = rng.sample(["rosacea", "acne", "eczema_flare", "cold_sore"], rng.choice([0, 0, 0, 1]))
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("about_you", {"age_band": rng.choice(["18_29", "30_44", "45_59", "60_plus"]),
+                       "pregnancy": rng.choice(["no", "not_applicable", "no", "not_sure"])}),
+        ("goals", {"skin_goals": goals, "expected_timeframe": rng.choice(["within_a_month", "over_months"]),
+                   "course_commitment": rng.choice(["a_course", "ongoing", "not_sure", "one_or_two"]),
+                   "upcoming_event": "yes" if event else "no",
+                   **({"skin_goals_other": "Jawline / 下顎線"} if "other" in goals else {}),
+                   **({"upcoming_event_date": (today + dt.timedelta(days=rng.randint(0, 60))).isoformat()} if event else {})}),
+        ("comfort", {"pain_tolerance": str(rng.randint(0, 10)), "needle_fear": rng.choice(["none", "some", "strong"]),
+                     "fainting_history": rng.choice(["no", "no", "yes"]),
+                     "acupuncture_before": rng.choice(["never", "body", "facial"]),
+                     "lie_still": rng.choice(["yes", "yes", "not_sure"])}),
+        ("health", {**{q: rng.choice(["no"] * 9 + ["yes"]) for q in (
+            "bleeding_disorder", "blood_thinners", "bruise_easily", "implanted_device", "cancer_treatment",
+            "immunosuppressed", "heart_valve", "new_symptoms", "metal_allergy", "keloid", "facial_nerve", "unwell_now")},
+            "seizures": rng.choice(["no"] * 8 + ["controlled", "uncontrolled_or_unexplained"]),
+            "facial_skin": skin or ["none"],
+            "blood_pressure": rng.choice(["normal", "controlled", "uncontrolled_or_unsure"]),
+            "diabetes": rng.choice(["no", "controlled", "uncontrolled_or_unsure"]),
+            "migraine": rng.choice(["no", "occasional", "frequent_or_severe"]),
+            "isotretinoin": rng.choice(["never", "longer_ago", "current", "last_12_months"]),
+            **({"other_health": "Mild hay fever; 季節性過敏"} if rng.random() < 0.3 else {})}),
+        ("recent_treatments", {"recent_procedures": procedures or ["none"],
+                               **{f"{p}_when": (today - dt.timedelta(days=rng.randint(0, 400))).isoformat() for p in procedures},
+                               "permanent_implants": rng.choice(["no", "no", "yes"])}),
+        ("details", {"full_name": rng.choice(NAMES), "email": "client@example.com",
+                     "consent_store": "y", "consent_not_advice": "y"}),
+    ]
+    return steps
+
+
+def stored_form(steps: list[tuple[str, dict[str, Any]]], qn: Any) -> dict[str, Any]:
+    """What the product must store for these posted answers."""
+    out: dict[str, Any] = {}
+    for _, answers in steps:
+        for k, v in answers.items():
+            q = qn.questions[k]
+            if q.type == "scale":
+                v = int(v)
+            elif q.type == "consent":
+                v = True
+            elif q.type == "multi":
+                v = [c for c in q.choice_values if c in v]
+            out[k] = v
+    return out
+
+
+class Server:
+    def __init__(self, target: str, port: int, workers: int, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+             "--log-level", "warning", target],
+            cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
+        )
+        self.port = port
+        wait_until_up("127.0.0.1", port)
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(20)
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def run_wizard(port: int, clients: int, concurrency: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    plans = [realistic_answers(random.Random(rng.random())) for _ in range(clients)]
+    walkers: list[HttpWalker | None] = [None] * clients
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        w = HttpWalker("127.0.0.1", port)
+        try:
+            w.start()
+            for step_id, answers in plans[i]:
+                w.step(answers, step_id)
+            w.submit()
+            walkers[i] = w
+        except Exception as exc:  # counted, reported; the run goes on
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(clients)))
+    elapsed = time.perf_counter() - started
+    per_step: dict[str, list[float]] = defaultdict(list)
+    requests = 0
+    for w in walkers:
+        if w is None:
+            continue
+        for label, seconds in w.timings:
+            per_step[label].append(seconds)
+        requests += 1 + 2 * (len(w.timings) - 1)  # start is one request; each step/submit two
+    return {"elapsed": elapsed, "per_step": per_step, "errors": errors, "walkers": walkers,
+            "plans": plans, "requests": requests}
+
+
+def run_baseline(port: int, requests: int, concurrency: int) -> float:
+    """Requests per second of the bare Flask app (GET of one small template)."""
+    w = HttpWalker("127.0.0.1", port)
+    per_thread = max(1, requests // concurrency)
+
+    def hammer(_: int) -> None:
+        for _ in range(per_thread):
+            r = w.request("GET", "/")
+            assert r.status == 200
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(hammer, range(concurrency)))
+    return per_thread * concurrency / (time.perf_counter() - started)
+
+
+def verify(database_url: str, result: dict[str, Any], qn: Any) -> list[str]:
+    """Exactly one submission per client, identical to what it sent; nothing else."""
+    problems = []
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        subs = conn.execute(select(Submission.draft_id, Submission.answers, Draft.token_hash)
+                            .join(Draft, Draft.id == Submission.draft_id)).all()
+    engine.dispose()
+    by_hash = {row.token_hash: row.answers for row in subs}
+    completed = [w for w in result["walkers"] if w is not None]
+    if len(subs) != len(result["plans"]):
+        problems.append(f"{len(subs)} submissions in the database for {len(result['plans'])} clients")
+    if len({row.draft_id for row in subs}) != len(subs):
+        problems.append("duplicate submissions for one draft")
+    for i, w in enumerate(result["walkers"]):
+        if w is None:
+            continue
+        stored = by_hash.get(hash_token(w.token))
+        if stored != stored_form(result["plans"][i], qn):
+            problems.append(f"client {i}: stored answers differ from what was sent")
+    if len(completed) != len(result["plans"]):
+        problems.append(f"only {len(completed)} of {len(result['plans'])} clients completed")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200, help="questionnaires to complete (N)")
+    parser.add_argument("--concurrency", type=int, default=16, help="simultaneous clients")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (both apps)")
+    parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="screener-bench-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+           "SCREENER_INSTANCE": str(tmp), "RATELIMIT_ENABLED": "false"}
+    if url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    for command in ("init-db", "seed-demo"):
+        subprocess.run([sys.executable, "-m", "flask", "--app", "screener", command], cwd=ROOT,
+                       env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+    qn = load_questionnaire(ROOT / "questions.yaml")
+    engine_name = url.split(":", 1)[0]
+
+    product = Server("wsgi:app", 18431, args.workers, env)
+    try:
+        result = run_wizard(product.port, args.clients, args.concurrency, args.seed)
+    finally:
+        product.stop()
+    baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
+    try:
+        run_baseline(baseline_server.port, 500, args.concurrency)  # warm-up
+        baseline_rps = run_baseline(baseline_server.port, max(2000, result["requests"]), args.concurrency)
+    finally:
+        baseline_server.stop()
+
+    ours_rps = result["requests"] / result["elapsed"]
+    completed = sum(w is not None for w in result["walkers"])
+    print(f"Screener load benchmark: {engine_name}, {args.clients} clients, concurrency "
+          f"{args.concurrency}, gunicorn --workers {args.workers} (sync), {os.cpu_count()} cores")
+    print(f"  completed questionnaires: {completed} in {result['elapsed']:.1f} s "
+          f"= {completed / result['elapsed']:.1f} questionnaires/s")
+    print(f"  wizard requests: {result['requests']} = {ours_rps:.0f} requests/s")
+    print(f"  bare Flask baseline (one small template): {baseline_rps:.0f} requests/s")
+    print(f"  ratio ours / baseline: {ours_rps / baseline_rps:.0%}")
+    print(f"  errors: {len(result['errors'])}" + (f" (first: {result['errors'][0]})" if result["errors"] else ""))
+    print("  latency per step (GET + POST), ms:      p50     p99")
+    for label, values in result["per_step"].items():
+        print(f"    {label:<20} {percentile(values, 50) * 1000:8.1f} {percentile(values, 99) * 1000:8.1f}")
+    problems = verify(url, result, qn)
+    print("  database check: " + ("OK, exactly one complete submission per client, identical to what was sent"
+                                  if not problems else "; ".join(problems[:5])))
+    return 1 if problems or result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
