@@ -54,13 +54,24 @@ def find_draft(session: Session, clinic: Clinic, token: str) -> Draft | None:
     return draft
 
 
+def bound_token(secret: str | bytes, context: str) -> str:
+    """A CSRF token bound to a context ("<draft token hash>:<step id or 'submit'>")."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, context.encode(), hashlib.sha256).hexdigest()
+
+
+def token_matches(sent: object, expected: str) -> bool:
+    """Constant-time comparison that accepts any input (non-ASCII included) without raising."""
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
 def submit_token(secret: str, token_hash: str) -> str:
     """The CSRF token of the final submit form, bound to the draft."""
-    return hmac.new(secret.encode(), f"{token_hash}:submit".encode(), hashlib.sha256).hexdigest()
+    return bound_token(secret, f"{token_hash}:submit")
 
 
 def submit_token_valid(secret: str, token_hash: str, sent: str | None) -> bool:
-    return isinstance(sent, str) and hmac.compare_digest(sent, submit_token(secret, token_hash))
+    return token_matches(sent, submit_token(secret, token_hash))
 
 
 class DraftCSRF(CSRF):
@@ -75,9 +86,8 @@ class DraftCSRF(CSRF):
         return super().setup_form(form)
 
     def generate_csrf_token(self, csrf_token_field: Any) -> str:
-        return hmac.new(self.secret, self.context.encode(), hashlib.sha256).hexdigest()
+        return bound_token(self.secret, self.context)
 
     def validate_csrf_token(self, form: Any, field: Any) -> None:
-        expected = self.generate_csrf_token(field)
-        if not isinstance(field.data, str) or not hmac.compare_digest(field.data, expected):
+        if not token_matches(field.data, self.generate_csrf_token(field)):
             raise ValidationError("The form has expired or was not sent from this page.")

@@ -1,0 +1,130 @@
+"""Property-based fuzzing of the wizard: arbitrary form data never gives a 500 or stores junk."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+from screener.questionnaire.model import TEXT_TYPES, Question, Questionnaire
+
+from .conftest import STEP_ANSWERS, Walker, csrf_of, drafts
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+nasty_text = st.one_of(
+    st.text(max_size=50),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=300),
+    st.sampled_from(["\x00", "a\x00b", "<script>alert(1)</script>", "=HYPERLINK(1)", "💉" * 10,
+                     "9" * 400, "-1", "1e9", "NaN", "2024-02-30", "0000-00-00", "9999-12-31",
+                     "yes", "no", "none", "other", "true", " ", "\u202e", "\ud7ff"]),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
+    st.dates(min_value=dt.date(1, 1, 1)).map(dt.date.isoformat),
+    st.just("x" * 5000),
+)
+
+
+def field_names(qn: Questionnaire, step_id: str) -> list[str]:
+    step = qn.step(step_id)
+    assert step is not None
+    return [q.id for q in step.questions]
+
+
+@st.composite
+def form_data(draw: st.DrawFn, names: list[str]) -> MultiDict[str, str]:
+    """Some of the step's fields (missing, repeated, wrong type, valid) plus unknown fields."""
+    md: MultiDict[str, str] = MultiDict()
+    for name in draw(st.lists(st.sampled_from(names + ["extra", "csrf_token", "action", "id"]), max_size=12)):
+        for value in draw(st.lists(nasty_text, min_size=1, max_size=3)):
+            md.add(name, value)
+    return md
+
+
+def assert_valid_answer(q: Question, value: Any, today: dt.date) -> None:
+    """What may be stored for a question: the right type, an allowed value, within limits."""
+    if q.type == "single":
+        assert value in q.choice_values
+    elif q.type == "multi":
+        assert isinstance(value, list) and value and set(value) <= set(q.choice_values)
+        assert len(set(value)) == len(value)
+        if set(q.exclusive or ()) & set(value):
+            assert len(value) == 1
+    elif q.type == "scale":
+        assert isinstance(value, int) and not isinstance(value, bool)
+        assert q.min is not None and q.max is not None and q.min <= value <= q.max
+    elif q.type in TEXT_TYPES:
+        assert isinstance(value, str) and value == value.strip() and value
+        assert len(value) <= q.text_max_length and not CONTROL.search(value)
+    elif q.type == "date":
+        day = dt.date.fromisoformat(value)
+        if q.date_range == "past":
+            assert day <= today
+        if q.date_range == "future":
+            assert day >= today
+    elif q.type == "consent":
+        assert value is True
+
+
+def check_stored(app: Flask, session: Any) -> None:
+    qn = app.extensions["questionnaire"]
+    today = dt.date.today()
+    for draft in drafts(session):
+        for qid, value in draft.answers.items():
+            assert qid in qn.questions, f"unknown answer {qid!r} stored"
+            assert_valid_answer(qn.questions[qid], value, today)
+
+
+@pytest.mark.parametrize("step_id", list(STEP_ANSWERS))
+def test_arbitrary_posts_to_every_step(client: FlaskClient, app: Flask, session: Any, step_id: str) -> None:
+    qn = app.extensions["questionnaire"]
+    walker = Walker(client)
+    walker.start()
+    for earlier in list(STEP_ANSWERS)[: list(STEP_ANSWERS).index(step_id)]:
+        walker.post_step(STEP_ANSWERS[earlier])
+    url = walker.url
+    token = csrf_of(client.get(url))
+
+    @FUZZ
+    @given(data=form_data(field_names(qn, step_id)), keep_csrf=st.booleans(), back=st.booleans())
+    def fuzz(data: MultiDict[str, str], keep_csrf: bool, back: bool) -> None:
+        if keep_csrf:
+            data.setlist("csrf_token", [token])
+        if back:
+            data.setlist("action", ["back"])
+        r = client.post(url, data=data)
+        assert r.status_code in (200, 303, 400), r.status_code
+        if r.status_code == 200:
+            assert "There is a problem" in r.get_data(as_text=True)
+        check_stored(app, session)
+
+    fuzz()
+
+
+@given(token=st.text(max_size=80), step=st.text(max_size=40))
+@FUZZ
+def test_arbitrary_urls_never_fail(client: FlaskClient, token: str, step: str) -> None:
+    from urllib.parse import quote
+
+    for path in (f"/c/demo/d/{quote(token, safe='')}/", f"/c/demo/d/{quote(token, safe='')}/s/{quote(step, safe='')}",
+                 f"/c/{quote(step, safe='')}/", f"/embed/{quote(step, safe='')}/d/{quote(token, safe='')}/review"):
+        r = client.get(path)
+        assert r.status_code in (200, 303, 404, 308), (path, r.status_code)
+
+
+def test_every_text_question_has_a_length_limit(app: Flask) -> None:
+    qn = app.extensions["questionnaire"]
+    texts = [q for q in qn.questions.values() if q.type in TEXT_TYPES]
+    assert texts
+    for q in texts:
+        assert 0 < q.text_max_length <= 10_000, q.id
