@@ -90,8 +90,9 @@ def parse_questionnaire(data: bytes | str, source: str = "questions.yaml") -> Qu
     raw = data.encode() if isinstance(data, str) else data
     try:
         stream = io.BytesIO(raw)
-        stream.name = source  # type: ignore[attr-defined]  # YAML marks then name the file
-        tree = yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        stream.name = source  # type: ignore[attr-defined]  # YAML error marks name the file
+        # _UniqueKeyLoader subclasses SafeLoader: no arbitrary objects are built.
+        tree = yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506  # nosec B506
     except yaml.YAMLError as exc:
         raise QuestionnaireError(source, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(tree, dict):
