@@ -100,7 +100,7 @@ class Server:
     def __init__(self, target: str, port: int, workers: int, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", target],
+             "--log-level", "warning", "--no-control-socket", target],
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
         )
         self.port = port

@@ -45,7 +45,8 @@ class Gunicorn:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
-                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "wsgi:app"],
+                 "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "--no-control-socket",
+                 "wsgi:app"],
                 cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
             )
         wait_until_up("127.0.0.1", self.port)

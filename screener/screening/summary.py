@@ -10,7 +10,6 @@ wizard's `display_answer` (translated, locale dates); `plain_answer` here is the
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,13 @@ SEE_DOCTOR = "see_doctor"  # any red_flag
 DISCUSS_FIRST = "discuss_first"  # else any discuss or timing
 NOTHING_SPECIAL = "nothing_special"  # else
 
-COMFORT_QUESTIONS = ("pain_tolerance", "needle_fear", "fainting_history", "acupuncture_before", "lie_still")
+COMFORT_QUESTIONS = (
+    "pain_tolerance",
+    "needle_fear",
+    "fainting_history",
+    "acupuncture_before",
+    "lie_still",
+)
 GOAL_QUESTIONS = (
     "skin_goals",
     "skin_goals_other",
@@ -140,6 +145,11 @@ def _reason(
     return Reason(qid, q.label.get(lang), describe(q, value, lang))
 
 
+def _label(qn: Questionnaire, qid: str, lang: str) -> str:
+    q = qn.questions.get(qid)
+    return q.label.get(lang) if q is not None else qid
+
+
 def _item(
     qn: Questionnaire,
     flag: Flag,
@@ -155,13 +165,7 @@ def _item(
         severity=flag.severity,
         text=text.get(lang),
         reasons=tuple(_reason(qn, qid, answers, lang, describe) for qid in flag.because),
-        timing=tuple(
-            TimingRow(
-                qn.questions[t.question].label.get(lang) if t.question in qn.questions else t.question,
-                t,
-            )
-            for t in flag.timing
-        ),
+        timing=tuple(TimingRow(_label(qn, t.question, lang), t) for t in flag.timing),
         source=flag.source,
         citation=source.citation if source is not None else "",
     )
@@ -230,7 +234,3 @@ def practitioner_summary(
         other_health=str(other) if other not in (None, "") else None,
         outcome=outcome(flags),
     )
-
-
-def iso_or_none(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..i18n import DEFAULT_LANG, normalise_lang, request_lang
 from ..questionnaire.model import Question, Questionnaire, Step
+from ..screening import screen
+from ..screening.render import client_summary_context
 from ..storage.models import Clinic, Draft, Submission, utcnow
 from . import engine
 from .drafts import find_draft, new_draft, submit_token, submit_token_valid
@@ -312,7 +314,7 @@ def submit(token: str) -> ResponseReturnValue:
                         clinic_id=draft.clinic_id,
                         draft_id=draft.id,
                         answers=answers,
-                        flags=[],
+                        flags=[f.to_json() for f in screen(qn, answers, today())],
                         questionnaire_version=qn.version,
                         lang=draft.lang,
                         full_name=str(answers.get("full_name", "")),
@@ -338,4 +340,5 @@ def summary(token: str) -> ResponseReturnValue:
         submission=sub,
         sections=answer_rows(questionnaire(), sub.answers, draft.lang, sub.submitted_at.date()),
         already_sent=request.args.get("sent") == "1",
+        **client_summary_context(questionnaire(), sub, draft.lang),
     )

@@ -1,0 +1,58 @@
+"""Rendering helpers for the two summaries: the only module of this package that uses Flask.
+
+The data comes from the pure `summary` module, built from the flags stored with the submission;
+answers are put in words by the wizard's `display_answer` (translated, dates in the locale).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, render_template
+from flask_babel import force_locale
+
+from ..i18n import BABEL_LOCALE, DEFAULT_LANG
+from ..questionnaire.model import LANGUAGES, Questionnaire
+from ..storage.models import Submission
+from ..wizard.summary import answer_rows, display_answer
+from .rules import flags_from_json
+from .summary import client_summary, practitioner_summary
+
+
+def client_summary_context(qn: Questionnaire, submission: Submission, lang: str) -> dict[str, Any]:
+    """Template values for the client summary page (templates/wizard/summary.html)."""
+    flags = flags_from_json(submission.flags)
+    return {"screening": client_summary(qn, flags, submission.answers, lang, display_answer)}
+
+
+def render_practitioner_summary(
+    submission: Submission, lang: str, qn: Questionnaire | None = None
+) -> str:
+    """The practitioner summary of a submission as HTML, in the reader's language `lang`.
+
+    Needs a request context. The caller (the dashboard) is responsible for access control.
+    """
+    qn = qn or current_app.extensions["questionnaire"]
+    lang = lang if lang in LANGUAGES else DEFAULT_LANG
+    had_lang, old_lang = "lang" in g, g.get("lang")
+    g.lang = lang
+    g.setdefault("clinic", submission.clinic)
+    g.setdefault("embedded", False)
+    g.private_page = True  # health data: Cache-Control: no-store
+    try:
+        with force_locale(BABEL_LOCALE[lang]):
+            flags = flags_from_json(submission.flags)
+            answers = submission.answers or {}
+            return render_template(
+                "practitioner/summary.html",
+                lang=lang,
+                submission=submission,
+                summary=practitioner_summary(qn, flags, answers, lang, display_answer),
+                sections=answer_rows(qn, answers, lang, submission.submitted_at.date()),
+                orphans=[(k, v) for k, v in answers.items() if k not in qn.questions],
+                current_version=qn.version,
+            )
+    finally:
+        if had_lang:
+            g.lang = old_lang
+        else:
+            g.pop("lang", None)

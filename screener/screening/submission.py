@@ -1,0 +1,48 @@
+"""The JSON form of a submission (documented in docs/submission-json.md). Pure Python."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from ..questionnaire.model import Questionnaire
+from .rules import flags_from_json
+
+JSON_KEYS = ("id", "clinic", "submitted_at", "lang", "questionnaire_version", "answers", "flags")
+
+
+class _Clinic(Protocol):
+    slug: str
+
+
+class _Submission(Protocol):
+    id: int
+    clinic: _Clinic
+    submitted_at: dt.datetime
+    lang: str
+    questionnaire_version: str
+    answers: dict[str, Any]
+    flags: list[Any]
+
+
+def submission_json(submission: _Submission, questionnaire: Questionnaire) -> dict[str, Any]:
+    """A submission as a JSON-ready dict: answers as stored, flags as frozen at submission.
+
+    Answers are listed in questionnaire order (answers to questions no longer in the
+    questionnaire follow, in stored order); the flags are the stored ones, never re-screened.
+    """
+    stored = dict(submission.answers or {})
+    order = [qid for qid in questionnaire.questions if qid in stored]
+    answers = {qid: stored[qid] for qid in order}
+    answers.update((k, v) for k, v in stored.items() if k not in answers)
+    submitted = submission.submitted_at
+    if submitted.tzinfo is None:  # stored times are UTC
+        submitted = submitted.replace(tzinfo=dt.UTC)
+    return {
+        "id": submission.id,
+        "clinic": submission.clinic.slug,
+        "submitted_at": submitted.astimezone(dt.UTC).isoformat(),
+        "lang": submission.lang,
+        "questionnaire_version": submission.questionnaire_version,
+        "answers": answers,
+        "flags": [f.to_json() for f in flags_from_json(submission.flags)],
+    }

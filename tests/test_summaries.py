@@ -1,0 +1,555 @@
+"""The client and practitioner summaries, frozen flags, and the JSON form of a submission."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from flask_babel import gettext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
+from sqlalchemy import select
+
+from screener import create_app
+from screener.config import ROOT
+from screener.extensions import db
+from screener.questionnaire import load_questionnaire
+from screener.questionnaire.model import Question, Questionnaire
+from screener.screening import screen, submission_json
+from screener.screening.render import render_practitioner_summary
+from screener.screening.submission import JSON_KEYS
+from screener.storage.models import Clinic, Submission, utcnow
+from screener.wizard.drafts import new_draft
+from screener.wizard.engine import prune
+
+from .conftest import TEST_SECRET, Walker, past, submissions
+
+RECOMMENDATION = (
+    "Please discuss treatment with a qualified, experienced practitioner before any needling."
+)
+FLAG_KEYS = {"rule", "severity", "because", "source", "client", "practitioner", "timing"}
+FORBIDDEN_EN = re.compile(r"\b(suitable|eligible|cleared|safe)\b|stop taking", re.IGNORECASE)
+FORBIDDEN_ZH = ("適合", "合格", "安全", "停藥")
+XSS = "<script>alert(1)</script>"
+
+# A client with nothing notable, as the wizard stores answers (typed).
+BASE: dict[str, Any] = {
+    "age_band": "30_44",
+    "pregnancy": "no",
+    "skin_goals": ["fine_lines", "texture"],
+    "expected_timeframe": "over_months",
+    "course_commitment": "a_course",
+    "upcoming_event": "no",
+    "pain_tolerance": 6,
+    "needle_fear": "none",
+    "fainting_history": "no",
+    "acupuncture_before": "body",
+    "lie_still": "yes",
+    "bleeding_disorder": "no",
+    "blood_thinners": "no",
+    "bruise_easily": "no",
+    "implanted_device": "no",
+    "cancer_treatment": "no",
+    "immunosuppressed": "no",
+    "heart_valve": "no",
+    "seizures": "no",
+    "new_symptoms": "no",
+    "facial_skin": ["none"],
+    "metal_allergy": "no",
+    "keloid": "no",
+    "blood_pressure": "normal",
+    "diabetes": "no",
+    "migraine": "no",
+    "isotretinoin": "never",
+    "facial_nerve": "no",
+    "unwell_now": "no",
+    "recent_procedures": ["none"],
+    "permanent_implants": "no",
+    "full_name": "Mei Chen",
+    "consent_store": True,
+    "consent_not_advice": True,
+}
+
+
+def qn_of(app: Flask) -> Questionnaire:
+    return app.extensions["questionnaire"]  # type: ignore[no-any-return]
+
+
+def store(app: Flask, answers: dict[str, Any], lang: str = "en") -> str:
+    """Store a submission as `submit` does (pruned answers, flags screened once); its token."""
+    qn = qn_of(app)
+    with app.app_context():
+        with db.transaction() as s:
+            clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
+            draft, token = new_draft(s, clinic, lang, 14)
+            s.flush()
+            now = utcnow()
+            day = dt.date.today()
+            kept = prune(qn, answers, day)
+            s.add(
+                Submission(
+                    clinic_id=clinic.id,
+                    draft_id=draft.id,
+                    answers=kept,
+                    flags=[f.to_json() for f in screen(qn, kept, day)],
+                    questionnaire_version=qn.version,
+                    lang=lang,
+                    full_name=str(kept.get("full_name", "")),
+                    submitted_at=now,
+                )
+            )
+            draft.submitted_at = now
+            draft.answers = {}
+    return token
+
+
+def page(client: FlaskClient, token: str, lang: str | None = None) -> str:
+    url = f"/c/demo/d/{token}/summary" + (f"?lang={lang}" if lang else "")
+    r = client.get(url)
+    assert r.status_code == 200, r.status_code
+    return r.get_data(as_text=True)
+
+
+def main_of(html: str) -> str:
+    m = re.search(r"<main\b.*?</main>", html, re.S)
+    assert m
+    return m.group(0)
+
+
+def squash(html: str) -> str:
+    return re.sub(r"\s+", " ", html)
+
+
+def the_submission() -> Submission:
+    latest = select(Submission).order_by(Submission.id.desc()).limit(1)
+    return db.session.scalars(latest).one()
+
+
+# Client summary: end to end ------------------------------------------------------------------
+
+
+def test_end_to_end_submit_stores_flags_and_the_summary_shows_them(
+    walk: Callable[..., Walker], session: Any, app: Flask
+) -> None:
+    w = walk(
+        about_you={"pregnancy": "yes"},
+        comfort={"fainting_history": "yes", "pain_tolerance": "2"},
+        health={"blood_thinners": "yes"},
+        recent_treatments={"recent_procedures": ["botox"], "botox_when": past(10)},
+    )
+    r = w.submit()
+    assert r.status_code == 303
+    [sub] = submissions(session)
+    assert {(f["severity"], f["rule"]) for f in sub.flags} == {
+        ("red_flag", "pregnancy"),
+        ("discuss", "blood_thinners"),
+        ("discuss", "fainting_history"),
+        ("comfort", "low_pain_tolerance"),
+        ("timing", "botox_recent"),
+    }
+    assert [f["severity"] for f in sub.flags] == ["red_flag", "discuss", "discuss", "timing", "comfort"]
+    botox = next(f for f in sub.flags if f["rule"] == "botox_recent")
+    assert botox["because"] == ["botox_when"]
+    assert botox["timing"][0]["days_since"] == 10
+
+    html = w.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'class="outcome outcome-see_doctor"' in html
+    assert "speak with your doctor before you book any needling" in html
+    qn = qn_of(app)
+    for flag in sub.flags:
+        assert str(escape(flag["client"]["en"])) in html
+        assert f'id="flag-{flag["rule"]}"' in html
+    # the answer that raised a flag: the question's label and the answer in words
+    item = html[html.index('id="flag-blood_thinners"') :]
+    item = item[: item.index("</li>")]
+    assert str(escape(qn.questions["blood_thinners"].label.en)) in item
+    assert "<dd>Yes</dd>" in item
+    assert RECOMMENDATION in html
+    # red flags come first on the page
+    assert html.index('id="flag-pregnancy"') < html.index('id="flag-blood_thinners"') < html.index(
+        'id="flag-botox_recent"'
+    ) < html.index('id="flag-low_pain_tolerance"')
+
+
+def test_summary_with_nothing_notable(app: Flask, client: FlaskClient) -> None:
+    html = page(client, store(app, BASE))
+    assert 'class="outcome outcome-nothing_special"' in html
+    assert "Nothing in your answers needs special attention before a consultation." in html
+    assert 'class="flag ' not in html
+    assert RECOMMENDATION in html
+
+
+def test_summary_with_points_to_discuss(app: Flask, client: FlaskClient) -> None:
+    html = page(client, store(app, {**BASE, "unwell_now": "yes", "needle_fear": "some"}))
+    assert 'class="outcome outcome-discuss_first"' in html
+    assert "points your practitioner will talk through with you before any treatment" in html
+    assert html.index('id="flag-unwell_now"') < html.index('id="flag-needle_fear_some"')
+
+
+def test_summary_says_what_to_expect_and_the_cautions(app: Flask, client: FlaskClient) -> None:
+    html = page(client, store(app, BASE))
+    for fact in (
+        "0.12 to 0.16 mm",
+        "0.22 to 0.25 mm",
+        "still thicker than a human hair",
+        "0.06 to 0.08 mm",
+        "dozens",
+        "several weeks",
+        "injectable",
+        "bruises are the most common",
+        "slight bleeding",
+        "soreness",
+        "swelling",
+        "redness",
+        "skin type, your general health, your lifestyle and the skill and experience",
+        "not medical advice",
+        "shares them only with its practitioners",
+    ):
+        assert fact in html, fact
+    assert not re.search(r"thinner than (a|the) hair", html, re.I)
+
+
+def test_timing_flag_tells_the_client_when_the_wait_ends(app: Flask, client: FlaskClient) -> None:
+    when = dt.date.today() - dt.timedelta(days=10)
+    answers = {**BASE, "recent_procedures": ["laser"], "laser_when": when.isoformat()}
+    html = page(client, store(app, answers))
+    ends = when + dt.timedelta(days=30)
+    assert f"ends on {ends:%B} {ends.day}, {ends.year}" in html
+
+
+def test_summary_in_traditional_chinese_uses_the_chinese_texts(
+    app: Flask, client: FlaskClient
+) -> None:
+    qn = qn_of(app)
+    html = page(client, store(app, {**BASE, "keloid": "yes"}, lang="zh-Hant"))
+    rule = next(r for r in qn.rules if r.id == "keloid")
+    assert str(escape(rule.client.get("zh-Hant"))) in html
+    assert str(escape(qn.questions["keloid"].label.get("zh-Hant"))) in html
+    assert str(escape(rule.client.en)) not in html
+
+
+def test_summary_reads_the_stored_flags_not_the_rules(app: Flask, client: FlaskClient) -> None:
+    token = store(app, BASE)  # nothing notable: no flags from the rules
+    fake = {
+        "rule": "a_rule_since_deleted",
+        "severity": "discuss",
+        "because": ["keloid"],
+        "source": "S16",
+        "client": {"en": "Text stored with the submission.", "zh-Hant": "隨提交保存的文字。"},
+        "practitioner": {"en": "Stored note for the practitioner.", "zh-Hant": "保存的備註。"},
+        "timing": [],
+    }
+    with app.app_context():
+        with db.transaction():
+            the_submission().flags = [fake]
+    html = page(client, token)
+    assert "Text stored with the submission." in html
+    assert 'id="flag-a_rule_since_deleted"' in html
+    assert 'class="outcome outcome-discuss_first"' in html
+
+
+# Frozen flags --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def changed_rules(tmp_path: Path) -> Path:
+    """questions.yaml with edited rules: a text, a severity, and a rule that now fires for everyone."""
+    text = (ROOT / "questions.yaml").read_text(encoding="utf-8")
+    edits = [
+        ("  - id: pregnancy\n    severity: red_flag\n", "  - id: pregnancy\n    severity: info\n"),
+        ("You told us you are, or might be, pregnant.", "EDITED PREGNANCY TEXT."),
+        ('when: {q: keloid, equals: "yes"}', 'when: {q: keloid, equals: "no"}'),
+    ]
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "questions.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_summary_does_not_change_when_the_rules_change(
+    app: Flask, client: FlaskClient, changed_rules: Path, database_url: str
+) -> None:
+    answers = {**BASE, "pregnancy": "yes", "blood_thinners": "yes"}
+    token = store(app, answers)
+    before = page(client, token)
+    with app.test_request_context():
+        g.lang = "en"
+        practitioner_before = render_practitioner_summary(the_submission(), "en")
+    assert "outcome-see_doctor" in before
+
+    assert db.engine is not None
+    db.engine.dispose()  # the second app binds the shared database handle to its own engine
+    app2 = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": database_url,
+            "QUESTIONS_FILE": str(changed_rules),
+        }
+    )
+    app2.jinja_env.undefined = jinja2.StrictUndefined
+    qn2 = qn_of(app2)
+    assert qn2.version != qn_of(app).version
+    # Screening again with the edited rules would give other flags ...
+    today = dt.date.today()
+    assert {(f.severity, f.rule) for f in screen(qn2, prune(qn2, answers, today), today)} == {
+        ("info", "pregnancy"),
+        ("discuss", "blood_thinners"),
+        ("discuss", "keloid"),
+    }
+    # ... but the summaries show the flags stored at submission, unchanged.
+    after = page(app2.test_client(), token)
+    assert after == before
+    assert "EDITED PREGNANCY TEXT" not in after
+    with app2.test_request_context():
+        g.lang = "en"
+        practitioner_after = render_practitioner_summary(the_submission(), "en")
+    assert "earlier version of the questionnaire" in practitioner_after
+    without_notice = re.sub(r'<p class="notice">.*?</p>', "", practitioner_after, flags=re.S)
+    assert squash(without_notice) == squash(practitioner_before)
+
+
+# The property: any answers, both languages -----------------------------------------------------
+
+_TEXT_SAMPLES = ("Mei Chen", "陳美玲", "Dry skin around the eyes", "O'Brien & <Co>")
+
+
+def _answer_strategy(q: Question, today: dt.date) -> st.SearchStrategy[Any]:
+    if q.type == "single":
+        return st.sampled_from(q.choice_values)
+    if q.type == "multi":
+        exclusive = set(q.exclusive or ())
+        others = [v for v in q.choice_values if v not in exclusive]
+        combos = st.lists(st.sampled_from(others), min_size=1, unique=True).map(
+            lambda vs: [v for v in others if v in vs]
+        )
+        return st.one_of(combos, *(st.just([v]) for v in sorted(exclusive)))
+    if q.type == "scale":
+        assert q.min is not None and q.max is not None
+        return st.integers(q.min, q.max)
+    if q.type == "date":
+        low = today - dt.timedelta(days=800) if q.date_range != "future" else today
+        high = today + dt.timedelta(days=60) if q.date_range != "past" else today
+        return st.dates(low, high).map(dt.date.isoformat)
+    if q.type == "consent":
+        return st.just(True)
+    if q.type == "email":
+        return st.just("client@example.com")
+    if q.type == "tel":
+        return st.just("+44 20 7946 0000")
+    return st.sampled_from(_TEXT_SAMPLES)
+
+
+@st.composite
+def any_answers(draw: st.DrawFn, qn: Questionnaire) -> dict[str, Any]:
+    today = dt.date.today()
+    answers: dict[str, Any] = {}
+    for q in qn.questions.values():
+        value = draw(_answer_strategy(q, today))
+        if q.required or draw(st.booleans()):
+            answers[q.id] = value
+    return answers
+
+
+_QN = load_questionnaire(ROOT / "questions.yaml")
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(answers=any_answers(_QN), lang=st.sampled_from(["en", "zh-Hant"]))
+def test_any_client_summary_recommends_a_practitioner_and_avoids_forbidden_words(
+    app: Flask, client: FlaskClient, answers: dict[str, Any], lang: str
+) -> None:
+    html = page(client, store(app, answers, lang))
+    body = main_of(html)
+    with app.test_request_context():
+        g.lang = lang
+        recommendation = gettext(RECOMMENDATION)
+    assert recommendation in body
+    assert not FORBIDDEN_EN.search(html), FORBIDDEN_EN.search(html)
+    for word in FORBIDDEN_ZH:
+        assert word not in body, word
+    assert "<Co>" not in html  # free text is escaped
+    with app.app_context():
+        flags = the_submission().flags
+    expected = (
+        "see_doctor"
+        if any(f["severity"] == "red_flag" for f in flags)
+        else "discuss_first"
+        if any(f["severity"] in ("discuss", "timing") for f in flags)
+        else "nothing_special"
+    )
+    assert f'class="outcome outcome-{expected}"' in body
+    for f in flags:
+        assert f'id="flag-{f["rule"]}"' in body
+
+
+def test_the_property_test_questionnaire_is_the_apps(app: Flask) -> None:
+    assert _QN.version == qn_of(app).version
+
+
+# Practitioner summary --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def practitioner_html(app: Flask) -> Iterator[Callable[..., str]]:
+    def render(answers: dict[str, Any], lang: str = "en") -> str:
+        store(app, answers)
+        with app.test_request_context():
+            return render_practitioner_summary(the_submission(), lang)
+
+    yield render
+
+
+def test_practitioner_summary_puts_red_flags_before_discuss_items(
+    practitioner_html: Callable[..., str], app: Flask
+) -> None:
+    html = practitioner_html(
+        {**BASE, "blood_thinners": "yes", "keloid": "yes", "cancer_treatment": "yes", "unwell_now": "yes"}
+    )
+    ids = ("red-flags", "discuss", "timing", "comfort", "goals", "all-answers")
+    sections = [html.index(f'id="{s}"') for s in ids]
+    assert sections == sorted(sections)
+    red, discuss = html.index('id="red-flags"'), html.index('id="discuss"')
+    assert red < html.index('id="flag-cancer_treatment"') < discuss
+    thinners, keloid = html.index('id="flag-blood_thinners"'), html.index('id="flag-keloid"')
+    assert discuss < thinners < keloid < html.index('id="timing"')
+    rule = next(r for r in qn_of(app).rules if r.id == "cancer_treatment")
+    assert str(escape(rule.practitioner.en)) in html
+    assert str(escape(rule.client.en)) not in html
+
+
+def test_practitioner_summary_fainting_means_first_treatment_lying_down(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html({**BASE, "fainting_history": "yes"})
+    comfort = html[html.index('id="comfort"') : html.index('id="goals"')]
+    assert "comfort-fainting" in comfort
+    assert "first treatment lying down" in comfort
+    assert 'id="flag-fainting_history"' in html[html.index('id="discuss"') : html.index('id="timing"')]
+
+
+def test_practitioner_summary_without_fainting_has_no_lying_down_note(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html(BASE)
+    assert "lying down" not in html
+    assert "comfort-fainting" not in html
+
+
+def test_practitioner_summary_comfort_profile_and_first_timer(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html({**BASE, "acupuncture_before": "never", "pain_tolerance": 2, "needle_fear": "strong"})
+    comfort = html[html.index('id="comfort"') : html.index('id="goals"')]
+    assert "comfort-first-timer" in comfort
+    assert "2 out of 10" in comfort
+    assert "Low pain tolerance" in comfort
+    assert 'id="flag-needle_fear_strong"' in html[html.index('id="discuss"') : html.index('id="timing"')]
+
+
+def test_practitioner_summary_shows_timing_dates(practitioner_html: Callable[..., str]) -> None:
+    when = dt.date.today() - dt.timedelta(days=10)
+    html = practitioner_html({**BASE, "recent_procedures": ["botox"], "botox_when": when.isoformat()})
+    timing = html[html.index('id="timing"') : html.index('id="comfort"')]
+    ends = when + dt.timedelta(days=90)
+    assert 'id="flag-botox_recent"' in timing
+    assert "10 days before submission" in timing
+    assert f"{ends:%B} {ends.day}, {ends.year}" in timing
+    assert "90 days" in timing
+
+
+def test_practitioner_summary_shows_goals_and_escapes_free_text(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html(
+        {
+            **BASE,
+            "skin_goals": ["firmness", "other"],
+            "skin_goals_other": XSS,
+            "other_health": XSS,
+            "full_name": XSS,
+            "expected_timeframe": "within_a_week",
+        }
+    )
+    assert XSS not in html
+    assert "<script>" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    goals = html[html.index('id="goals"') : html.index('id="other-health"')]
+    assert escaped in goals
+    assert escaped in html[html.index('id="other-health"') : html.index('id="all-answers"')]
+    assert escaped in html[: html.index('id="red-flags"')]  # the name in the heading
+    assert "Firmness, Something else" in goals
+
+
+def test_practitioner_summary_in_the_readers_language(
+    practitioner_html: Callable[..., str], app: Flask
+) -> None:
+    html = practitioner_html({**BASE, "metal_allergy": "yes"}, lang="zh-Hant")
+    qn = qn_of(app)
+    rule = next(r for r in qn.rules if r.id == "metal_allergy")
+    assert str(escape(rule.practitioner.get("zh-Hant"))) in html
+    assert str(escape(rule.practitioner.en)) not in html
+    assert '<html lang="zh-Hant">' in html
+
+
+# JSON form -------------------------------------------------------------------------------------
+
+
+def test_submission_json_round_trips_and_has_the_documented_keys(app: Flask) -> None:
+    answers = {**BASE, "recent_procedures": ["filler"], "filler_when": past(20), "keloid": "yes"}
+    store(app, answers)
+    with app.app_context():
+        sub = the_submission()
+        data = submission_json(sub, qn_of(app))
+        assert data["id"] == sub.id
+        assert data["answers"] == sub.answers
+    again = json.loads(json.dumps(data))
+    assert again == data
+    assert tuple(data) == JSON_KEYS == (
+        "id",
+        "clinic",
+        "submitted_at",
+        "lang",
+        "questionnaire_version",
+        "answers",
+        "flags",
+    )
+    assert data["clinic"] == "demo"
+    assert data["lang"] == "en"
+    assert data["questionnaire_version"] == qn_of(app).version
+    assert dt.datetime.fromisoformat(data["submitted_at"]).tzinfo is not None
+    assert [(f["severity"], f["rule"]) for f in data["flags"]] == [
+        ("discuss", "keloid"),
+        ("timing", "filler_recent"),
+    ]
+    for flag in data["flags"]:
+        assert set(flag) == FLAG_KEYS
+        assert set(flag["client"]) == set(flag["practitioner"]) == {"en", "zh-Hant"}
+    assert data["flags"][1]["timing"][0]["question"] == "filler_when"
+    assert list(data["answers"])[:2] == ["age_band", "pregnancy"]  # questionnaire order
+
+
+def test_the_documented_example_has_the_same_shape() -> None:
+    doc = (ROOT / "docs" / "submission-json.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", doc, re.S)
+    assert blocks
+    example = json.loads(blocks[0])
+    assert tuple(example) == JSON_KEYS
+    for flag in example["flags"]:
+        assert set(flag) == FLAG_KEYS
+    for key in JSON_KEYS:
+        assert f"`{key}`" in doc
