@@ -24,6 +24,25 @@ def client_summary_context(qn: Questionnaire, submission: Submission, lang: str)
     return {"screening": client_summary(qn, flags, submission.answers, lang, display_answer)}
 
 
+def practitioner_summary_context(
+    qn: Questionnaire, submission: Submission, lang: str
+) -> dict[str, Any]:
+    """Template values of practitioner/summary.html (also for pages that extend it).
+
+    Answers are put in words in the active locale: call it with `lang`'s locale active.
+    """
+    flags = flags_from_json(submission.flags)
+    answers = submission.answers or {}
+    return {
+        "lang": lang,
+        "submission": submission,
+        "summary": practitioner_summary(qn, flags, answers, lang, display_answer),
+        "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
+        "orphans": [(k, v) for k, v in answers.items() if k not in qn.questions],
+        "current_version": qn.version,
+    }
+
+
 def render_practitioner_summary(
     submission: Submission, lang: str, qn: Questionnaire | None = None
 ) -> str:
@@ -40,16 +59,8 @@ def render_practitioner_summary(
     g.private_page = True  # health data: Cache-Control: no-store
     try:
         with force_locale(BABEL_LOCALE[lang]):
-            flags = flags_from_json(submission.flags)
-            answers = submission.answers or {}
             return render_template(
-                "practitioner/summary.html",
-                lang=lang,
-                submission=submission,
-                summary=practitioner_summary(qn, flags, answers, lang, display_answer),
-                sections=answer_rows(qn, answers, lang, submission.submitted_at.date()),
-                orphans=[(k, v) for k, v in answers.items() if k not in qn.questions],
-                current_version=qn.version,
+                "practitioner/summary.html", **practitioner_summary_context(qn, submission, lang)
             )
     finally:
         if had_lang:
