@@ -8,6 +8,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import format_date
 from werkzeug.exceptions import HTTPException
 
+from . import assets
 from .config import ROOT, check_config, instance_dir, load_config
 from .extensions import babel, csrf, db
 from .i18n import LANGUAGE_NAMES, locale_selector, request_lang
@@ -47,6 +48,7 @@ def register_extensions(app: Flask) -> None:
         locale_selector=locale_selector,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,11 +1,13 @@
 # Sourced by scripts/test: what the real-browser tests need besides Python packages.
 # Debian's chromium (Playwright drives it; its own browser download is not used), a Java runtime
-# for the W3C Nu Html Checker, and the npm packages of package.json (axe-core, vnu-jar).
+# for the W3C Nu Html Checker, a small Chinese font (so Traditional Chinese pages are laid out and
+# screenshotted with real glyphs), and the npm packages of package.json (axe-core, vnu-jar).
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v java >/dev/null || missing+=(default-jre-headless)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -4,7 +4,18 @@
   document.documentElement.classList.add("js");
 
   var summary = document.querySelector("[data-autofocus]");
-  if (summary) summary.focus();
+  if (summary && document.activeElement !== summary) summary.focus();
+
+  // An error link moves to its field and scrolls the whole question (its legend too) into view.
+  document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) return;
+      event.preventDefault();
+      (field.closest(".question") || field).scrollIntoView();
+      field.focus({ preventScroll: true });
+    });
+  });
 
   // Show a conditional question only while its controlling answer selects it.
   document.querySelectorAll("[data-reveal-q]").forEach(function (block) {

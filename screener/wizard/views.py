@@ -218,6 +218,19 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     visible = [q for q in rendered if engine.question_visible(qn, q, posted, day)]
     others = {k: v for k, v in draft.answers.items() if k not in {q.id for q in current.questions}}
 
+    switch_to = normalise_lang(request.form.get("switch_lang"))
+    if switch_to:
+        # The language switch is a submit button of this form: it keeps what was typed here
+        # (what passes the checks, as Back does) and shows the same step in the other language.
+        saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
+        with db.transaction():
+            draft.answers = saved
+            draft.lang = switch_to
+            draft.current_step = current.id
+            draft.updated_at = utcnow()
+        args = {"from": REVIEW} if from_review else {}
+        return _see_other(wurl("step", step_id=current.id, **args))
+
     if request.form.get("action") == "back":
         saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
         previous = engine.previous_step(qn, saved, current.id, day)

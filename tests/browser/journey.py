@@ -1,0 +1,92 @@
+"""Every client page in a real browser, for the accessibility and phone checks.
+
+`client_journey` walks the questionnaire and calls back on each page state a person can meet:
+the start page, every step before and after an empty Continue (errors shown), the resume link,
+the review page, the summary, the embedded layout and the error pages.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from ..conftest import STEP_ANSWERS, future, past
+from .conftest import LiveServer
+from .test_walk import fill_step
+
+# Browser locales that make the product pick each language from Accept-Language.
+BROWSER_LOCALE = {"en": "en-GB", "zh-Hant": "zh-TW"}
+LANGS = tuple(BROWSER_LOCALE)
+
+# Answers that reveal conditional questions and raise flags of each severity, so the summary
+# shows every kind of section.
+JOURNEY_ANSWERS: dict[str, dict[str, Any]] = {
+    **STEP_ANSWERS,
+    "goals": {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": future(20)},
+    "comfort": {**STEP_ANSWERS["comfort"], "pain_tolerance": "2", "fainting_history": "yes"},
+    "health": {**STEP_ANSWERS["health"], "blood_thinners": "yes", "new_symptoms": "yes"},
+    "recent_treatments": {
+        "recent_procedures": ["botox"],
+        "botox_when": past(5),
+        "permanent_implants": "no",
+    },
+}
+
+Visit = Callable[[str], None]
+
+
+def new_context(browser: Browser, lang: str, *, javascript: bool = True, **kwargs: Any) -> BrowserContext:
+    """A fresh browser profile whose Accept-Language asks for `lang`."""
+    return browser.new_context(
+        locale=BROWSER_LOCALE[lang], java_script_enabled=javascript, **kwargs
+    )
+
+
+def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool = True) -> None:
+    """Walk every client page, calling `visit(name)` on each; the language comes from the browser."""
+    base = server.url
+    page.goto(f"{base}/c/demo/")
+    visit("start")
+    page.click("form[action$='/start'] button[type=submit]")
+    resume_url = page.locator(".resume-link a").get_attribute("href")
+    for step_id, answers in JOURNEY_ANSWERS.items():
+        assert f"/s/{step_id}" in page.url, page.url
+        visit(step_id)
+        page.click('.actions button[value="continue"]')
+        if page.locator(".error-summary").count():
+            visit(f"{step_id}-errors")
+        fill_step(page, answers)
+        page.click('.actions button[value="continue"]')
+        if step_id == "about_you":  # the private link brings the client back where they were
+            assert resume_url
+            page.goto(resume_url)
+            assert "/s/goals" in page.url, page.url
+            visit("resume")
+    assert page.url.endswith("/review"), page.url
+    visit("review")
+    page.click("form.submit-form button[type=submit]")
+    page.wait_for_url("**/summary")
+    visit("summary")
+    assert resume_url
+    page.goto(resume_url)  # after sending, the private link shows the summary
+    assert page.url.endswith("/summary"), page.url
+
+    if embed:
+        page.goto(f"{base}/embed/demo/")
+        visit("embed-start")
+        page.click("form[action$='/start'] button[type=submit]")
+        visit("embed-step")
+        page.click('.actions button[value="continue"]')
+        visit("embed-step-errors")
+        # A form whose check token does not match (expired, tampered with) gets the 400 page.
+        page.evaluate("document.querySelector('input[name=csrf_token]').value = 'stale'")
+        page.click('.actions button[value="continue"]')
+        visit("error-400")
+
+    page.goto(f"{base}/c/no-such-clinic/")
+    visit("error-404")
+    page.goto(f"{base}/c/demo/d/not-a-real-draft-token/")
+    visit("error-404-draft")
+    page.goto(f"{base}/c/demo/start")  # the start form only posts here
+    visit("error-405")

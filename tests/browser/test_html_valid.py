@@ -1,0 +1,122 @@
+"""Every page's HTML passes the W3C Nu Html Checker (vnu-jar from npm, run with Java)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from screener.config import ROOT
+
+from ..conftest import STEP_ANSWERS, Walker
+from .journey import JOURNEY_ANSWERS, LANGS
+
+VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+ACCEPT = {"en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8"}
+# Deliberately broken, so the run shows the checker does report errors.
+BROKEN = '<!doctype html><html lang="en"><head><title>x</title></head><body><p><div></p></body></html>'
+
+
+def vnu(files: list[Path]) -> dict[str, list[dict[str, Any]]]:
+    """Errors per file name, from one run of the checker over all the files."""
+    java = shutil.which("java")
+    assert java, "Java is missing: install default-jre-headless (scripts/test-deps.sh does)"
+    assert VNU_JAR.is_file(), "vnu-jar is missing: run `npm ci` (scripts/test-deps.sh does)"
+    run = subprocess.run(  # noqa: S603 - fixed command on files this test wrote
+        [java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(run.stderr or run.stdout or '{"messages": []}')
+    errors: dict[str, list[dict[str, Any]]] = {}
+    for message in report["messages"]:
+        if message.get("type") in ("error", "non-document-error"):
+            errors.setdefault(Path(message.get("url", "?")).name, []).append(message)
+    return errors
+
+
+def client_pages(client: FlaskClient, lang: str) -> dict[str, str]:
+    """The source of every client page, as the server sends it."""
+    headers = {"Accept-Language": ACCEPT[lang]}
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT[lang]
+    pages: dict[str, str] = {}
+
+    def keep(name: str, response: Any, status: int = 200) -> None:
+        assert response.status_code == status, (name, response.status_code)
+        pages[name] = response.get_data(as_text=True)
+
+    keep("start", client.get("/c/demo/", headers=headers))
+    walker = Walker(client)
+    walker.start(lang)
+    for step_id, answers in JOURNEY_ANSWERS.items():
+        assert f"/s/{step_id}" in walker.url, walker.url
+        keep(step_id, walker.get())
+        shown = walker.post_step({})
+        if shown.status_code == 200:
+            keep(f"{step_id}-errors", shown)
+        walker.post_step(answers)
+    keep("review", walker.get(f"{walker.base}/review"))
+    assert walker.submit().status_code == 303
+    keep("summary", client.get(f"{walker.base}/summary"))
+    keep("summary-sent-twice", client.get(f"{walker.base}/summary?sent=1"))
+
+    embed = Walker(client, prefix="/embed/demo")
+    keep("embed-start", client.get("/embed/demo/"))
+    embed.start(lang)
+    keep("embed-step", embed.get())
+    keep("embed-step-errors", embed.post_step({}))
+    keep("error-400", client.post(embed.url, data={"csrf_token": "stale"}), 400)
+    keep("error-404", client.get("/c/no-such-clinic/"), 404)
+    keep("error-404-draft", client.get("/c/demo/d/not-a-real-draft-token/"), 404)
+    keep("error-405", client.get("/c/demo/start"), 405)
+    return pages
+
+
+def practitioner_pages(app: Flask) -> dict[str, str]:
+    """The practitioner summary of a Chinese client's submission, read in each language."""
+    from sqlalchemy import select
+
+    from screener.extensions import db
+    from screener.screening.render import render_practitioner_summary
+    from screener.storage.models import Submission
+
+    pages = {}
+    with app.test_request_context("/"):
+        sub = db.session.scalars(select(Submission).where(Submission.lang == "zh-Hant")).first()
+        assert sub is not None
+        for lang in LANGS:
+            pages[f"practitioner-{lang}"] = render_practitioner_summary(sub, lang)
+    return pages
+
+
+def test_every_page_is_valid_html(app: Flask, tmp_path: Path) -> None:
+    files: list[Path] = []
+
+    def write(name: str, html: str) -> None:
+        path = tmp_path / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        files.append(path)
+
+    for lang in LANGS:
+        for name, html in client_pages(app.test_client(), lang).items():
+            write(f"{lang}-{name}", html)
+    for name, html in practitioner_pages(app).items():
+        write(name, html)
+    write("broken", BROKEN)
+    assert len(files) > 2 * (len(STEP_ANSWERS) + 8)
+
+    errors = vnu(files)
+    assert "broken.html" in errors, "the checker ran but reported nothing on a broken page"
+    errors.pop("broken.html")
+    assert not errors, json.dumps(
+        {name: [f"{m['message']} [{m.get('extract', '')}]" for m in msgs] for name, msgs in errors.items()},
+        indent=1,
+        ensure_ascii=False,
+    )
+

@@ -1,0 +1,105 @@
+"""Phone first: at 360x740 no page scrolls sideways, touch targets are at least 44 px, fields
+bring up the right keyboard, and nothing is loaded from another origin. Screenshots of every
+page at that size are saved under test-artifacts/mobile/."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from .conftest import ARTIFACTS, LiveServer
+from .journey import LANGS, client_journey, new_context
+
+PHONE = {"width": 360, "height": 740}
+MIN_TARGET = 44
+
+# Every control a finger can press, measured by the box that takes the press: a radio or
+# checkbox by its whole option row (the label is part of it), everything else by itself.
+# Links inside running text are exempt, as in WCAG 2.5.8; so is the off-screen skip link until
+# it is focused, and the hidden default button of step forms (out of sight and tab order).
+TARGETS = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), textarea, select')) {
+    if (el.closest('[hidden]') || el.classList.contains('default-submit') || el.classList.contains('skip')) continue;
+    if (el.tagName === 'A' && getComputedStyle(el).display === 'inline') continue;
+    const box = (el.closest('.choice, .scale-option') || el).getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    out.push({what: el.outerHTML.slice(0, 120), width: Math.round(box.width), height: Math.round(box.height)});
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_fits_a_phone(browser: Browser, live_server: LiveServer, app: object, lang: str) -> None:
+    context = new_context(browser, lang, viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    folder = ARTIFACTS / "mobile"
+    folder.mkdir(parents=True, exist_ok=True)
+    seen: list[str] = []
+    too_wide: dict[str, int] = {}
+    too_small: dict[str, list[dict[str, Any]]] = {}
+
+    def visit(name: str) -> None:
+        seen.append(name)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            too_wide[name] = width
+        small = [t for t in page.evaluate(TARGETS) if min(t["width"], t["height"]) < MIN_TARGET]
+        if small:
+            too_small[name] = small
+        page.screenshot(path=str(folder / f"{lang}-{name}.png"), full_page=True)
+
+    try:
+        client_journey(page, live_server, visit)
+    finally:
+        context.close()
+    assert len(seen) >= 15, seen
+    assert (folder / f"{lang}-health.png").stat().st_size > 0
+    assert not too_wide, f"pages wider than {PHONE['width']} px: {too_wide}"
+    assert not too_small, json.dumps(too_small, indent=1, ensure_ascii=False)
+
+
+def test_the_width_check_can_fail(browser: Browser, live_server: LiveServer, app: object) -> None:
+    context = new_context(browser, "en", viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/c/demo/")
+    page.evaluate("document.querySelector('h1').style.width = '500px'")
+    assert page.evaluate("document.documentElement.scrollWidth") > PHONE["width"]
+    context.close()
+
+
+def _to_details(page: Page, base: str) -> None:
+    from ..conftest import STEP_ANSWERS
+    from .test_walk import fill_step
+
+    page.goto(f"{base}/c/demo/")
+    page.click("form[action$='/start'] button[type=submit]")
+    for step_id in list(STEP_ANSWERS)[:-1]:
+        fill_step(page, STEP_ANSWERS[step_id])
+        page.click('.actions button[value="continue"]')
+
+
+def test_fields_ask_for_the_right_keyboard(page: Page, live_server: LiveServer) -> None:
+    _to_details(page, live_server.url)
+    assert page.locator("#email").get_attribute("type") == "email"
+    assert page.locator("#email").get_attribute("autocomplete") == "email"
+    assert page.locator("#phone").get_attribute("type") == "tel"
+    assert page.locator("#phone").get_attribute("autocomplete") == "tel"
+    assert page.locator("#full_name").get_attribute("autocomplete") == "name"
+    page.click('.actions button[value="back"]')
+    page.check('input[name="recent_procedures"][value="botox"]')
+    assert page.locator("#botox_when").get_attribute("type") == "date"
+
+
+def test_nothing_loads_from_another_origin(page: Page, live_server: LiveServer) -> None:
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    from .test_walk import walk_to_summary
+
+    walk_to_summary(page, live_server.url)
+    assert len(urls) > 10
+    foreign = [u for u in urls if not u.startswith(live_server.url + "/")]
+    assert not foreign, foreign
