@@ -54,10 +54,17 @@ def _static_response(response: Response) -> Response:
     if request.endpoint != "static" or response.status_code not in (200, 304):
         return response
     if response.direct_passthrough:
-        # Read the (small) file into memory: Flask-Compress's streaming path never closes the
-        # file it streams from, and an in-memory body is compressed with gzip too.
+        # Read the (small) file into memory and close it now: Flask-Compress's streaming path
+        # never closes the file it streams from, and an in-memory body is gzipped too.
         response.direct_passthrough = False
-        response.make_sequence()
+        source = response.response
+        try:
+            body = b"".join(response.iter_encoded())
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+        response.set_data(body)
     filename = (request.view_args or {}).get("filename")
     wanted = request.args.get("v")
     if filename and wanted and wanted == static_version(str(filename)):

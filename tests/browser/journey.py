@@ -11,27 +11,13 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from ..conftest import STEP_ANSWERS, future, past
+from ..client_pages import JOURNEY_ANSWERS
 from .conftest import LiveServer
 from .test_walk import fill_step
 
 # Browser locales that make the product pick each language from Accept-Language.
 BROWSER_LOCALE = {"en": "en-GB", "zh-Hant": "zh-TW"}
 LANGS = tuple(BROWSER_LOCALE)
-
-# Answers that reveal conditional questions and raise flags of each severity, so the summary
-# shows every kind of section.
-JOURNEY_ANSWERS: dict[str, dict[str, Any]] = {
-    **STEP_ANSWERS,
-    "goals": {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": future(20)},
-    "comfort": {**STEP_ANSWERS["comfort"], "pain_tolerance": "2", "fainting_history": "yes"},
-    "health": {**STEP_ANSWERS["health"], "blood_thinners": "yes", "new_symptoms": "yes"},
-    "recent_treatments": {
-        "recent_procedures": ["botox"],
-        "botox_when": past(5),
-        "permanent_implants": "no",
-    },
-}
 
 Visit = Callable[[str], None]
 

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
 
 from screener.config import ROOT
 
-from ..conftest import STEP_ANSWERS, Walker
-from .journey import JOURNEY_ANSWERS, LANGS
+from ..client_pages import client_pages
+from ..conftest import STEP_ANSWERS
+from .journey import LANGS
 
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-ACCEPT = {"en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8"}
 # Deliberately broken, so the run shows the checker does report errors.
 BROKEN = '<!doctype html><html lang="en"><head><title>x</title></head><body><p><div></p></body></html>'
 
@@ -39,43 +38,6 @@ def vnu(files: list[Path]) -> dict[str, list[dict[str, Any]]]:
         if message.get("type") in ("error", "non-document-error"):
             errors.setdefault(Path(message.get("url", "?")).name, []).append(message)
     return errors
-
-
-def client_pages(client: FlaskClient, lang: str) -> dict[str, str]:
-    """The source of every client page, as the server sends it."""
-    headers = {"Accept-Language": ACCEPT[lang]}
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT[lang]
-    pages: dict[str, str] = {}
-
-    def keep(name: str, response: Any, status: int = 200) -> None:
-        assert response.status_code == status, (name, response.status_code)
-        pages[name] = response.get_data(as_text=True)
-
-    keep("start", client.get("/c/demo/", headers=headers))
-    walker = Walker(client)
-    walker.start(lang)
-    for step_id, answers in JOURNEY_ANSWERS.items():
-        assert f"/s/{step_id}" in walker.url, walker.url
-        keep(step_id, walker.get())
-        shown = walker.post_step({})
-        if shown.status_code == 200:
-            keep(f"{step_id}-errors", shown)
-        walker.post_step(answers)
-    keep("review", walker.get(f"{walker.base}/review"))
-    assert walker.submit().status_code == 303
-    keep("summary", client.get(f"{walker.base}/summary"))
-    keep("summary-sent-twice", client.get(f"{walker.base}/summary?sent=1"))
-
-    embed = Walker(client, prefix="/embed/demo")
-    keep("embed-start", client.get("/embed/demo/"))
-    embed.start(lang)
-    keep("embed-step", embed.get())
-    keep("embed-step-errors", embed.post_step({}))
-    keep("error-400", client.post(embed.url, data={"csrf_token": "stale"}), 400)
-    keep("error-404", client.get("/c/no-such-clinic/"), 404)
-    keep("error-404-draft", client.get("/c/demo/d/not-a-real-draft-token/"), 404)
-    keep("error-405", client.get("/c/demo/start"), 405)
-    return pages
 
 
 def practitioner_pages(app: Flask) -> dict[str, str]:
@@ -104,8 +66,8 @@ def test_every_page_is_valid_html(app: Flask, tmp_path: Path) -> None:
         files.append(path)
 
     for lang in LANGS:
-        for name, html in client_pages(app.test_client(), lang).items():
-            write(f"{lang}-{name}", html)
+        for name, response in client_pages(app.test_client(), lang).items():
+            write(f"{lang}-{name}", response.get_data(as_text=True))
     for name, html in practitioner_pages(app).items():
         write(name, html)
     write("broken", BROKEN)

@@ -1,0 +1,75 @@
+"""Every client page over HTTP, as the server sends it: for the HTML checker and the weight test.
+
+`client_pages` walks the questionnaire with the test client and keeps the response of each page
+a person can meet: the start page, every step before and after an empty Continue (errors shown),
+the review page, the summary, the embedded layout and the error pages.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from .conftest import STEP_ANSWERS, Walker, csrf_of, future, past
+
+ACCEPT_LANGUAGE = {"en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8"}
+
+# Answers that reveal conditional questions and raise flags of each severity, so the summary
+# shows every kind of section.
+JOURNEY_ANSWERS: dict[str, dict[str, Any]] = {
+    **STEP_ANSWERS,
+    "goals": {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": future(20)},
+    "comfort": {**STEP_ANSWERS["comfort"], "pain_tolerance": "2", "fainting_history": "yes"},
+    "health": {**STEP_ANSWERS["health"], "blood_thinners": "yes", "new_symptoms": "yes"},
+    "recent_treatments": {
+        "recent_procedures": ["botox"],
+        "botox_when": past(5),
+        "permanent_implants": "no",
+    },
+}
+
+
+def client_pages(
+    client: FlaskClient, lang: str, headers: dict[str, str] | None = None
+) -> dict[str, TestResponse]:
+    """The response of every client page, each requested with `headers` (e.g. Accept-Encoding)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE[lang]
+    extra = headers or {}
+    pages: dict[str, TestResponse] = {}
+
+    def keep(name: str, response: TestResponse, status: int = 200) -> None:
+        assert response.status_code == status, (name, response.status_code)
+        pages[name] = response
+
+    def post_kept(url: str, data: dict[str, Any], name: str) -> TestResponse:
+        form = {"csrf_token": csrf_of(client.get(url)), "action": "continue", **data}
+        response = client.post(url, data=form, headers=extra)
+        if response.status_code == 200:
+            keep(name, response)
+        return response
+
+    keep("start", client.get("/c/demo/", headers=extra))
+    walker = Walker(client)
+    walker.start(lang)
+    for step_id, answers in JOURNEY_ANSWERS.items():
+        assert f"/s/{step_id}" in walker.url, walker.url
+        keep(step_id, client.get(walker.url, headers=extra))
+        post_kept(walker.url, {}, f"{step_id}-errors")
+        assert walker.post_step(answers).status_code == 303, step_id
+    keep("review", client.get(f"{walker.base}/review", headers=extra))
+    assert walker.submit().status_code == 303
+    keep("summary", client.get(f"{walker.base}/summary", headers=extra))
+    keep("summary-sent-twice", client.get(f"{walker.base}/summary?sent=1", headers=extra))
+
+    embed = Walker(client, prefix="/embed/demo")
+    keep("embed-start", client.get("/embed/demo/", headers=extra))
+    embed.start(lang)
+    keep("embed-step", client.get(embed.url, headers=extra))
+    post_kept(embed.url, {}, "embed-step-errors")
+    keep("error-400", client.post(embed.url, data={"csrf_token": "stale"}, headers=extra), 400)
+    keep("error-404", client.get("/c/no-such-clinic/", headers=extra), 404)
+    keep("error-404-draft", client.get("/c/demo/d/not-a-real-draft-token/", headers=extra), 404)
+    keep("error-405", client.get("/c/demo/start", headers=extra), 405)
+    assert "embed-step-errors" in pages and "details-errors" in pages
+    return pages

@@ -1,0 +1,144 @@
+"""Light pages: every client page with its CSS and JS weighs at most 20 KB compressed; responses
+are compressed without losing their security headers; static files have fingerprinted URLs and
+are cached for a year.
+
+For scale: SurveyJS's survey.core.min.js alone is 1.49 MB (before compression).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import brotli
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from screener import assets
+from screener.config import ROOT
+
+from .client_pages import client_pages
+
+BUDGET = 20 * 1024  # bytes per page: HTML + CSS + JS, compressed, headers included
+SURVEYJS_CORE_MIN_JS = 1.49 * 1024 * 1024
+ASSET_RE = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
+DECODE = {"gzip": gzip.decompress, "br": brotli.decompress}
+ENCODINGS = {"gzip": "gzip", "br": "gzip, deflate, br"}  # what a browser sends over HTTP / HTTPS
+
+
+def on_the_wire(response: TestResponse) -> int:
+    """Bytes a browser receives for a response: status line, headers and the (encoded) body."""
+    headers = sum(len(k) + len(v) + 4 for k, v in response.headers.items())
+    return len(f"HTTP/1.1 {response.status}\r\n") + headers + 2 + len(response.get_data())
+
+
+def decoded(response: TestResponse) -> str:
+    body = response.get_data()
+    encoding = response.headers.get("Content-Encoding")
+    return (DECODE[encoding](body) if encoding else body).decode()
+
+
+def static_urls(html: str) -> list[str]:
+    return [url.replace("&amp;", "&") for url in ASSET_RE.findall(html)]
+
+
+def page_weights(client: FlaskClient, lang: str, encoding: str) -> dict[str, dict[str, int]]:
+    """Per page: the compressed bytes of its HTML and of every stylesheet and script it loads."""
+    accept = {"Accept-Encoding": ENCODINGS[encoding]}
+    weights: dict[str, dict[str, int]] = {}
+    for name, page in client_pages(client, lang, accept).items():
+        if page.status_code == 200:  # Flask-Compress leaves error pages (small) as they are
+            assert page.headers.get("Content-Encoding") == encoding, (name, dict(page.headers))
+        parts = {"html": on_the_wire(page)}
+        urls = static_urls(decoded(page))
+        assert any(u.startswith("/static/screener.css") for u in urls), name
+        for url in urls:
+            asset = client.get(url, headers=accept)
+            assert asset.status_code == 200, url
+            assert asset.headers.get("Content-Encoding") == encoding, url
+            parts[url.split("?")[0]] = on_the_wire(asset)
+        weights[name] = parts
+    return weights
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_every_client_page_fits_the_budget(app: Flask, encoding: str) -> None:
+    report = {}
+    for lang in ("en", "zh-Hant"):
+        for name, parts in page_weights(app.test_client(), lang, encoding).items():
+            report[f"{lang}/{name}"] = {**parts, "total": sum(parts.values())}
+    heaviest = max(report.items(), key=lambda item: item[1]["total"])
+    out = ROOT / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    (out / f"weight-{encoding}.json").write_text(json.dumps(report, indent=1))
+    assert len(report) >= 40
+    over = {name: parts for name, parts in report.items() if parts["total"] > BUDGET}
+    assert not over, f"over {BUDGET} bytes ({encoding}): {json.dumps(over, indent=1)}"
+    # The whole heaviest page is a small fraction of SurveyJS's core script alone.
+    assert heaviest[1]["total"] < SURVEYJS_CORE_MIN_JS / 50, heaviest
+
+
+def test_the_budget_counts_what_a_page_loads(app: Flask) -> None:
+    """The measure is not blind: a page that pulled in a large stylesheet would be over."""
+    client = app.test_client()
+    start = client.get("/c/demo/", headers={"Accept-Encoding": "gzip"})
+    urls = static_urls(decoded(start))
+    assert {u.split("?")[0] for u in urls} == {"/static/screener.css", "/static/wizard.js"}
+    assert on_the_wire(start) < len(decoded(start).encode())  # compressed, smaller than the page
+
+
+def test_compressed_responses_keep_security_headers_and_no_store(app: Flask, walker: object) -> None:
+    from .conftest import Walker
+
+    assert isinstance(walker, Walker)
+    walker.start()
+    client = walker.client
+    plain = client.get(walker.url, headers={"Accept-Encoding": "identity"})
+    packed = client.get(walker.url, headers={"Accept-Encoding": "gzip, br"})
+    assert plain.status_code == packed.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
+                   "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Opener-Policy"):
+        assert packed.headers.get(header) == plain.headers.get(header) and plain.headers.get(header), header
+    assert packed.headers["Cache-Control"] == "no-store"
+    assert brotli.decompress(packed.get_data()).decode() == plain.get_data(as_text=True)
+    assert "Set-Cookie" not in packed.headers
+
+
+def test_static_urls_carry_the_content_hash_and_are_cached_for_a_year(app: Flask, client: FlaskClient) -> None:
+    html = client.get("/c/demo/").get_data(as_text=True)
+    for url in static_urls(html):
+        path, _, query = url.partition("?")
+        content = (Path(app.static_folder or "") / path.removeprefix("/static/")).read_bytes()
+        assert query == f"v={hashlib.sha256(content).hexdigest()[:assets.HASH_CHARS]}", url
+        r = client.get(url)
+        assert r.status_code == 200
+        cache = r.headers["Cache-Control"]
+        assert "immutable" in cache and "max-age=31536000" in cache and "public" in cache, cache
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        # An old or made-up version is served but must be revalidated, never kept for a year.
+        stale = client.get(f"{path}?v=0000")
+        assert stale.status_code == 200
+        assert "immutable" not in stale.headers.get("Cache-Control", ""), stale.headers
+        unversioned = client.get(path)
+        assert "max-age=31536000" not in unversioned.headers.get("Cache-Control", "")
+
+
+def test_a_changed_file_gets_a_new_url(app: Flask, tmp_path: Path) -> None:
+    app.static_folder = str(tmp_path)
+    (tmp_path / "x.css").write_text("a{}")
+    with app.test_request_context("/"):
+        from flask import url_for
+
+        first = url_for("static", filename="x.css")
+        (tmp_path / "x.css").write_text("a{color:red}")
+        second = url_for("static", filename="x.css")
+        missing = url_for("static", filename="missing.css")
+    assert first != second and first.startswith("/static/x.css?v=")
+    assert missing == "/static/missing.css"
