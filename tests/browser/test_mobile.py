@@ -103,3 +103,58 @@ def test_nothing_loads_from_another_origin(page: Page, live_server: LiveServer) 
     assert len(urls) > 10
     foreign = [u for u in urls if not u.startswith(live_server.url + "/")]
     assert not foreign, foreign
+
+
+WEIGHT_BUDGET = 20 * 1024  # HTML + CSS + JS of one page, compressed, headers included
+SURVEYJS_CORE_MIN_JS = 1.49 * 1024 * 1024
+
+
+# What the page itself loaded, from the Resource Timing API: transferSize is the encoded body
+# plus the response headers; encoded < decoded shows the body came compressed.
+LOADED = """() => [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]
+  .map(e => ({url: e.name, type: e.initiatorType || 'navigation', bytes: e.transferSize,
+              encoded: e.encodedBodySize, decoded: e.decodedBodySize}))"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_pages_are_light_as_the_browser_receives_them(
+    browser: Browser, live_server: LiveServer, app: object, lang: str
+) -> None:
+    """Bytes on the wire for each page with the browser cache off (so CSS and JS count on every
+    page), as Chromium measured them."""
+    context = new_context(browser, lang)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    weights: dict[str, dict[str, Any]] = {}
+
+    def visit(name: str) -> None:
+        page.wait_for_load_state("load")
+        loaded = page.evaluate(LOADED)
+        for entry in loaded:
+            assert entry["bytes"] > 0, (name, entry)  # fetched, not from a cache
+            if not (name.startswith("error") and entry["type"] == "navigation"):
+                # Compressed; Flask-Compress leaves error pages (under 1 KB) as they are.
+                assert entry["encoded"] < entry["decoded"], (name, entry)
+        weights[name] = {
+            "total": sum(e["bytes"] for e in loaded),
+            "parts": {e["url"].split("?")[0].removeprefix(live_server.url): e["bytes"] for e in loaded},
+        }
+
+    try:
+        client_journey(page, live_server, visit, embed=False)
+    finally:
+        context.close()
+    out = ARTIFACTS / f"weight-browser-{lang}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(weights, indent=1))
+    assert len(weights) >= 15
+    for name, w in weights.items():
+        if not name.startswith("error"):
+            assert set(w["parts"]) - {"/static/screener.css", "/static/wizard.js"}, (name, w)
+            assert {"/static/screener.css", "/static/wizard.js"} <= set(w["parts"]), (name, w)
+    over = {name: w for name, w in weights.items() if w["total"] > WEIGHT_BUDGET}
+    assert not over, json.dumps(over, indent=1)
+    heaviest = max(w["total"] for w in weights.values())
+    assert heaviest < SURVEYJS_CORE_MIN_JS / 50
