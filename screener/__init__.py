@@ -7,10 +7,12 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from flask_babel import format_date
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import assets
 from .config import ROOT, check_config, instance_dir, load_config
-from .extensions import babel, csrf, db
+from .dashboard import settings as dashboard_settings
+from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import LANGUAGE_NAMES, locale_selector, request_lang
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
@@ -20,7 +22,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The application factory."""
     app = Flask(__name__, instance_path=str(instance_dir()), template_folder=str(ROOT / "templates"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(dashboard_settings())
     app.config.update(load_config(Path(app.instance_path), config))
+    if app.config["PROXIES"]:  # behind N reverse proxies: trust their X-Forwarded-* headers
+        n = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     check_config(app.config, app.debug)
     # A broken questionnaire stops start-up here, with the YAML path in the message.
     app.extensions["questionnaire"] = load_questionnaire(app.config["QUESTIONS_FILE"])
@@ -48,14 +54,21 @@ def register_extensions(app: Flask) -> None:
         locale_selector=locale_selector,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    from .dashboard.auth import SessionInterface
+
+    app.session_interface = SessionInterface()
     assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from .dashboard.views import bp as dashboard_bp
     from .health import bp as health_bp
     from .wizard.views import bp as wizard_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(wizard_bp, url_prefix="/c", name="client")
     app.register_blueprint(wizard_bp, url_prefix="/embed", name="embed")
     # Client forms carry CSRF tokens bound to the draft (wizard/drafts.py), not to a cookie.

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import select
 
@@ -16,15 +16,19 @@ from .extensions import db
 from .questionnaire import QuestionnaireError, load_questionnaire
 from .questionnaire.model import QuestionnaireDoc
 from .storage.migrate import upgrade
-from .storage.models import Clinic
+from .storage.models import ROLES, Clinic, Practitioner, utcnow
 
 DEMO_SLUG = "demo"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD_FILE = "demo_password"
 
 
 def register(app: Flask) -> None:
     """Commands that need a running app. init-db, check-questions and questions-schema are
     plugins (pyproject.toml): they work before the app can start."""
     app.cli.add_command(seed_demo)
+    for command in (create_clinic, create_practitioner, set_password_command, purge_command):
+        app.cli.add_command(command)
 
 
 def write_secret_key(instance_path: Path) -> bool:
@@ -70,6 +74,35 @@ def seed_demo() -> None:
             click.echo("Demo clinic created: /c/demo/")
         else:
             click.echo("Demo clinic already exists: /c/demo/")
+    click.echo(demo_login())
+
+
+def demo_login() -> str:
+    """Create the demo clinic's admin account once; the login to print (or how to get one).
+
+    The generated password is kept in instance/demo_password (mode 600) so that every run
+    prints the same, working login; it is checked against the account before it is shown.
+    """
+    from .dashboard.auth import authenticate, create_practitioner, generate_password
+
+    path = Path(current_app.instance_path) / DEMO_PASSWORD_FILE
+    with db.transaction() as session:
+        account = session.scalars(
+            select(Practitioner).where(Practitioner.email == DEMO_EMAIL)
+        ).first()
+        if account is None:
+            clinic = session.scalars(select(Clinic).where(Clinic.slug == DEMO_SLUG)).one()
+            password = generate_password()
+            create_practitioner(session, clinic, DEMO_EMAIL, "Demo Practitioner", password, "admin")
+            path.write_text(password + "\n")
+            path.chmod(0o600)
+    password = path.read_text().strip() if path.is_file() else ""
+    if password and authenticate(db.session, DEMO_EMAIL, password)[1]:
+        return f"Demo dashboard login: {DEMO_EMAIL} / {password}"
+    return (
+        f"Demo dashboard account {DEMO_EMAIL} exists with a password changed since; set one with"
+        f" `flask --app screener set-password {DEMO_EMAIL}`"
+    )
 
 
 @click.command("check-questions")
@@ -100,3 +133,150 @@ def questionnaire_json_schema() -> dict[str, object]:
 def questions_schema() -> None:
     """Print the JSON Schema of questions.yaml (published as docs/questions.schema.json)."""
     click.echo(json.dumps(questionnaire_json_schema(), indent=2, ensure_ascii=False))
+
+
+# Clinics and accounts --------------------------------------------------------------------------
+
+
+def read_password(confirm: bool = True) -> str:
+    """A password from the terminal (asked twice, not echoed) or the first line of stdin.
+
+    Never a command-line argument: those end up in shell history and `ps` output.
+    """
+    from .dashboard.auth import PasswordError, check_password_policy
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        check_password_policy(password)
+    except PasswordError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return str(password)
+
+
+def _clinic(slug: str) -> Clinic:
+    clinic = db.session.scalars(select(Clinic).where(Clinic.slug == slug)).first()
+    if clinic is None:
+        raise click.ClickException(f"no clinic with slug {slug!r}")
+    return clinic
+
+
+@click.command("create-clinic")
+@click.argument("slug")
+@click.option("--name", required=True, help="The clinic's name, as clients see it.")
+@click.option("--email", "contact_email", help="Contact email (new-submission notices go here).")
+@click.option("--phone", "contact_phone", help="Contact phone.")
+@click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form.")
+@click.option("--retention-days", default=365, show_default=True, type=click.IntRange(1, 36500))
+@with_appcontext
+def create_clinic(
+    slug: str,
+    name: str,
+    contact_email: str | None,
+    contact_phone: str | None,
+    origins: tuple[str, ...],
+    retention_days: int,
+) -> None:
+    """Create a clinic; its questionnaire is then at /c/SLUG/."""
+    import re
+
+    from .dashboard.forms import normalise_origin
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
+        raise click.ClickException("the slug takes lower-case letters, digits and '-'")
+    try:
+        allowed = [normalise_origin(o) for o in origins]
+    except ValueError as exc:
+        raise click.ClickException(f"not an origin (scheme://host[:port]): {exc}") from exc
+    with db.transaction() as session:
+        if session.scalars(select(Clinic).where(Clinic.slug == slug)).first():
+            raise click.ClickException(f"a clinic with slug {slug!r} exists already")
+        session.add(
+            Clinic(
+                slug=slug,
+                name=name,
+                contact_email=contact_email,
+                contact_phone=contact_phone,
+                allowed_origins=allowed,
+                retention_days=retention_days,
+            )
+        )
+    click.echo(f"Clinic {slug!r} created: /c/{slug}/")
+
+
+@click.command("create-practitioner")
+@click.argument("email")
+@click.option("--clinic", "slug", required=True, help="The clinic's slug.")
+@click.option("--name", required=True, help="The practitioner's name.")
+@click.option("--role", type=click.Choice(ROLES), default="practitioner", show_default=True)
+@with_appcontext
+def create_practitioner(email: str, slug: str, name: str, role: str) -> None:
+    """Create a dashboard account; the password is asked for (or read from stdin)."""
+    from .dashboard.auth import create_practitioner as create, normalise_email
+
+    if "@" not in email or len(email) > 254:
+        raise click.ClickException("give the practitioner's email address")
+    if db.session.scalars(
+        select(Practitioner).where(Practitioner.email == normalise_email(email))
+    ).first():
+        raise click.ClickException(f"an account for {email} exists already")
+    clinic = _clinic(slug)
+    password = read_password()
+    with db.transaction() as session:
+        create(session, clinic, email, name, password, role)
+    click.echo(f"{role.capitalize()} {normalise_email(email)} created for clinic {slug!r}.")
+
+
+@click.command("set-password")
+@click.argument("email")
+@with_appcontext
+def set_password_command(email: str) -> None:
+    """Set a practitioner's password (asked for, or read from stdin); ends their sessions."""
+    from .dashboard.auth import normalise_email, set_password
+
+    account = db.session.scalars(
+        select(Practitioner).where(Practitioner.email == normalise_email(email))
+    ).first()
+    if account is None:
+        raise click.ClickException(f"no account for {email}")
+    password = read_password()
+    with db.transaction() as session:
+        session.add(account)
+        set_password(account, password)
+    click.echo(f"Password of {account.email} changed.")
+
+
+class _RollBack(Exception):
+    """Raised inside a transaction to undo it (purge --dry-run)."""
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Delete expired drafts and submissions older than their clinic's retention period."""
+    from .dashboard import audit
+    from .retention import purge
+
+    try:
+        with db.transaction() as session:
+            report = purge(session, utcnow())
+            if dry_run:
+                raise _RollBack
+            for clinic in session.scalars(select(Clinic)):
+                deleted = report.submissions.get(clinic.slug, 0)
+                if deleted:
+                    audit.record(
+                        session, "purge", clinic_id=clinic.id, actor="retention",
+                        detail={"submissions": deleted, "retention_days": clinic.retention_days},
+                    )
+    except _RollBack:
+        pass
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(
+        f"{verb} {report.total_submissions} submission(s) and {report.drafts} draft(s)."
+    )
+    for slug, n in report.submissions.items():
+        click.echo(f"  {slug}: {n} submission(s)")

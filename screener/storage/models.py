@@ -4,9 +4,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
+
+from ..questionnaire.model import SEVERITIES
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -55,6 +67,8 @@ class Clinic(Base):
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     retention_days: Mapped[int] = mapped_column(Integer, default=365)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Where new-submission notices go (contact_email is what clients see); none: no email.
+    notify_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class Draft(Base):
@@ -81,7 +95,13 @@ class Submission(Base):
     """A finished questionnaire: frozen answers, questionnaire version and screening flags."""
 
     __tablename__ = "submission"
-    __table_args__ = (Index("ix_submission_clinic_submitted", "clinic_id", "submitted_at", "id"),)
+    __table_args__ = (
+        Index("ix_submission_clinic_submitted", "clinic_id", "submitted_at", "id"),
+        # The dashboard's severity filter and red-flag count, newest first.
+        Index("ix_submission_clinic_severity", "clinic_id", "max_severity", "submitted_at", "id"),
+        # The unreviewed filter and count (reviewed_at IS NULL), newest first.
+        Index("ix_submission_clinic_reviewed", "clinic_id", "reviewed_at", "submitted_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
@@ -97,6 +117,87 @@ class Submission(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[dt.datetime | None]
     review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="SET NULL")
+    )
+    # Derived from `flags` when they are set (frozen with them), so that the dashboard can
+    # filter and count by severity with an index instead of reading every flag list.
+    max_severity: Mapped[str | None] = mapped_column(String(16))
 
     clinic: Mapped[Clinic] = relationship()
     draft: Mapped[Draft | None] = relationship(back_populates="submission")
+    reviewed_by: Mapped[Practitioner | None] = relationship()
+
+    @validates("flags")
+    def _derive_max_severity(self, _key: str, flags: list[Any]) -> list[Any]:
+        self.max_severity = max_severity(flags)
+        return flags
+
+
+def max_severity(flags: list[Any] | None) -> str | None:
+    """The most serious severity among stored flags (SEVERITIES order), None without flags."""
+    ranks = [SEVERITIES.index(f["severity"]) for f in flags or () if f.get("severity") in SEVERITIES]
+    return SEVERITIES[min(ranks)] if ranks else None
+
+
+ROLES = ("practitioner", "admin")
+
+
+class Practitioner(Base):
+    """A person who reads a clinic's submissions; an admin also manages the clinic."""
+
+    __tablename__ = "practitioner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    # Stored lower-cased: the login looks it up exactly.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="practitioner")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of the login session's user id: a new value (password change, deactivation) ends
+    # every session of the account.
+    session_key: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+    clinic: Mapped[Clinic] = relationship()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    # The user interface Flask-Login expects (without importing it into the storage layer).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        """The login session's user id: the account and its current session key."""
+        return f"{self.id}:{self.session_key}"
+
+
+class AuditEvent(Base):
+    """Who did what, when: views, exports, reviews and deletions of submissions, logins."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_clinic_at", "clinic_id", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # None for a failed login with an unknown email, and for system events of no clinic.
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="SET NULL")
+    )
+    # Who, as typed or as known at the time: kept when the account is deleted later.
+    actor: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    # No foreign key: the record of a deletion outlives the submission.
+    submission_id: Mapped[int | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(45))

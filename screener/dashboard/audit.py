@@ -1,0 +1,61 @@
+"""The audit log: who did what to which submission, when; every login attempt."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from ..storage.models import AuditEvent, Practitioner
+
+# action -> what the audit page calls it
+ACTIONS: dict[str, Any] = {
+    "login": _l("Logged in"),
+    "login_failed": _l("Failed login"),
+    "logout": _l("Logged out"),
+    "view": _l("Viewed submission"),
+    "export_json": _l("Exported submission (JSON)"),
+    "export_fhir": _l("Exported submission (FHIR)"),
+    "export_csv": _l("Exported list (CSV)"),
+    "review": _l("Reviewed submission"),
+    "delete": _l("Deleted submission"),
+    "practitioner_added": _l("Added practitioner"),
+    "practitioner_changed": _l("Changed practitioner"),
+    "password_reset": _l("Reset a practitioner's password"),
+    "password_changed": _l("Changed own password"),
+    "clinic_changed": _l("Changed clinic settings"),
+    "purge": _l("Retention purge"),
+}
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    by: Practitioner | None = None,
+    clinic_id: int | None = None,
+    practitioner_id: int | None = None,
+    actor: str | None = None,
+    submission_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one audit event to the session's transaction (committed with the action itself).
+
+    `by` is the account acting; without one (a failed login, the purge command) pass the
+    clinic, the account concerned and the actor's name yourself.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    ip = request.remote_addr if has_request_context() else None
+    event = AuditEvent(
+        action=action,
+        clinic_id=by.clinic_id if by else clinic_id,
+        practitioner_id=by.id if by else practitioner_id,
+        actor=(by.email if by else actor or "")[:254],
+        submission_id=submission_id,
+        detail=detail or {},
+        ip=ip[:45] if ip else None,
+    )
+    session.add(event)
+    return event

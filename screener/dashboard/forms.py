@@ -1,0 +1,181 @@
+"""Dashboard forms. Every form that changes something is a FlaskForm with a CSRF token."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from ..questionnaire.model import SEVERITIES
+from .auth import PASSWORD_MAX, PASSWORD_MIN
+
+SEVERITY_LABELS: dict[str, Any] = {
+    "red_flag": _l("Red flag"),
+    "discuss": _l("Discuss"),
+    "timing": _l("Timing"),
+    "comfort": _l("Comfort"),
+    "info": _l("For information"),
+}
+NO_FLAGS = "none"
+
+# scheme://host[:port], optionally with a leading "*." wildcard: what CSP frame-ancestors
+# accepts. Strict on purpose: the value is written into a response header.
+ORIGIN_RE = re.compile(
+    r"^https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
+)
+
+
+def normalise_origin(value: str) -> str:
+    """An embed origin in canonical form; ValueError when it is not scheme://host[:port]."""
+    origin = value.strip().rstrip("/").lower()
+    if not ORIGIN_RE.match(origin) or len(origin) > 200:
+        raise ValueError(value.strip()[:200])
+    return origin
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+
+
+class FilterForm(FlaskForm):
+    """The submission list's filters (GET, no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    severity = SelectField(
+        _l("Most serious flag"),
+        choices=[SelectChoice("", _l("Any"))]
+        + [SelectChoice(s, SEVERITY_LABELS[s]) for s in SEVERITIES]
+        + [SelectChoice(NO_FLAGS, _l("No flags"))],
+        default="",
+        validate_choice=True,
+    )
+    reviewed = SelectField(
+        _l("Reviewed"),
+        choices=[
+            SelectChoice("", _l("Any")),
+            SelectChoice("no", _l("Not reviewed")),
+            SelectChoice("yes", _l("Reviewed")),
+        ],
+        default="",
+    )
+    date_from = DateField(_l("Submitted from"), validators=[Optional()])
+    date_to = DateField(_l("Submitted until"), validators=[Optional()])
+    name = StringField(_l("Name contains"), validators=[Optional(), Length(max=200)])
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+class ReviewForm(FlaskForm):
+    note = TextAreaField(_l("Review note"), validators=[Optional(), Length(max=4000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something (delete, logout, reset): only the CSRF token."""
+
+
+def _password_field(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l("Use %(min)d to %(max)d characters."),
+            ),
+        ],
+    )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
+    )
+    new = _password_field(_l("New password"))
+    repeat = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
+    )
+
+
+ROLE_CHOICES = [SelectChoice("practitioner", _l("Practitioner")), SelectChoice("admin", _l("Clinic admin"))]
+
+
+class PractitionerForm(FlaskForm):
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)]
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="practitioner")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+
+
+class ClinicForm(FlaskForm):
+    name = StringField(_l("Clinic name"), validators=[DataRequired(), Length(max=200)])
+    contact_email = EmailField(
+        _l("Contact email"),
+        validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+    )
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=40)])
+    notify_email = EmailField(
+        _l("Email for new-submission notices"),
+        description=_l("Leave empty to use the contact email. The notice has no health data."),
+        validators=[Optional(), Length(max=254), Email(check_deliverability=False)],
+    )
+    allowed_origins = TextAreaField(
+        _l("Websites allowed to embed the questionnaire"),
+        description=_l("One origin per line, such as https://www.example.com"),
+        validators=[Optional(), Length(max=4000)],
+    )
+    retention_days = IntegerField(
+        _l("Keep submissions for (days)"),
+        validators=[InputRequired(), NumberRange(min=1, max=36500)],
+    )
+
+    def validate_allowed_origins(self, field: TextAreaField) -> None:
+        try:
+            origins_of(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(
+                _l("Not an origin such as https://www.example.com: %(value)s", value=str(exc))
+            ) from exc
+
+
+def origins_of(text: str) -> list[str]:
+    """The origins of a textarea, one per line, normalised and without duplicates."""
+    origins: list[str] = []
+    for line in text.splitlines():
+        if line.strip():
+            origin = normalise_origin(line)
+            if origin not in origins:
+                origins.append(origin)
+    return origins

@@ -1,0 +1,221 @@
+"""The dashboard's database reads, each scoped to one clinic.
+
+Lists use keyset pagination on (submitted_at, id) — or (at, id) for the audit log — over the
+indexes of migration 0002, so that a page costs the same at the first and the 100,000th row.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..storage.models import AuditEvent, Practitioner, Submission
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list filters; None means "any"."""
+
+    severity: str | None = None  # a severity, or "none" for submissions without flags
+    reviewed: bool | None = None
+    date_from: dt.date | None = None  # UTC days, inclusive
+    date_to: dt.date | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a newest-first list: the (time, id) of a row."""
+
+    at: dt.datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.at.astimezone(dt.UTC).isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str | None) -> Cursor | None:
+        """The cursor of a page link, or None when it is missing or malformed."""
+        if not value or len(value) > 100:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            at_text, _, id_text = raw.partition("|")
+            at = dt.datetime.fromisoformat(at_text)
+            if at.tzinfo is None or not id_text.isdigit():
+                return None
+            return cls(at, int(id_text))
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Any]
+    newer: Cursor | None  # link to the newer rows (None: this is the first page)
+    older: Cursor | None  # link to the older rows (None: this is the last page)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the clinic's submissions matching the filters (list and CSV)."""
+    where: list[ColumnElement[bool]] = [Submission.clinic_id == clinic_id]
+    if filters.severity == "none":
+        where.append(Submission.max_severity.is_(None))
+    elif filters.severity:
+        where.append(Submission.max_severity == filters.severity)
+    if filters.reviewed is True:
+        where.append(Submission.reviewed_at.is_not(None))
+    elif filters.reviewed is False:
+        where.append(Submission.reviewed_at.is_(None))
+    if filters.date_from:
+        where.append(Submission.submitted_at >= _utc_midnight(filters.date_from))
+    if filters.date_to:
+        where.append(Submission.submitted_at < _utc_midnight(filters.date_to + dt.timedelta(1)))
+    if filters.name:
+        pattern = f"%{_escape_like(filters.name.strip())}%"
+        where.append(Submission.full_name.ilike(pattern, escape="\\"))
+    return where
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _before(at: Any, id_: Any, cursor: Cursor) -> ColumnElement[bool]:
+    # The first term is an index range on its own; the second settles ties on the time.
+    return and_(at <= cursor.at, or_(at < cursor.at, id_ < cursor.id))
+
+
+def _after(at: Any, id_: Any, cursor: Cursor) -> ColumnElement[bool]:
+    return and_(at >= cursor.at, or_(at > cursor.at, id_ > cursor.id))
+
+
+def keyset_page(
+    session: Session,
+    query: Select[Any],
+    at: Any,
+    id_: Any,
+    *,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """One newest-first page of `query`, ordered by (at, id), after or before a cursor."""
+    if after is not None:
+        rows = list(
+            session.execute(
+                query.where(_after(at, id_, after)).order_by(at.asc(), id_.asc()).limit(size + 1)
+            )
+        )
+        more = len(rows) > size
+        rows = rows[:size][::-1]
+        newer = _cursor(rows[0]) if more and rows else None
+        older = _cursor(rows[-1]) if rows else None
+        return Page(rows, newer, older)
+    if before is not None:
+        query = query.where(_before(at, id_, before))
+    rows = list(session.execute(query.order_by(at.desc(), id_.desc()).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    newer = _cursor(rows[0]) if before is not None and rows else None
+    older = _cursor(rows[-1]) if more else None
+    return Page(rows, newer, older)
+
+
+def _cursor(row: Any) -> Cursor:
+    return Cursor(row.at, row.id)
+
+
+def submission_page(
+    session: Session,
+    clinic_id: int,
+    filters: Filters,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """A page of the clinic's submission list: only the columns the list shows, one query."""
+    query = (
+        select(
+            Submission.id,
+            Submission.submitted_at.label("at"),
+            Submission.full_name,
+            Submission.lang,
+            Submission.max_severity,
+            Submission.flags,
+            Submission.reviewed_at,
+            Practitioner.name.label("reviewer"),
+        )
+        .outerjoin(Practitioner, Practitioner.id == Submission.reviewed_by_id)
+        .where(*submission_filters(clinic_id, filters))
+    )
+    return keyset_page(
+        session, query, Submission.submitted_at, Submission.id,
+        before=before, after=after, size=size,
+    )
+
+
+@dataclass(frozen=True)
+class Counts:
+    unreviewed: int
+    red_flags: int
+    red_flags_unreviewed: int
+
+
+def counts(session: Session, clinic_id: int) -> Counts:
+    """The at-a-glance numbers; each count is answered from an index of migration 0002."""
+
+    def count(*where: ColumnElement[bool]) -> int:
+        stmt = select(func.count()).select_from(Submission).where(
+            Submission.clinic_id == clinic_id, *where
+        )
+        return int(session.scalar(stmt) or 0)
+
+    red = Submission.max_severity == "red_flag"
+    unreviewed = Submission.reviewed_at.is_(None)
+    return Counts(
+        unreviewed=count(unreviewed),
+        red_flags=count(red),
+        red_flags_unreviewed=count(red, unreviewed),
+    )
+
+
+def clinic_submission(session: Session, clinic_id: int, submission_id: int) -> Submission | None:
+    """The clinic's submission with this id; None for any other clinic's (the caller 404s)."""
+    return session.scalars(
+        select(Submission).where(Submission.id == submission_id, Submission.clinic_id == clinic_id)
+    ).first()
+
+
+def audit_page(
+    session: Session,
+    clinic_id: int,
+    submission_id: int | None = None,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+) -> Page:
+    """A page of the clinic's audit log, newest first."""
+    query = select(
+        AuditEvent.id,
+        AuditEvent.at,
+        AuditEvent.actor,
+        AuditEvent.action,
+        AuditEvent.submission_id,
+        AuditEvent.detail,
+        AuditEvent.ip,
+    ).where(AuditEvent.clinic_id == clinic_id)
+    if submission_id is not None:
+        query = query.where(AuditEvent.submission_id == submission_id)
+    return keyset_page(session, query, AuditEvent.at, AuditEvent.id, before=before, after=after)

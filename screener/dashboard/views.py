@@ -1,0 +1,574 @@
+"""Dashboard routes under /dashboard/: login, submissions, exports, clinic administration.
+
+Every route but the login page needs a logged-in practitioner (checked once, in
+`_require_login`), and every read is scoped to the practitioner's own clinic: another clinic's
+submission is a 404, exactly like one that does not exist, so ids reveal nothing.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..exports import fhir
+from ..exports.csv import stream_csv
+from ..extensions import db, limiter
+from ..i18n import normalise_lang, request_lang
+from ..questionnaire.model import SEVERITIES, Questionnaire
+from ..screening import submission_json
+from ..screening.render import practitioner_summary_context
+from ..storage.models import ROLES, Draft, Practitioner, Submission, utcnow
+from . import audit, queries
+from .auth import (
+    admin_required,
+    authenticate,
+    create_practitioner,
+    current_practitioner,
+    generate_password,
+    new_session_key,
+    safe_next,
+    set_password,
+    upgrade_hash,
+)
+from .forms import (
+    NO_FLAGS,
+    SEVERITY_LABELS,
+    ClinicForm,
+    ConfirmForm,
+    FilterForm,
+    LoginForm,
+    PasswordForm,
+    PractitionerForm,
+    ReviewForm,
+    RoleForm,
+    origins_of,
+)
+
+bp = Blueprint("dashboard", __name__)
+
+PUBLIC_ENDPOINTS = {"dashboard.login"}
+CSV_YIELD_PER = 1000
+
+
+def questionnaire() -> Questionnaire:
+    return current_app.extensions["questionnaire"]  # type: ignore[no-any-return]
+
+
+@bp.before_request
+def _require_login() -> ResponseReturnValue | None:
+    g.private_page = True  # Cache-Control: no-store on every dashboard response
+    wanted = normalise_lang(request.args.get("lang"))
+    if wanted:
+        session["lang"] = wanted
+    g.lang = session.get("lang") or request_lang()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined, no-any-return]
+    g.clinic = current_practitioner().clinic
+    return None
+
+
+@bp.after_app_request
+def _same_origin_referrer(response: Response) -> Response:
+    """Dashboard pages send their address to this site only (Referrer-Policy: same-origin).
+
+    Browsers then name the page in a form's Origin and Referer, which Flask-WTF checks on HTTPS
+    (the product-wide `no-referrer` would make every HTTPS POST fail that check). Registered
+    with the blueprint, before the app's security headers, so it runs after them and wins.
+    """
+    if request.blueprint == "dashboard":
+        response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def severity_label(severity: str | None) -> str:
+    """A severity in words."""
+    return str(SEVERITY_LABELS.get(severity or "", _("No flags")))
+
+
+def dashboard_lang_url(lang: str) -> str:
+    """This page in another language (a GET page; after a POST, the list)."""
+    if request.method != "GET" or request.endpoint is None:
+        return url_for("dashboard.index", lang=lang)
+    args = {**request.args.to_dict(), **(request.view_args or {}), "lang": lang}
+    return url_for(request.endpoint, **args)
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "severity_label": severity_label,
+        "dashboard_lang_url": dashboard_lang_url,
+        "format_datetime": format_datetime,
+    }
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _error(error: Any) -> ResponseReturnValue:
+    return render_template("dashboard/error.html", code=error.code), error.code
+
+
+# Login ---------------------------------------------------------------------------------------
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        return render_template("dashboard/login.html", form=form, failed=False)
+    email = str(request.form.get("email", "")).strip().lower()[:254]
+    account, ok, password = None, False, ""
+    if form.validate_on_submit():  # CSRF was checked before the view (CSRFProtect)
+        password = str(form.password.data)
+        account, ok = authenticate(db.session, str(form.email.data), password)
+    with db.transaction() as s:
+        if ok and account is not None:
+            s.add(account)
+            account.last_login_at = utcnow()
+            upgrade_hash(account, password)
+            audit.record(s, "login", by=account)
+        else:
+            audit.record(
+                s,
+                "login_failed",
+                clinic_id=account.clinic_id if account else None,
+                practitioner_id=account.id if account else None,
+                actor=email,
+            )
+    if ok and account is not None:
+        lang = session.get("lang")
+        session.clear()  # nothing from before the login survives it
+        if lang:
+            session["lang"] = lang
+        login_user(account)
+        session.permanent = True
+        return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+    return render_template("dashboard/login.html", form=form, failed=True), 401
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    if ConfirmForm().validate_on_submit():
+        with db.transaction() as s:
+            audit.record(s, "logout", by=current_practitioner())
+        logout_user()
+        session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+# Submissions ---------------------------------------------------------------------------------
+
+
+def _filters(form: FilterForm) -> queries.Filters:
+    """The filters of a valid form; a field with an error filters nothing."""
+    form.validate()
+
+    def ok(field: Any) -> Any:
+        return None if field.errors else (field.data or None)
+
+    reviewed = ok(form.reviewed)
+    return queries.Filters(
+        severity=ok(form.severity),
+        reviewed=None if reviewed is None else reviewed == "yes",
+        date_from=ok(form.date_from),
+        date_to=ok(form.date_to),
+        name=ok(form.name),
+    )
+
+
+def _filter_args(form: FilterForm) -> dict[str, str]:
+    """The filter query string of the current list, for page links and the CSV link."""
+    return {
+        name: request.args[name]
+        for name in ("severity", "reviewed", "date_from", "date_to", "name")
+        if request.args.get(name) and not form[name].errors
+    }
+
+
+def _flag_counts(flags: Any) -> list[tuple[str, int]]:
+    counted = Counter(f.get("severity") for f in flags or () if isinstance(f, dict))
+    return [(s, counted[s]) for s in SEVERITIES if counted[s]]
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    me = current_practitioner()
+    form = FilterForm(request.args)
+    filters = _filters(form)
+    page = queries.submission_page(
+        db.session,
+        me.clinic_id,
+        filters,
+        before=queries.Cursor.decode(request.args.get("before")),
+        after=queries.Cursor.decode(request.args.get("after")),
+    )
+    args = _filter_args(form)
+    return render_template(
+        "dashboard/index.html",
+        form=form,
+        page=page,
+        rows=[(row, _flag_counts(row.flags)) for row in page.rows],
+        counts=queries.counts(db.session, me.clinic_id),
+        args=args,
+        paged="before" in request.args or "after" in request.args,
+        no_flags=NO_FLAGS,
+    )
+
+
+def _submission_or_404(submission_id: int) -> Submission:
+    sub = queries.clinic_submission(db.session, current_practitioner().clinic_id, submission_id)
+    if sub is None:
+        abort(404)
+    return sub
+
+
+def _audit(action: str, submission_id: int | None, detail: dict[str, Any] | None = None) -> None:
+    with db.transaction() as s:
+        audit.record(s, action, by=current_practitioner(), submission_id=submission_id, detail=detail)
+
+
+@bp.get("/submissions/<int:submission_id>")
+def submission(submission_id: int) -> ResponseReturnValue:
+    sub = _submission_or_404(submission_id)
+    _audit("view", sub.id)
+    review = ReviewForm(data={"note": sub.review_note or ""})
+    return render_template(
+        "dashboard/submission.html",
+        review_form=review,
+        **practitioner_summary_context(questionnaire(), sub, g.lang),
+    )
+
+
+@bp.post("/submissions/<int:submission_id>/review")
+def review(submission_id: int) -> ResponseReturnValue:
+    sub = _submission_or_404(submission_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return render_template(
+            "dashboard/submission.html",
+            review_form=form,
+            **practitioner_summary_context(questionnaire(), sub, g.lang),
+        ), 422
+    me = current_practitioner()
+    with db.transaction() as s:
+        s.refresh(sub)
+        sub.reviewed_at = utcnow()
+        sub.reviewed_by_id = me.id
+        sub.review_note = (form.note.data or "").strip() or None
+        audit.record(s, "review", by=me, submission_id=sub.id)
+    flash(_("Marked as reviewed."))
+    return redirect(url_for("dashboard.submission", submission_id=sub.id), code=303)
+
+
+@bp.route("/submissions/<int:submission_id>/delete", methods=["GET", "POST"])
+def delete_submission(submission_id: int) -> ResponseReturnValue:
+    sub = _submission_or_404(submission_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        me = current_practitioner()
+        with db.transaction() as s:
+            # The client's summary link goes too: it would otherwise point at nothing.
+            draft_id = sub.draft_id
+            s.execute(delete(Submission).where(Submission.id == sub.id))
+            if draft_id is not None:
+                s.execute(delete(Draft).where(Draft.id == draft_id))
+            audit.record(
+                s,
+                "delete",
+                by=me,
+                submission_id=sub.id,
+                detail={"submitted_at": sub.submitted_at.isoformat()},
+            )
+        flash(_("The submission was deleted."))
+        return redirect(url_for("dashboard.index"), code=303)
+    return render_template("dashboard/delete.html", submission=sub, form=form)
+
+
+# Exports -------------------------------------------------------------------------------------
+
+
+def fhir_urls() -> fhir.Urls:
+    """The installation's FHIR base: SCREENER_FHIR_BASE, else <base URL>/fhir."""
+    config = current_app.config
+    base = config["FHIR_BASE"] or (config["BASE_URL"] or request.url_root).rstrip("/") + "/fhir"
+    return fhir.Urls(base.rstrip("/"))
+
+
+def _json_download(data: Any, filename: str, mimetype: str = "application/json") -> Response:
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/submissions/<int:submission_id>.json")
+def export_json(submission_id: int) -> ResponseReturnValue:
+    sub = _submission_or_404(submission_id)
+    _audit("export_json", sub.id)
+    return _json_download(submission_json(sub, questionnaire()), f"submission-{sub.id}.json")
+
+
+@bp.get("/submissions/<int:submission_id>.fhir.json")
+def export_fhir(submission_id: int) -> ResponseReturnValue:
+    sub = _submission_or_404(submission_id)
+    _audit("export_fhir", sub.id)
+    resource = fhir.questionnaire_response(sub, questionnaire(), fhir_urls())
+    return _json_download(
+        resource, f"submission-{sub.id}.fhir.json", mimetype="application/fhir+json"
+    )
+
+
+@bp.get("/questionnaire.fhir.json")
+def export_questionnaire() -> ResponseReturnValue:
+    resource = fhir.questionnaire_resource(questionnaire(), fhir_urls())
+    return _json_download(resource, "questionnaire.fhir.json", mimetype="application/fhir+json")
+
+
+@bp.get("/submissions.csv")
+def export_csv() -> ResponseReturnValue:
+    me = current_practitioner()
+    form = FilterForm(request.args)
+    filters = _filters(form)
+    _audit("export_csv", None, detail={"filters": _filter_args(form)})
+    query = (
+        select(
+            Submission.id,
+            Submission.submitted_at,
+            Submission.lang,
+            Submission.questionnaire_version,
+            Submission.max_severity,
+            Submission.flags,
+            Submission.reviewed_at,
+            Submission.answers,
+        )
+        .where(*queries.submission_filters(me.clinic_id, filters))
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .execution_options(yield_per=CSV_YIELD_PER)
+    )
+
+    def rows() -> Any:
+        yield from db.session.execute(query)
+
+    response = Response(
+        stream_with_context(stream_csv(questionnaire(), rows())),
+        mimetype="text/csv",
+    )
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="submissions-{g.clinic.slug}-{stamp}.csv"'
+    )
+    return response
+
+
+# Own account ---------------------------------------------------------------------------------
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> ResponseReturnValue:
+    me = current_practitioner()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not authenticate(db.session, me.email, str(form.current.data))[1]:
+            form.current.errors = [_("The current password is not right.")]
+        else:
+            with db.transaction() as s:
+                s.add(me)
+                set_password(me, str(form.new.data))
+                audit.record(s, "password_changed", by=me)
+            login_user(me)  # the session key changed: keep this session, end the others
+            flash(_("Your password was changed. Other sessions were logged out."))
+            return redirect(url_for("dashboard.account"), code=303)
+    return render_template("dashboard/account.html", form=form, me=me)
+
+
+# Clinic administration -----------------------------------------------------------------------
+
+
+def _clinic_practitioner_or_404(practitioner_id: int) -> Practitioner:
+    account = db.session.scalars(
+        select(Practitioner).where(
+            Practitioner.id == practitioner_id,
+            Practitioner.clinic_id == current_practitioner().clinic_id,
+        )
+    ).first()
+    if account is None:
+        abort(404)
+    return account
+
+
+def _practitioners_page(form: PractitionerForm, shown_password: tuple[str, str] | None = None) -> str:
+    accounts = db.session.scalars(
+        select(Practitioner)
+        .where(Practitioner.clinic_id == current_practitioner().clinic_id)
+        .order_by(Practitioner.name, Practitioner.id)
+    ).all()
+    return render_template(
+        "dashboard/practitioners.html",
+        accounts=accounts,
+        form=form,
+        action_form=ConfirmForm(),
+        shown_password=shown_password,
+        roles=ROLES,
+    )
+
+
+@bp.route("/admin/practitioners", methods=["GET", "POST"])
+@admin_required
+def practitioners() -> ResponseReturnValue:
+    form = PractitionerForm()
+    if form.validate_on_submit():
+        me = current_practitioner()
+        password = generate_password()
+        try:
+            with db.transaction() as s:
+                account = create_practitioner(
+                    s, me.clinic, str(form.email.data), str(form.name.data), password,
+                    str(form.role.data),
+                )
+                s.flush()
+                audit.record(
+                    s, "practitioner_added", by=me,
+                    detail={"email": account.email, "role": account.role},
+                )
+        except IntegrityError:
+            db.session.rollback()
+            form.email.errors = [_("An account with this email already exists.")]
+            return _practitioners_page(form), 422
+        # Shown once, on this response only (never put in a cookie or a URL).
+        return _practitioners_page(PractitionerForm(formdata=None), (account.email, password))
+    status = 422 if request.method == "POST" else 200
+    return _practitioners_page(form), status
+
+
+@bp.post("/admin/practitioners/<int:practitioner_id>/password")
+@admin_required
+def reset_password(practitioner_id: int) -> ResponseReturnValue:
+    account = _clinic_practitioner_or_404(practitioner_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    password = generate_password()
+    with db.transaction() as s:
+        s.add(account)
+        set_password(account, password)
+        audit.record(s, "password_reset", by=current_practitioner(), detail={"email": account.email})
+    return _practitioners_page(PractitionerForm(formdata=None), (account.email, password))
+
+
+@bp.post("/admin/practitioners/<int:practitioner_id>")
+@admin_required
+def change_practitioner(practitioner_id: int) -> ResponseReturnValue:
+    """Activate, deactivate or change the role of another account of the clinic."""
+    account = _clinic_practitioner_or_404(practitioner_id)
+    me = current_practitioner()
+    if account.id == me.id:
+        abort(403)  # an admin cannot lock themselves out
+    action = request.form.get("action")
+    form = RoleForm() if action == "role" else ConfirmForm()
+    if action not in ("role", "activate", "deactivate") or not form.validate_on_submit():
+        abort(400)
+    with db.transaction() as s:
+        s.add(account)
+        if isinstance(form, RoleForm):
+            account.role = str(form.role.data)
+        else:
+            account.active = action == "activate"
+            account.session_key = new_session_key()  # ends its sessions either way
+        audit.record(
+            s, "practitioner_changed", by=me,
+            detail={"email": account.email, "role": account.role, "active": account.active},
+        )
+    flash(_("The account of %(email)s was changed.", email=account.email))
+    return redirect(url_for("dashboard.practitioners"), code=303)
+
+
+@bp.route("/admin/clinic", methods=["GET", "POST"])
+@admin_required
+def clinic_settings() -> ResponseReturnValue:
+    me = current_practitioner()
+    clinic = me.clinic
+    form = ClinicForm(
+        data={
+            "name": clinic.name,
+            "contact_email": clinic.contact_email or "",
+            "contact_phone": clinic.contact_phone or "",
+            "notify_email": clinic.notify_email or "",
+            "allowed_origins": "\n".join(clinic.allowed_origins or []),
+            "retention_days": clinic.retention_days,
+        }
+    )
+    if form.validate_on_submit():
+        with db.transaction() as s:
+            s.add(clinic)
+            clinic.name = str(form.name.data).strip()
+            clinic.contact_email = (form.contact_email.data or "").strip() or None
+            clinic.contact_phone = (form.contact_phone.data or "").strip() or None
+            clinic.notify_email = (form.notify_email.data or "").strip() or None
+            clinic.allowed_origins = origins_of(form.allowed_origins.data or "")
+            clinic.retention_days = int(form.retention_days.data or clinic.retention_days)
+            audit.record(
+                s, "clinic_changed", by=me,
+                detail={
+                    "allowed_origins": clinic.allowed_origins,
+                    "retention_days": clinic.retention_days,
+                },
+            )
+        flash(_("The clinic settings were saved."))
+        return redirect(url_for("dashboard.clinic_settings"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("dashboard/clinic.html", form=form, clinic=clinic), status
+
+
+@bp.get("/admin/audit")
+@admin_required
+def audit_log() -> ResponseReturnValue:
+    raw = request.args.get("submission", "")
+    submission_id = int(raw) if raw.isdigit() and len(raw) < 12 else None
+    page = queries.audit_page(
+        db.session,
+        current_practitioner().clinic_id,
+        submission_id=submission_id,
+        before=queries.Cursor.decode(request.args.get("before")),
+        after=queries.Cursor.decode(request.args.get("after")),
+    )
+    return render_template(
+        "dashboard/audit.html",
+        page=page,
+        actions=audit.ACTIONS,
+        submission_id=submission_id,
+        args={"submission": str(submission_id)} if submission_id is not None else {},
+    )

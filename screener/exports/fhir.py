@@ -1,0 +1,386 @@
+"""FHIR R4 resources: the questionnaire as a `Questionnaire`, a submission as a
+`QuestionnaireResponse` (with its screening flags as extensions). Pure Python; see docs/fhir.md.
+
+Resources are built as plain JSON-ready dicts; the tests validate them with the R4B models of
+`fhir.resources` (R4B keeps R4's Questionnaire and QuestionnaireResponse unchanged).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..questionnaire.model import (
+    LANGUAGES,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Not,
+    Question,
+    Questionnaire,
+    Text,
+    parse_date,
+)
+from ..screening import Flag, flags_from_json
+
+QUESTIONNAIRE_ID = "screener"
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+BASE_LANG = "en"  # the language of `text` and `display`; others ride in translation extensions
+
+ITEM_TYPE = {
+    "single": "choice",
+    "multi": "choice",
+    "scale": "integer",
+    "text": "string",
+    "email": "string",
+    "tel": "string",
+    "textarea": "text",
+    "date": "date",
+    "consent": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Urls:
+    """The canonical URLs of one installation, all under `base` (e.g. https://host/fhir)."""
+
+    base: str
+
+    @property
+    def questionnaire(self) -> str:
+        return f"{self.base}/Questionnaire/{QUESTIONNAIRE_ID}"
+
+    def code_system(self, question_id: str) -> str:
+        """The code system of one choice question's values."""
+        return f"{self.base}/CodeSystem/{question_id}"
+
+    def extension(self, name: str) -> str:
+        return f"{self.base}/StructureDefinition/{name}"
+
+    @property
+    def submission_ids(self) -> str:
+        return f"{self.base}/NamingSystem/submission-id"
+
+
+# Texts ----------------------------------------------------------------------------------------
+
+
+def _translations(text: Text) -> dict[str, Any]:
+    """The `_text`-style element carrying every non-base language of a text."""
+    return {
+        "extension": [
+            {
+                "url": TRANSLATION,
+                "extension": [
+                    {"url": "lang", "valueCode": lang},
+                    {"url": "content", "valueString": text.get(lang)},
+                ],
+            }
+            for lang in LANGUAGES
+            if lang != BASE_LANG
+        ]
+    }
+
+
+def _text(key: str, text: Text) -> dict[str, Any]:
+    return {key: text.get(BASE_LANG), f"_{key}": _translations(text)}
+
+
+# Questionnaire ---------------------------------------------------------------------------------
+
+Literal = tuple[str, str, dict[str, Any]]  # (question id, operator, answer[x] key and value)
+
+
+class NotExpressible(Exception):
+    """A show_if condition that FHIR's enableWhen cannot say exactly."""
+
+
+def _answer_key(q: Question, value: Any, urls: Urls) -> dict[str, Any]:
+    if q.type in ("single", "multi"):
+        return {"answerCoding": {"system": urls.code_system(q.id), "code": str(value)}}
+    if isinstance(value, bool):
+        return {"answerBoolean": value}
+    if isinstance(value, int):
+        return {"answerInteger": value}
+    return {"answerString": str(value)}
+
+
+def _literals(
+    cond: Condition, qn: Questionnaire, urls: Urls, negate: bool = False
+) -> tuple[str, list[Literal]]:
+    """(enableBehavior, comparisons) equal to the condition, or NotExpressible.
+
+    FHIR has one level: all of, or any of, simple comparisons. Negations are pushed down
+    (De Morgan); `!=` is true for an unanswered question, exactly like `not` over a comparison
+    here, but `<`/`>` are false for an unanswered question, so a negated lte/gte is not exact.
+    """
+    if isinstance(cond, Not):
+        return _literals(cond.not_, qn, urls, not negate)
+    if isinstance(cond, AllOf | AnyOf):
+        parts = cond.all if isinstance(cond, AllOf) else cond.any
+        behavior = "all" if isinstance(cond, AllOf) != negate else "any"
+        out: list[Literal] = []
+        for part in parts:
+            inner, lits = _literals(part, qn, urls, negate)
+            if len(lits) > 1 and inner != behavior:
+                raise NotExpressible
+            out.extend(lits)
+        return behavior, out
+    assert isinstance(cond, Compare)
+    q = qn.questions[cond.q]
+    op = cond.operator
+    if op == "within_days":  # relative to the submission date: no enableWhen operator
+        raise NotExpressible
+    if op in ("lte", "gte"):
+        if negate:
+            raise NotExpressible
+        return "all", [(q.id, "<=" if op == "lte" else ">=", {"answerInteger": cond.operand})]
+    values = [cond.operand] if op == "equals" else list(cond.operand)
+    lits = [(q.id, "!=" if negate else "=", _answer_key(q, v, urls)) for v in values]
+    return ("all" if negate else "any"), lits
+
+
+def enable_when(cond: Condition | None, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
+    """The enableWhen/enableBehavior elements for a show_if, or an extension keeping it."""
+    if cond is None:
+        return {}
+    try:
+        behavior, lits = _literals(cond, qn, urls)
+    except NotExpressible:
+        # Always enabled in FHIR terms; the exact condition travels as JSON for the reader.
+        return {
+            "extension": [
+                {
+                    "url": urls.extension("show-if"),
+                    "valueString": json.dumps(
+                        cond.model_dump(by_alias=True, exclude_none=True), ensure_ascii=False
+                    ),
+                }
+            ]
+        }
+    out: dict[str, Any] = {
+        "enableWhen": [{"question": qid, "operator": op, **answer} for qid, op, answer in lits]
+    }
+    if len(lits) > 1:
+        out["enableBehavior"] = behavior
+    return out
+
+
+def _merge_extensions(item: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    extensions = item.pop("extension", []) + extra.pop("extension", [])
+    item.update(extra)
+    if extensions:
+        item["extension"] = extensions
+    return item
+
+
+def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
+    """One question as a Questionnaire item (linkId = question id)."""
+    item: dict[str, Any] = {"linkId": q.id, **_text("text", q.label), "type": ITEM_TYPE[q.type]}
+    item["required"] = q.required
+    if q.type == "multi":
+        item["repeats"] = True
+    if q.type in ("text", "textarea", "email", "tel"):
+        item["maxLength"] = q.text_max_length
+    if q.choices:
+        item["answerOption"] = [
+            {
+                "valueCoding": {
+                    "system": urls.code_system(q.id),
+                    "code": c.value,
+                    **_text("display", c.label),
+                }
+            }
+            for c in q.choices
+        ]
+    if q.type == "scale":
+        item["extension"] = [
+            {"url": MIN_VALUE, "valueInteger": q.min},
+            {"url": MAX_VALUE, "valueInteger": q.max},
+        ]
+    _merge_extensions(item, enable_when(q.show_if, qn, urls))
+    if q.help:
+        item["item"] = [
+            {
+                "linkId": f"{q.id}.help",
+                **_text("text", q.help),
+                "type": "display",
+                "extension": [
+                    {
+                        "url": ITEM_CONTROL,
+                        "valueCodeableConcept": {
+                            "coding": [
+                                {
+                                    "system": "http://hl7.org/fhir/questionnaire-item-control",
+                                    "code": "help",
+                                }
+                            ]
+                        },
+                    }
+                ],
+            }
+        ]
+    return item
+
+
+def questionnaire_resource(qn: Questionnaire, urls: Urls) -> dict[str, Any]:
+    """The whole questionnaire as a FHIR R4 Questionnaire: one group item per step."""
+    items = []
+    for step in qn.steps:
+        group: dict[str, Any] = {"linkId": step.id, **_text("text", step.title), "type": "group"}
+        _merge_extensions(group, enable_when(step.show_if, qn, urls))
+        group["item"] = [question_item(q, qn, urls) for q in step.questions]
+        items.append(group)
+    return {
+        "resourceType": "Questionnaire",
+        "id": QUESTIONNAIRE_ID,
+        "url": urls.questionnaire,
+        "version": qn.version,
+        "name": "FacialAcupunctureScreener",
+        "title": "Consultation questionnaire for facial acupuncture",
+        "status": "active",
+        "language": BASE_LANG,
+        "subjectType": ["Patient"],
+        "item": items,
+    }
+
+
+# QuestionnaireResponse ------------------------------------------------------------------------
+
+
+class _Clinic(Protocol):
+    slug: str
+
+
+class _Submission(Protocol):
+    id: int
+    clinic: _Clinic
+    submitted_at: dt.datetime
+    lang: str
+    questionnaire_version: str
+    answers: dict[str, Any]
+    flags: list[Any]
+
+
+def _string(value: Any) -> dict[str, Any] | None:
+    """Text answers, and any value that no longer fits its question, as a valueString."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return {"valueString": text} if text.strip() else None
+
+
+def answer_values(q: Question | None, value: Any, urls: Urls) -> list[dict[str, Any]]:
+    """The typed answer[x] entries of one stored answer; a value that no longer fits the
+    question's type (the questionnaire changed after the submission) becomes a valueString."""
+    if value is None or value == "" or value == []:
+        return []
+    if q is None:
+        pass
+    elif q.type in ("single", "multi"):
+        values = value if isinstance(value, list) else [value]
+        if all(isinstance(v, str) and v for v in values):
+            return [
+                {
+                    "valueCoding": {
+                        "system": urls.code_system(q.id),
+                        "code": v,
+                        "display": q.choice_label(v, BASE_LANG),
+                    }
+                }
+                for v in values
+            ]
+    elif q.type == "scale":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [{"valueInteger": value}]
+    elif q.type == "date":
+        day = parse_date(value)
+        if day is not None:
+            return [{"valueDate": day.isoformat()}]
+    elif q.type == "consent":
+        if isinstance(value, bool):
+            return [{"valueBoolean": value}]
+    string = _string(value)
+    return [string] if string else []
+
+
+def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"url": "rule", "valueCode": flag.rule},
+        {"url": "severity", "valueCode": flag.severity},
+    ]
+    parts += [{"url": "because", "valueString": qid} for qid in flag.because]
+    if flag.source:
+        parts.append({"url": "source", "valueString": flag.source})
+    for key, text in (("practitioner", flag.practitioner), ("client", flag.client)):
+        # One sub-extension per language (a value[x] cannot carry a translation extension in
+        # every toolkit, e.g. fhir.resources).
+        parts.append(
+            {
+                "url": key,
+                "extension": [{"url": lang, "valueString": text.get(lang)} for lang in LANGUAGES],
+            }
+        )
+    for t in flag.timing:
+        parts.append(
+            {
+                "url": "timing",
+                "extension": [
+                    {"url": "question", "valueString": t.question},
+                    {"url": "date", "valueDate": t.date.isoformat()},
+                    {"url": "days-since", "valueInteger": t.days_since},
+                    {"url": "window-days", "valueInteger": t.window_days},
+                    {"url": "window-ends", "valueDate": t.window_ends.isoformat()},
+                ],
+            }
+        )
+    return {"url": urls.extension("screening-flag"), "extension": parts}
+
+
+def _response_items(
+    qn: Questionnaire, answers: dict[str, Any], urls: Urls
+) -> Iterator[dict[str, Any]]:
+    for step in qn.steps:
+        children = []
+        for q in step.questions:
+            values = answer_values(q, answers.get(q.id), urls)
+            if values:
+                children.append({"linkId": q.id, **_text("text", q.label), "answer": values})
+        if children:
+            yield {"linkId": step.id, **_text("text", step.title), "item": children}
+    # Answers to questions removed from the file since: kept, as text.
+    orphans = [
+        {"linkId": qid, "answer": values}
+        for qid, value in answers.items()
+        if qid not in qn.questions and (values := answer_values(None, value, urls))
+    ]
+    yield from orphans
+
+
+def questionnaire_response(
+    submission: _Submission, qn: Questionnaire, urls: Urls
+) -> dict[str, Any]:
+    """A submission as a FHIR R4 QuestionnaireResponse; flags as `screening-flag` extensions."""
+    submitted = submission.submitted_at
+    if submitted.tzinfo is None:
+        submitted = submitted.replace(tzinfo=dt.UTC)
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"submission-{submission.id}",
+        "language": submission.lang,
+        "identifier": {"system": urls.submission_ids, "value": str(submission.id)},
+        "questionnaire": f"{urls.questionnaire}|{submission.questionnaire_version}",
+        "status": "completed",
+        "authored": submitted.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+    }
+    flags: Sequence[Flag] = flags_from_json(submission.flags)
+    if flags:
+        resource["extension"] = [_flag_extension(f, urls) for f in flags]
+    items = list(_response_items(qn, dict(submission.answers or {}), urls))
+    if items:  # FHIR JSON has no empty arrays
+        resource["item"] = items
+    return resource

@@ -1,0 +1,46 @@
+"""Retention: delete unfinished drafts that have expired and submissions past their clinic's
+retention period. Run daily (`flask --app screener purge`, see the README)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from .storage.models import Clinic, Draft, Submission
+
+
+@dataclass
+class PurgeReport:
+    drafts: int = 0  # expired unfinished drafts, and the summary links of deleted submissions
+    submissions: dict[str, int] = field(default_factory=dict)  # clinic slug -> deleted
+
+    @property
+    def total_submissions(self) -> int:
+        return sum(self.submissions.values())
+
+
+def purge(session: Session, now: dt.datetime) -> PurgeReport:
+    """Delete what has expired at `now` in the session's transaction; the caller commits (or
+    rolls back, for a dry run)."""
+    report = PurgeReport()
+    for clinic in session.scalars(select(Clinic).order_by(Clinic.slug)).all():
+        cutoff = now - dt.timedelta(days=clinic.retention_days)
+        result = session.execute(
+            delete(Submission)
+            .where(Submission.clinic_id == clinic.id, Submission.submitted_at < cutoff)
+            .execution_options(synchronize_session=False)
+        )
+        report.submissions[clinic.slug] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # A submitted draft is the client's link to their summary: it goes with its submission.
+    unfinished_expired = Draft.submitted_at.is_(None) & (Draft.expires_at <= now)
+    orphaned = Draft.submitted_at.is_not(None) & ~exists().where(Submission.draft_id == Draft.id)
+    result = session.execute(
+        delete(Draft)
+        .where(unfinished_expired | orphaned)
+        .execution_options(synchronize_session=False)
+    )
+    report.drafts = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return report
