@@ -24,16 +24,21 @@ _lock = threading.Lock()
 
 
 def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMessage:
-    """The notice itself: who it is for and where to read the submission, nothing else."""
+    """The notice itself, in both interface languages: where to read it, nothing else."""
     msg = EmailMessage()
-    msg["Subject"] = "New questionnaire submission"
+    msg["Subject"] = "New questionnaire submission / 新的問卷提交"
     msg["From"] = sender
     msg["To"] = recipient
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(
-        f"A client has sent a consultation questionnaire to {clinic_name}.\n\n"
-        f"Read it in the practitioner dashboard (you will be asked to log in):\n{link}\n\n"
-        "For the client's privacy this email does not contain any answers.\n"
+        f"A client has sent a consultation questionnaire to {clinic_name}.\n"
+        "Read it in the practitioner dashboard (you will be asked to log in):\n"
+        f"{link}\n"
+        "For the client's privacy this email does not contain any answers.\n\n"
+        f"一位客戶已向 {clinic_name} 提交諮詢問卷。\n"
+        "請登入從業人員控制台查看：\n"
+        f"{link}\n"
+        "為保障客戶私隱，本電郵不包含任何答案。\n"
     )
     return msg
 
@@ -62,7 +67,8 @@ def notify_new_submission(
 ) -> threading.Thread | None:
     """Start sending the new-submission notice; None when email is off or has no recipient.
 
-    Call after the submission is committed, inside the request that made it.
+    Call after the submission is committed, inside the request that made it. Never raises:
+    the client's submit must succeed whatever happens to the mail.
     """
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     config = app.config
@@ -71,15 +77,15 @@ def notify_new_submission(
     try:
         sender = config["SMTP_FROM"] or config["SMTP_USER"] or "screener@localhost"
         msg = notice(clinic_name, submission_link(app, submission_id), sender, recipient)
-    except Exception:  # never let a notice break the client's submit
-        log.exception("could not prepare the notice of submission %s", submission_id)
+        thread = threading.Thread(
+            target=_deliver, args=(dict(config), msg, submission_id), name="screener-notify"
+        )
+        with _lock:
+            _pending.add(thread)
+        thread.start()
+    except Exception:
+        log.exception("could not start the notice of submission %s", submission_id)
         return None
-    thread = threading.Thread(
-        target=_deliver, args=(dict(config), msg, submission_id), name="screener-notify"
-    )
-    with _lock:
-        _pending.add(thread)
-    thread.start()
     return thread
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..i18n import DEFAULT_LANG, normalise_lang, request_lang
+from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
@@ -317,28 +318,33 @@ def submit(token: str) -> ResponseReturnValue:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     qn = questionnaire()
     answers = engine.prune(qn, draft.answers, today())
+    created = False
     try:
         with db.transaction() as session:
             session.refresh(draft, with_for_update=True)
             if draft.submitted_at is None:
                 now = utcnow()
-                session.add(
-                    Submission(
-                        clinic_id=draft.clinic_id,
-                        draft_id=draft.id,
-                        answers=answers,
-                        flags=[f.to_json() for f in screen(qn, answers, today())],
-                        questionnaire_version=qn.version,
-                        lang=draft.lang,
-                        full_name=str(answers.get("full_name", "")),
-                        submitted_at=now,
-                    )
+                submission = Submission(
+                    clinic_id=draft.clinic_id,
+                    draft_id=draft.id,
+                    answers=answers,
+                    flags=[f.to_json() for f in screen(qn, answers, today())],
+                    questionnaire_version=qn.version,
+                    lang=draft.lang,
+                    full_name=str(answers.get("full_name", "")),
+                    submitted_at=now,
                 )
+                session.add(submission)
                 draft.submitted_at = now
                 draft.answers = {}  # the submission holds them now; keep one copy only
                 draft.current_step = None
+                created = True
     except IntegrityError:  # the other of two simultaneous submits won: same outcome
+        created = False
         db.session.rollback()
+    if created:  # committed by this request: tell the clinic (no health data; never raises)
+        clinic = g.clinic
+        notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission.id)
     return _see_other(wurl("summary"))
 
 
