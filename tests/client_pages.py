@@ -73,3 +73,51 @@ def client_pages(
     keep("error-405", client.get("/c/demo/start", headers=extra), 405)
     assert "embed-step-errors" in pages and "details-errors" in pages
     return pages
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def dashboard_pages(app: Any, client: FlaskClient, lang: str, monkeypatch: Any) -> dict[str, TestResponse]:
+    """Every dashboard page a clinic admin meets, after a client's submission (logged in)."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from screener.dashboard import auth
+    from screener.extensions import db
+    from screener.storage.models import Clinic, Submission
+
+    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    email = f"admin-{lang.lower()}@example.com"
+    with app.app_context(), db.transaction() as s:
+        clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
+        auth.create_practitioner(s, clinic, email, "Admin", STAFF_PASSWORD, "admin")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE[lang]
+    walker = Walker(client)
+    walker.start(lang)
+    for answers in JOURNEY_ANSWERS.values():
+        walker.post_step(answers)
+    assert walker.submit().status_code == 303
+    with app.app_context():
+        submission_id = db.session.scalars(select(Submission.id)).first()
+
+    pages: dict[str, TestResponse] = {}
+    login = client.get("/dashboard/login")
+    pages["login"] = login
+    form = {"csrf_token": csrf_of(login), "email": email}
+    pages["login-failed"] = client.post("/dashboard/login", data={**form, "password": "wrong"})
+    assert client.post("/dashboard/login", data={**form, "password": STAFF_PASSWORD}).status_code == 302
+    for name, url in {
+        "index": "/dashboard/",
+        "index-filtered": "/dashboard/?severity=red_flag&reviewed=no",
+        "submission": f"/dashboard/submissions/{submission_id}",
+        "delete": f"/dashboard/submissions/{submission_id}/delete",
+        "account": "/dashboard/account",
+        "practitioners": "/dashboard/admin/practitioners",
+        "clinic": "/dashboard/admin/clinic",
+        "audit": "/dashboard/admin/audit",
+        "not-found": "/dashboard/submissions/999999",
+    }.items():
+        pages[name] = client.get(url)
+    assert pages["index"].status_code == 200 and pages["not-found"].status_code == 404
+    return pages

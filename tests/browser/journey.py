@@ -76,3 +76,52 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     visit("error-404-draft")
     page.goto(f"{base}/c/demo/start")  # the start form only posts here
     visit("error-405")
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def make_admin(app: Any, monkeypatch: Any, email: str = "admin@example.com") -> str:
+    """A clinic admin of the demo clinic (who sees every dashboard page); returns the email."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from screener.dashboard import auth
+    from screener.extensions import db
+    from screener.storage.models import Clinic
+
+    # Cheap hashing for tests (the live server runs in this process, so it checks with it too).
+    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    with app.app_context(), db.transaction() as s:
+        clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
+        auth.create_practitioner(s, clinic, email, "Admin Example", STAFF_PASSWORD, "admin")
+    return email
+
+
+def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) -> None:
+    """Every dashboard page a clinic admin can meet, after the client journey made submissions."""
+    base = f"{server.url}/dashboard"
+    page.goto(f"{base}/login")
+    visit("dashboard-login")
+    page.fill("#email", email)
+    page.fill("#password", "wrong password")
+    page.click("form.dash-form button[type=submit]")
+    visit("dashboard-login-failed")
+    page.fill("#email", email)
+    page.fill("#password", STAFF_PASSWORD)
+    page.click("form.dash-form button[type=submit]")
+    assert page.url.rstrip("/").endswith("/dashboard"), page.url
+    visit("dashboard-index")
+    page.goto(f"{base}/?severity=red_flag&reviewed=no")
+    visit("dashboard-index-filtered")
+    first = page.locator("table.submissions tbody a").first.get_attribute("href")
+    assert first
+    page.goto(f"{server.url}{first}")
+    visit("dashboard-submission")
+    page.goto(f"{server.url}{first}/delete")
+    visit("dashboard-delete")
+    for path in ("account", "admin/practitioners", "admin/clinic", "admin/audit"):
+        page.goto(f"{base}/{path}")
+        visit(f"dashboard-{path.replace('/', '-')}")
+    page.goto(f"{base}/submissions/999999")
+    visit("dashboard-404")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .conftest import LiveServer, describe, run_axe
-from .journey import LANGS, client_journey, new_context
+from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context
 from .test_walk import fill_step
 from ..conftest import STEP_ANSWERS
 
@@ -52,6 +52,32 @@ def test_every_client_page_has_no_axe_violations(
     for name in ("start", "about_you", "about_you-errors", "details-errors", "resume", "review",
                  "summary", "embed-step-errors", "error-400", "error-404", "error-405"):
         assert name in seen, (name, seen)
+    assert not problems, "\n".join(f"{name}: {v}" for name, v in problems.items())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dashboard_pages_have_no_axe_violations(
+    browser: Browser, live_server: LiveServer, app: Any, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = make_admin(app, monkeypatch)
+    context = new_context(browser, lang)
+    page = context.new_page()
+    problems: dict[str, Any] = {}
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        seen.append(name)
+        assert page.locator("html").get_attribute("lang") == lang, name
+        violations = run_axe(page)
+        if violations:
+            problems[name] = describe(violations)
+
+    try:
+        client_journey(page, live_server, lambda name: None, embed=False)  # makes a submission
+        dashboard_journey(page, live_server, email, visit)
+    finally:
+        context.close()
+    assert len(seen) == 11, seen
     assert not problems, "\n".join(f"{name}: {v}" for name, v in problems.items())
 
 

@@ -7,11 +7,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from screener.config import ROOT
 
-from ..client_pages import client_pages
+from ..client_pages import client_pages, dashboard_pages
 from ..conftest import STEP_ANSWERS
 from .journey import LANGS
 
@@ -57,7 +58,7 @@ def practitioner_pages(app: Flask) -> dict[str, str]:
     return pages
 
 
-def test_every_page_is_valid_html(app: Flask, tmp_path: Path) -> None:
+def test_every_page_is_valid_html(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files: list[Path] = []
 
     def write(name: str, html: str) -> None:
@@ -70,6 +71,10 @@ def test_every_page_is_valid_html(app: Flask, tmp_path: Path) -> None:
             write(f"{lang}-{name}", response.get_data(as_text=True))
     for name, html in practitioner_pages(app).items():
         write(name, html)
+    for lang in LANGS:
+        for name, response in dashboard_pages(app, app.test_client(), lang, monkeypatch).items():
+            assert response.headers.get("Content-Type", "").startswith("text/html"), name
+            write(f"{lang}-dashboard-{name}", response.get_data(as_text=True))
     write("broken", BROKEN)
     assert len(files) > 2 * (len(STEP_ANSWERS) + 8)
 
