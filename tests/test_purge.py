@@ -1,0 +1,87 @@
+"""Retention: `flask --app screener purge` deletes expired unfinished drafts and submissions past
+their clinic's retention period (with the client's summary link), reports the counts, and
+touches nothing else."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from screener.extensions import db
+from screener.storage.models import AuditEvent, Clinic, Draft, Submission, utcnow
+from screener.wizard.drafts import new_draft
+
+from .dashboard_support import add_submission, clinics, fetch  # noqa: F401
+
+
+@pytest.fixture
+def scene(app: Flask, clinics: dict[str, int]) -> dict[str, Any]:
+    """Clinic A keeps submissions 30 days, clinic B 365; rows on both sides of each limit."""
+    now = utcnow()
+    days = lambda n: now - dt.timedelta(days=n)  # noqa: E731
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Clinic).where(Clinic.id == clinics["demo"]).values(retention_days=30))
+        s.execute(update(Clinic).where(Clinic.id == clinics["other"]).values(retention_days=365))
+    ids = {
+        "a_new": add_submission(app, clinics["demo"], submitted_at=days(29)),
+        "a_old": add_submission(app, clinics["demo"], submitted_at=days(31)),
+        "b_mid": add_submission(app, clinics["other"], submitted_at=days(200)),
+        "b_old": add_submission(app, clinics["other"], submitted_at=days(366)),
+    }
+    with app.app_context(), db.transaction() as s:
+        clinic_a = s.get(Clinic, clinics["demo"])
+        assert clinic_a is not None
+        live, _ = new_draft(s, clinic_a, "en", 14)
+        expired, _ = new_draft(s, clinic_a, "en", 14)
+        expired.expires_at = days(1)
+        # The summary links of a kept and of an expiring submission (submitted drafts).
+        kept_link, _ = new_draft(s, clinic_a, "en", 14)
+        old_link, _ = new_draft(s, clinic_a, "en", 14)
+        for draft, sid in ((kept_link, ids["a_new"]), (old_link, ids["a_old"])):
+            draft.submitted_at = days(40)
+            draft.expires_at = days(26)  # a submitted draft's own date does not matter
+            s.flush()
+            s.execute(update(Submission).where(Submission.id == sid).values(draft_id=draft.id))
+        s.flush()
+        ids.update(live=live.id, expired=expired.id, kept_link=kept_link.id, old_link=old_link.id)
+    return ids
+
+
+def run(app: Flask, *args: str) -> Any:
+    result = app.test_cli_runner().invoke(args=["purge", *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_purge_deletes_what_expired_and_reports_it(app: Flask, scene: dict[str, Any]) -> None:
+    result = run(app)
+    assert "Deleted 2 submission(s) and 2 draft(s)." in result.output
+    assert "demo: 1 submission(s)" in result.output and "other: 1 submission(s)" in result.output
+    assert {s.id for s in fetch(app, Submission)} == {scene["a_new"], scene["b_mid"]}
+    assert {d.id for d in fetch(app, Draft)} == {scene["live"], scene["kept_link"]}
+    purges = fetch(app, AuditEvent, AuditEvent.action == "purge")
+    assert sorted(e.detail["submissions"] for e in purges) == [1, 1]
+    assert {e.actor for e in purges} == {"retention"}
+    # A second run finds nothing more.
+    assert "Deleted 0 submission(s) and 0 draft(s)." in run(app).output
+
+
+def test_dry_run_counts_and_deletes_nothing(app: Flask, scene: dict[str, Any]) -> None:
+    result = run(app, "--dry-run")
+    assert "Would delete 2 submission(s) and 2 draft(s)." in result.output
+    assert len(fetch(app, Submission)) == 4 and len(fetch(app, Draft)) == 4
+    assert fetch(app, AuditEvent, AuditEvent.action == "purge") == []
+
+
+def test_a_shorter_retention_applies_at_the_next_run(
+    app: Flask, scene: dict[str, Any], clinics: dict[str, int]
+) -> None:
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Clinic).where(Clinic.id == clinics["other"]).values(retention_days=100))
+    run(app)
+    with app.app_context():
+        left = set(db.session.scalars(select(Submission.id)))
+    assert left == {scene["a_new"]}
