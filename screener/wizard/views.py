@@ -345,7 +345,9 @@ def submit(token: str) -> ResponseReturnValue:
     if created:  # committed by this request: tell the clinic (no health data; never raises)
         clinic = g.clinic
         notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission.id)
-    return _see_other(wurl("summary"))
+    # Only the request that made the submission marks the summary: framed in a checked host
+    # page, frame.js tells the host once, then drops the mark (screener/embed.py).
+    return _see_other(wurl("summary", **({"done": 1} if created and g.get("embed_host") else {})))
 
 
 @bp.get("/<slug>/d/<token>/summary")
