@@ -195,6 +195,13 @@ def product_frame(page: Page) -> Frame:
     return frame
 
 
+def product_frame_plain(page: Page) -> Frame:
+    """The only iframe of a page (plain snippet, negative control)."""
+    frame = page.locator("iframe").element_handle().content_frame()
+    assert frame is not None
+    return frame
+
+
 def frame_height(page: Page) -> float:
     return float(page.eval_on_selector(FRAME, "f => f.getBoundingClientRect().height"))
 
@@ -279,7 +286,6 @@ def test_whole_questionnaire_in_a_cross_site_iframe(
         heights: dict[str, int] = {"start": start}
         frame = walk_in_frame(page, heights)
         heights["summary"] = settled_height(page)
-        print("heights", heights)
         # The height follows each page: a long step makes the frame taller, a short one shorter.
         assert heights["health"] > heights["about_you"] + 300, heights
         assert heights["recent_treatments"] < heights["health"] - 300, heights
@@ -430,12 +436,6 @@ def test_plain_iframe_snippet_with_javascript_off(
         assert "Mei Chen" in frame.content()
         assert wire.cookie_headers(live_server.url) == []
         assert context.cookies(live_server.url) == []
-
-
-def product_frame_plain(page: Page) -> Frame:
-    frame = page.locator("iframe").element_handle().content_frame()
-    assert frame is not None
-    return frame
 
 
 def test_host_page_with_the_snippet_is_accessible(
