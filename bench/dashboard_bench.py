@@ -10,6 +10,7 @@ its schema dropped first), seeded in bulk by `seed_submissions`, which the tests
 list is requested through the Flask test client as a logged-in practitioner, so the numbers are
 the application's own time (routing, queries, template), without a network.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,16 @@ from screener.questionnaire import load_questionnaire  # noqa: E402
 from screener.screening import screen  # noqa: E402
 from screener.storage.models import Submission, max_severity, utcnow  # noqa: E402
 
-NAMES = ("Mei Chen", "陳美玲", "Wong Siu-ming", "黃小明", "Anna Müller", "李嘉欣", "O'Brien", "林志玲")
+NAMES = (
+    "Mei Chen",
+    "陳美玲",
+    "Wong Siu-ming",
+    "黃小明",
+    "Anna Müller",
+    "李嘉欣",
+    "O'Brien",
+    "林志玲",
+)
 
 
 def _variants() -> list[tuple[dict[str, Any], list[Any]]]:
@@ -140,15 +150,22 @@ def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any
     from tests.conftest import csrf_of
 
     database = _fresh_database(url, workdir, size)
-    app = create_app({"SECRET_KEY": "bench-secret-key-0123456789", "DATABASE_URL": database,
-                      "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "SECRET_KEY": "bench-secret-key-0123456789",
+            "DATABASE_URL": database,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     password = "benchmark password"
     with app.app_context():
         with db.transaction() as s:
             clinic = Clinic(slug="bench", name="Bench Clinic", allowed_origins=[])
             s.add(clinic)
             s.flush()
-            admin = auth.create_practitioner(s, clinic, "bench@example.com", "Bench", password, "admin")
+            admin = auth.create_practitioner(
+                s, clinic, "bench@example.com", "Bench", password, "admin"
+            )
             s.flush()
             clinic_id, admin_id = clinic.id, admin.id
         start = time.perf_counter()
@@ -161,14 +178,20 @@ def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any
                 f" LIMIT 1 OFFSET {size // 2}"
             )
         ).one()
-        at = middle[0] if isinstance(middle[0], dt.datetime) else dt.datetime.fromisoformat(middle[0])
+        at = (
+            middle[0]
+            if isinstance(middle[0], dt.datetime)
+            else dt.datetime.fromisoformat(middle[0])
+        )
         deep = Cursor(at if at.tzinfo else at.replace(tzinfo=dt.UTC), middle[1]).encode()
         db.session.close()
 
     client = app.test_client()
     page = client.get("/dashboard/login")
-    r = client.post("/dashboard/login", data={"csrf_token": csrf_of(page),
-                                                "email": "bench@example.com", "password": password})
+    r = client.post(
+        "/dashboard/login",
+        data={"csrf_token": csrf_of(page), "email": "bench@example.com", "password": password},
+    )
     assert r.status_code == 302, r.status_code
     results: dict[str, Any] = {"size": size, "seed_seconds": seeded}
     for label, path in (
@@ -199,7 +222,9 @@ def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--repeat", type=int, default=30, help="requests per median")
     parser.add_argument("--database-url", help="PostgreSQL URL (its schema is dropped!)")

@@ -20,7 +20,7 @@ from .storage.models import ROLES, Clinic, Practitioner, utcnow
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD_FILE = "demo_password"
+DEMO_PASSWORD_FILE = "demo_password"  # noqa: S105 - a file name
 
 
 def register(app: Flask) -> None:
@@ -214,7 +214,8 @@ def create_clinic(
 @with_appcontext
 def create_practitioner(email: str, slug: str, name: str, role: str) -> None:
     """Create a dashboard account; the password is asked for (or read from stdin)."""
-    from .dashboard.auth import create_practitioner as create, normalise_email
+    from .dashboard.auth import create_practitioner as create
+    from .dashboard.auth import normalise_email
 
     if "@" not in email or len(email) > 254:
         raise click.ClickException("give the practitioner's email address")

@@ -36,9 +36,9 @@ def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMes
         f"{link}\n"
         "For the client's privacy this email does not contain any answers.\n\n"
         f"一位客戶已向 {clinic_name} 提交諮詢問卷。\n"
-        "請登入從業人員控制台查看：\n"
+        "請登入從業人員控制台查看：\n"  # noqa: RUF001 - Chinese punctuation
         f"{link}\n"
-        "為保障客戶私隱，本電郵不包含任何答案。\n"
+        "為保障客戶私隱，本電郵不包含任何答案。\n"  # noqa: RUF001
     )
     return msg
 

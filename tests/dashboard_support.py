@@ -1,5 +1,6 @@
 """Shared pieces of the dashboard, export, access and purge tests: clinics, accounts, logins and
 submissions made straight in the database (the wizard's own tests cover how they get there)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,18 +47,19 @@ def clinics(app: Flask) -> dict[str, int]:
 def accounts(app: Flask, clinics: dict[str, int]) -> dict[str, int]:
     """practitioner_a and admin_a of clinic A, practitioner_b of clinic B: email -> id."""
     made = {}
-    with app.app_context():
-        with db.transaction() as s:
-            for email, slug, role in (
-                ("pa@example.com", "demo", "practitioner"),
-                ("admin@example.com", "demo", "admin"),
-                ("pb@example.com", "other", "practitioner"),
-            ):
-                clinic = s.get(Clinic, clinics[slug])
-                assert clinic is not None
-                account = auth.create_practitioner(s, clinic, email, email.split("@")[0], PASSWORD, role)
-                s.flush()
-                made[email] = account.id
+    with app.app_context(), db.transaction() as s:
+        for email, slug, role in (
+            ("pa@example.com", "demo", "practitioner"),
+            ("admin@example.com", "demo", "admin"),
+            ("pb@example.com", "other", "practitioner"),
+        ):
+            clinic = s.get(Clinic, clinics[slug])
+            assert clinic is not None
+            account = auth.create_practitioner(
+                s, clinic, email, email.split("@")[0], PASSWORD, role
+            )
+            s.flush()
+            made[email] = account.id
     return made
 
 
@@ -96,21 +98,20 @@ def add_submission(
     qn = app.extensions["questionnaire"]
     answers = {**BASE, **(answers or {})}
     when = submitted_at or utcnow()
-    with app.app_context():
-        with db.transaction() as s:
-            sub = Submission(
-                clinic_id=clinic_id,
-                answers=answers,
-                flags=[f.to_json() for f in screen(qn, answers, when.date())],
-                questionnaire_version=qn.version,
-                lang="en",
-                full_name=str(answers.get("full_name", "")),
-                submitted_at=when,
-                reviewed_at=when if reviewed else None,
-            )
-            s.add(sub)
-            s.flush()
-            return sub.id
+    with app.app_context(), db.transaction() as s:
+        sub = Submission(
+            clinic_id=clinic_id,
+            answers=answers,
+            flags=[f.to_json() for f in screen(qn, answers, when.date())],
+            questionnaire_version=qn.version,
+            lang="en",
+            full_name=str(answers.get("full_name", "")),
+            submitted_at=when,
+            reviewed_at=when if reviewed else None,
+        )
+        s.add(sub)
+        s.flush()
+        return sub.id
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """Who may reach what: every dashboard and export route against anonymous, a practitioner of
 clinic A, the admin of clinic A and a practitioner of clinic B. Another clinic's submission is
 a 404, like one that does not exist, so changing an id in a URL reveals nothing."""
+
+# ruff: noqa: F811  (shared fixtures from dashboard_support are imported by name)
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,8 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from .conftest import csrf_of
-from .dashboard_support import PASSWORD, add_submission, login
-from .dashboard_support import accounts, clinics, fast_hashing  # noqa: F401
+from .dashboard_support import PASSWORD, accounts, add_submission, clinics, fast_hashing, login  # noqa: F401
 
 PERSONAS = ("anonymous", "practitioner_a", "admin_a", "practitioner_b")
 EMAILS = {
@@ -44,8 +44,12 @@ ROUTES: list[tuple[str, str, dict[str, str], tuple[int, int, int, int]]] = [
         {"email": "added@example.com", "name": "Added", "role": "practitioner"},
         (302, 403, 200, 403),
     ),
-    ("POST", "/dashboard/admin/practitioners/{pa}", {"action": "role", "role": "practitioner"},
-     (302, 403, 303, 403)),
+    (
+        "POST",
+        "/dashboard/admin/practitioners/{pa}",
+        {"action": "role", "role": "practitioner"},
+        (302, 403, 303, 403),
+    ),
     ("POST", "/dashboard/admin/practitioners/{pa}/password", {}, (302, 403, 200, 403)),
     ("GET", "/dashboard/admin/clinic", {}, (302, 403, 200, 403)),
     (
@@ -111,7 +115,9 @@ def test_other_clinics_data_never_shows(app: Flask, world: dict[str, Any]) -> No
     assert "Bob B" in listing and "Alice A" not in listing and "Dora A" not in listing
     csv = b.get("/dashboard/submissions.csv").get_data(as_text=True)
     assert "Bob B" in csv and "Alice A" not in csv
-    assert "Bob B" not in client_for(app, "practitioner_a").get("/dashboard/").get_data(as_text=True)
+    assert "Bob B" not in client_for(app, "practitioner_a").get("/dashboard/").get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,8 +152,14 @@ def test_posts_by_id_never_touch_another_clinic(app: Flask, world: dict[str, Any
     b = client_for(app, "practitioner_b")
     token = csrf_of(b.get("/dashboard/"))
     for sid in (world["sub"], world["doomed"]):
-        assert b.post(f"/dashboard/submissions/{sid}/review", data={"csrf_token": token}).status_code == 404
-        assert b.post(f"/dashboard/submissions/{sid}/delete", data={"csrf_token": token}).status_code == 404
+        assert (
+            b.post(f"/dashboard/submissions/{sid}/review", data={"csrf_token": token}).status_code
+            == 404
+        )
+        assert (
+            b.post(f"/dashboard/submissions/{sid}/delete", data={"csrf_token": token}).status_code
+            == 404
+        )
     rows = {s.id: s for s in fetch(app, Submission)}
     assert world["sub"] in rows and world["doomed"] in rows
     assert rows[world["sub"]].reviewed_at is None
@@ -174,14 +186,21 @@ def test_an_admin_cannot_manage_another_clinics_accounts(
         f"/dashboard/admin/practitioners/{pa}", data={"csrf_token": token, "action": "deactivate"}
     )
     assert r.status_code == 404
-    assert "pa@example.com" not in admin_b.get("/dashboard/admin/practitioners").get_data(as_text=True)
+    assert "pa@example.com" not in admin_b.get("/dashboard/admin/practitioners").get_data(
+        as_text=True
+    )
     assert login(app.test_client(), "pa@example.com").status_code == 302  # untouched
     audit = admin_b.get("/dashboard/admin/audit").get_data(as_text=True)
     assert "pa@example.com" not in audit
 
 
-def test_referrer_stays_on_the_site_for_the_dashboard_only(app: Flask, world: dict[str, Any]) -> None:
+def test_referrer_stays_on_the_site_for_the_dashboard_only(
+    app: Flask, world: dict[str, Any]
+) -> None:
     client = client_for(app, "practitioner_a")
-    assert client.get(f"/dashboard/submissions/{world['sub']}").headers["Referrer-Policy"] == "same-origin"
+    assert (
+        client.get(f"/dashboard/submissions/{world['sub']}").headers["Referrer-Policy"]
+        == "same-origin"
+    )
     assert client.get("/dashboard/login").headers["Referrer-Policy"] == "same-origin"
     assert client.get("/c/demo/").headers["Referrer-Policy"] == "no-referrer"

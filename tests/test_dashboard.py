@@ -1,11 +1,13 @@
 """The practitioners' dashboard: login and session, the list (filters, counts, keyset pages,
 no N+1), the detail page, review, delete, audit log, clinic administration."""
+
+# ruff: noqa: F811  (shared fixtures from dashboard_support are imported by name)
 from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +21,17 @@ from screener.extensions import db
 from screener.storage.models import AuditEvent, Clinic, Draft, Practitioner, Submission, utcnow
 
 from .conftest import Walker, csrf_of
-from .dashboard_support import PASSWORD, add_submission, fetch, login
-from .dashboard_support import accounts, clinics, fast_hashing, logged_in, submission_factory  # noqa: F401
+from .dashboard_support import (  # noqa: F401
+    PASSWORD,
+    accounts,
+    add_submission,
+    clinics,
+    fast_hashing,
+    fetch,
+    logged_in,
+    login,
+    submission_factory,
+)
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
@@ -58,11 +69,19 @@ def test_session_cookie_is_secure_over_https(app: Flask, accounts: dict[str, int
     # Over HTTPS a form must come from this site's own page (Flask-WTF checks the Referer,
     # which dashboard pages allow browsers to send to this site only).
     assert page.headers["Referrer-Policy"] == "same-origin"
-    elsewhere = client.post("/dashboard/login", base_url="https://localhost", data=data,
-                            headers={"Referer": "https://evil.example/login"})
+    elsewhere = client.post(
+        "/dashboard/login",
+        base_url="https://localhost",
+        data=data,
+        headers={"Referer": "https://evil.example/login"},
+    )
     assert elsewhere.status_code == 400
-    r = client.post("/dashboard/login", base_url="https://localhost", data=data,
-                    headers={"Referer": "https://localhost/dashboard/login"})
+    r = client.post(
+        "/dashboard/login",
+        base_url="https://localhost",
+        data=data,
+        headers={"Referer": "https://localhost/dashboard/login"},
+    )
     assert r.status_code == 302
     cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "Secure" in cookie
@@ -148,7 +167,9 @@ def test_login_returns_only_to_dashboard_pages(
     assert r.status_code == 302 and r.headers["Location"] == expected
 
 
-def test_anonymous_visit_goes_to_login_and_back(client: FlaskClient, accounts: dict[str, int]) -> None:
+def test_anonymous_visit_goes_to_login_and_back(
+    client: FlaskClient, accounts: dict[str, int]
+) -> None:
     r = client.get("/dashboard/admin/audit?submission=3")
     assert r.status_code == 302
     assert r.headers["Location"].startswith("/dashboard/login?next=")
@@ -239,9 +260,15 @@ def test_list_is_newest_first_with_counts_at_a_glance(
     app: Flask, clinic_a: int, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
 ) -> None:
     now = utcnow()
-    old_red = add_submission(app, clinic_a, {"pregnancy": "yes"}, submitted_at=now - dt.timedelta(days=3))
+    old_red = add_submission(
+        app, clinic_a, {"pregnancy": "yes"}, submitted_at=now - dt.timedelta(days=3)
+    )
     reviewed_red = add_submission(
-        app, clinic_a, {"age_band": "under_18"}, submitted_at=now - dt.timedelta(days=2), reviewed=True
+        app,
+        clinic_a,
+        {"age_band": "under_18"},
+        submitted_at=now - dt.timedelta(days=2),
+        reviewed=True,
     )
     plain = add_submission(app, clinic_a, submitted_at=now - dt.timedelta(days=1))
     add_submission(app, clinics["other"], {"pregnancy": "yes"})  # another clinic's: not counted
@@ -256,10 +283,19 @@ def test_list_is_newest_first_with_counts_at_a_glance(
 
 def test_list_filters(app: Flask, clinic_a: int, logged_in: Callable[[str], FlaskClient]) -> None:
     now = utcnow()
-    red = add_submission(app, clinic_a, {"pregnancy": "yes", "full_name": "Wong Siu-ming"},
-                         submitted_at=now - dt.timedelta(days=10))
-    discuss = add_submission(app, clinic_a, {"blood_thinners": "yes", "full_name": "陳大文"},
-                             submitted_at=now - dt.timedelta(days=5), reviewed=True)
+    red = add_submission(
+        app,
+        clinic_a,
+        {"pregnancy": "yes", "full_name": "Wong Siu-ming"},
+        submitted_at=now - dt.timedelta(days=10),
+    )
+    discuss = add_submission(
+        app,
+        clinic_a,
+        {"blood_thinners": "yes", "full_name": "陳大文"},
+        submitted_at=now - dt.timedelta(days=5),
+        reviewed=True,
+    )
     plain = add_submission(app, clinic_a, {"full_name": "Ann 100%_sure"}, submitted_at=now)
     client = logged_in("pa@example.com")
 
@@ -397,7 +433,9 @@ def test_detail_page_is_the_practitioner_summary_and_is_audited(
     assert view.submission_id == sid and view.actor == "pa@example.com"
 
 
-def test_detail_page_in_chinese(app: Flask, clinic_a: int, logged_in: Callable[[str], FlaskClient]) -> None:
+def test_detail_page_in_chinese(
+    app: Flask, clinic_a: int, logged_in: Callable[[str], FlaskClient]
+) -> None:
     sid = add_submission(app, clinic_a, {"pregnancy": "yes"})
     client = logged_in("pa@example.com")
     page = text(client.get(f"/dashboard/submissions/{sid}?lang=zh-Hant"))
@@ -415,8 +453,9 @@ def test_print_stylesheet_lays_out_a4(app: Flask) -> None:
     assert "size:A4" in block and ".dash-nav" in block and ".no-print" in block
 
 
-def test_review_with_note(app: Flask, clinic_a: int, accounts: dict[str, int],
-                          logged_in: Callable[[str], FlaskClient]) -> None:
+def test_review_with_note(
+    app: Flask, clinic_a: int, accounts: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
     sid = add_submission(app, clinic_a, {"pregnancy": "yes"})
     client = logged_in("pa@example.com")
     page = client.get(f"/dashboard/submissions/{sid}")
@@ -440,10 +479,13 @@ def test_review_needs_csrf_and_a_sane_note(
 ) -> None:
     sid = add_submission(app, clinic_a)
     client = logged_in("pa@example.com")
-    assert client.post(f"/dashboard/submissions/{sid}/review", data={"note": "x"}).status_code == 400
+    assert (
+        client.post(f"/dashboard/submissions/{sid}/review", data={"note": "x"}).status_code == 400
+    )
     page = client.get(f"/dashboard/submissions/{sid}")
     r = client.post(
-        f"/dashboard/submissions/{sid}/review", data={"csrf_token": csrf_of(page), "note": "x" * 5000}
+        f"/dashboard/submissions/{sid}/review",
+        data={"csrf_token": csrf_of(page), "note": "x" * 5000},
     )
     assert r.status_code == 422
     [sub] = fetch(app, Submission, Submission.id == sid)
@@ -461,7 +503,9 @@ def test_delete_asks_first_then_deletes_the_submission_and_the_clients_link(
     confirm = client.get(f"/dashboard/submissions/{sub.id}/delete")
     assert confirm.status_code == 200 and "cannot be undone" in text(confirm)
     assert fetch(app, Submission)  # asking deleted nothing
-    r = client.post(f"/dashboard/submissions/{sub.id}/delete", data={"csrf_token": csrf_of(confirm)})
+    r = client.post(
+        f"/dashboard/submissions/{sub.id}/delete", data={"csrf_token": csrf_of(confirm)}
+    )
     assert r.status_code == 303 and r.headers["Location"] == "/dashboard/"
     assert fetch(app, Submission) == [] and fetch(app, Draft) == []
     assert client.get(f"/dashboard/submissions/{sub.id}").status_code == 404
@@ -507,7 +551,12 @@ def test_admin_adds_a_practitioner_who_can_then_log_in(
     page = admin.get("/dashboard/admin/practitioners")
     r = admin.post(
         "/dashboard/admin/practitioners",
-        data={"csrf_token": csrf_of(page), "email": "New@Example.com", "name": "Ng", "role": "practitioner"},
+        data={
+            "csrf_token": csrf_of(page),
+            "email": "New@Example.com",
+            "name": "Ng",
+            "role": "practitioner",
+        },
     )
     assert r.status_code == 200
     password = re.search(r'<p class="password"><code>([^<]+)</code>', text(r))
@@ -515,7 +564,12 @@ def test_admin_adds_a_practitioner_who_can_then_log_in(
     assert login(app.test_client(), "new@example.com", password.group(1)).status_code == 302
     again = admin.post(
         "/dashboard/admin/practitioners",
-        data={"csrf_token": csrf_of(page), "email": "new@example.com", "name": "Ng", "role": "admin"},
+        data={
+            "csrf_token": csrf_of(page),
+            "email": "new@example.com",
+            "name": "Ng",
+            "role": "admin",
+        },
     )
     assert again.status_code == 422 and "already exists" in text(again)
 
@@ -531,21 +585,31 @@ def test_admin_resets_deactivates_and_promotes(
     assert password
     assert pa.get("/dashboard/").status_code == 302  # the old session ended
     assert login(app.test_client(), "pa@example.com", password.group(1)).status_code == 302
-    r = admin.post(f"/dashboard/admin/practitioners/{pid}", data={"csrf_token": token, "action": "role", "role": "admin"})
+    r = admin.post(
+        f"/dashboard/admin/practitioners/{pid}",
+        data={"csrf_token": token, "action": "role", "role": "admin"},
+    )
     assert r.status_code == 303
     assert fetch(app, Practitioner, Practitioner.id == pid)[0].role == "admin"
-    r = admin.post(f"/dashboard/admin/practitioners/{pid}", data={"csrf_token": token, "action": "deactivate"})
+    r = admin.post(
+        f"/dashboard/admin/practitioners/{pid}", data={"csrf_token": token, "action": "deactivate"}
+    )
     assert r.status_code == 303
     assert fetch(app, Practitioner, Practitioner.id == pid)[0].active is False
-    r = admin.post(f"/dashboard/admin/practitioners/{pid}", data={"csrf_token": token, "action": "explode"})
+    r = admin.post(
+        f"/dashboard/admin/practitioners/{pid}", data={"csrf_token": token, "action": "explode"}
+    )
     assert r.status_code == 400
     me = accounts["admin@example.com"]
-    r = admin.post(f"/dashboard/admin/practitioners/{me}", data={"csrf_token": token, "action": "deactivate"})
+    r = admin.post(
+        f"/dashboard/admin/practitioners/{me}", data={"csrf_token": token, "action": "deactivate"}
+    )
     assert r.status_code == 403  # no locking oneself out
 
 
-def test_admin_edits_clinic_settings(app: Flask, clinics: dict[str, int],
-                                     logged_in: Callable[[str], FlaskClient]) -> None:
+def test_admin_edits_clinic_settings(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
     admin = logged_in("admin@example.com")
     page = admin.get("/dashboard/admin/clinic")
     data = {
@@ -562,8 +626,12 @@ def test_admin_edits_clinic_settings(app: Flask, clinics: dict[str, int],
     assert clinic.allowed_origins == ["https://www.example.com", "https://shop.example.com:8443"]
     assert clinic.retention_days == 730 and clinic.name == "Demo Clinic 2"
     assert clinic.notify_email is None
-    for bad in ({"allowed_origins": "https://a.example; script-src *"}, {"retention_days": "0"},
-                {"retention_days": "many"}, {"contact_email": "not an email"}):
+    for bad in (
+        {"allowed_origins": "https://a.example; script-src *"},
+        {"retention_days": "0"},
+        {"retention_days": "many"},
+        {"contact_email": "not an email"},
+    ):
         r = admin.post("/dashboard/admin/clinic", data={**data, **bad})
         assert r.status_code == 422
     [clinic] = fetch(app, Clinic, Clinic.id == clinics["demo"])

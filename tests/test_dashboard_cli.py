@@ -1,5 +1,7 @@
 """CLI for clinics and accounts: create-clinic, create-practitioner and set-password (password
 from a prompt or stdin, never an argument), and seed-demo's printed demo login that works."""
+
+
 from __future__ import annotations
 
 import re
@@ -21,9 +23,21 @@ def invoke(app: Flask, args: list[str], stdin: str | None = None) -> tuple[int, 
 
 
 def test_create_clinic(app: Flask) -> None:
-    code, out = invoke(app, ["create-clinic", "harbour", "--name", "Harbour Clinic",
-                             "--email", "hi@harbour.example", "--origin", "HTTPS://www.Harbour.example/",
-                             "--retention-days", "730"])
+    code, out = invoke(
+        app,
+        [
+            "create-clinic",
+            "harbour",
+            "--name",
+            "Harbour Clinic",
+            "--email",
+            "hi@harbour.example",
+            "--origin",
+            "HTTPS://www.Harbour.example/",
+            "--retention-days",
+            "730",
+        ],
+    )
     assert code == 0, out
     [clinic] = fetch(app, Clinic, Clinic.slug == "harbour")
     assert clinic.allowed_origins == ["https://www.harbour.example"]
@@ -48,34 +62,69 @@ def test_create_clinic_refuses_bad_input(app: Flask, args: list[str]) -> None:
 
 
 def test_create_practitioner_reads_the_password_from_stdin(app: Flask) -> None:
-    code, out = invoke(app, ["create-practitioner", "Lee@Example.com", "--clinic", "demo",
-                             "--name", "Dr Lee", "--role", "admin"], stdin=PASSWORD + "\n")
+    code, out = invoke(
+        app,
+        [
+            "create-practitioner",
+            "Lee@Example.com",
+            "--clinic",
+            "demo",
+            "--name",
+            "Dr Lee",
+            "--role",
+            "admin",
+        ],
+        stdin=PASSWORD + "\n",
+    )
     assert code == 0, out
     assert PASSWORD not in out
     [account] = fetch(app, Practitioner)
     assert account.email == "lee@example.com" and account.role == "admin"
     assert login(app.test_client(), "lee@example.com").status_code == 302
-    code, out = invoke(app, ["create-practitioner", "lee@example.com", "--clinic", "demo",
-                             "--name", "Again"], stdin=PASSWORD + "\n")
+    code, out = invoke(
+        app,
+        ["create-practitioner", "lee@example.com", "--clinic", "demo", "--name", "Again"],
+        stdin=PASSWORD + "\n",
+    )
     assert code == 1 and "exists already" in out
 
 
 def test_no_password_argument_and_no_short_password(app: Flask) -> None:
-    code, out = invoke(app, ["create-practitioner", "x@example.com", "--clinic", "demo",
-                             "--name", "X", "--password", PASSWORD])
+    code, out = invoke(
+        app,
+        [
+            "create-practitioner",
+            "x@example.com",
+            "--clinic",
+            "demo",
+            "--name",
+            "X",
+            "--password",
+            PASSWORD,
+        ],
+    )
     assert code == 2 and "No such option" in out
-    code, out = invoke(app, ["create-practitioner", "x@example.com", "--clinic", "demo",
-                             "--name", "X"], stdin="short\n")
+    code, out = invoke(
+        app,
+        ["create-practitioner", "x@example.com", "--clinic", "demo", "--name", "X"],
+        stdin="short\n",
+    )
     assert code == 1 and "at least 12 characters" in out
-    code, out = invoke(app, ["create-practitioner", "x@example.com", "--clinic", "nowhere",
-                             "--name", "X"], stdin=PASSWORD + "\n")
+    code, out = invoke(
+        app,
+        ["create-practitioner", "x@example.com", "--clinic", "nowhere", "--name", "X"],
+        stdin=PASSWORD + "\n",
+    )
     assert code == 1 and "no clinic" in out
     assert fetch(app, Practitioner) == []
 
 
 def test_set_password(app: Flask) -> None:
-    invoke(app, ["create-practitioner", "lee@example.com", "--clinic", "demo", "--name", "Lee"],
-           stdin=PASSWORD + "\n")
+    invoke(
+        app,
+        ["create-practitioner", "lee@example.com", "--clinic", "demo", "--name", "Lee"],
+        stdin=PASSWORD + "\n",
+    )
     new = "a completely new passphrase"
     code, out = invoke(app, ["set-password", "LEE@example.com"], stdin=new + "\n")
     assert code == 0 and new not in out

@@ -1,5 +1,7 @@
 """Exports: JSON and FHIR R4 per submission (validated with fhir.resources' R4B models for every
 screening persona), the questionnaire as a FHIR Questionnaire, and the streamed CSV list."""
+
+# ruff: noqa: F811  (shared fixtures from dashboard_support are imported by name)
 from __future__ import annotations
 
 import csv
@@ -23,8 +25,7 @@ from screener.questionnaire import load_questionnaire
 from screener.questionnaire.model import Questionnaire
 from screener.screening import screen, submission_json
 
-from .dashboard_support import add_submission
-from .dashboard_support import accounts, clinics, fast_hashing, logged_in  # noqa: F401
+from .dashboard_support import accounts, add_submission, clinics, fast_hashing, logged_in  # noqa: F401
 from .test_screening import BASE, PERSONAS, TODAY
 
 URLS = fhir.Urls("https://screener.example/fhir")
@@ -61,8 +62,10 @@ def flag_extensions(resource: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for ext in resource.get("extension", []):
         assert ext["url"] == "https://screener.example/fhir/StructureDefinition/screening-flag"
-        out.append({part["url"]: part for part in ext["extension"] if part["url"] != "because"}
-                   | {"because": [p["valueString"] for p in ext["extension"] if p["url"] == "because"]})
+        out.append(
+            {part["url"]: part for part in ext["extension"] if part["url"] != "because"}
+            | {"because": [p["valueString"] for p in ext["extension"] if p["url"] == "because"]}
+        )
     return out
 
 
@@ -80,7 +83,10 @@ def test_questionnaire_response_validates_for_every_persona(
     # What validated is what we sent: nothing dropped or coerced on the way.
     assert json.loads(model.model_dump_json(exclude_none=True)) == json.loads(json.dumps(resource))
     assert resource["status"] == "completed"
-    assert resource["questionnaire"] == f"https://screener.example/fhir/Questionnaire/screener|{qn.version}"
+    assert (
+        resource["questionnaire"]
+        == f"https://screener.example/fhir/Questionnaire/screener|{qn.version}"
+    )
     assert resource["authored"] == f"{TODAY.isoformat()}T09:41:07.123456Z"
 
     items = answer_items(resource)
@@ -90,9 +96,15 @@ def test_questionnaire_response_validates_for_every_persona(
         q = qn.questions[qid]
         value = answers[qid]
         if q.type == "single":
-            assert values == [{"valueCoding": {
-                "system": f"https://screener.example/fhir/CodeSystem/{qid}",
-                "code": value, "display": q.choice_label(value, "en")}}]
+            assert values == [
+                {
+                    "valueCoding": {
+                        "system": f"https://screener.example/fhir/CodeSystem/{qid}",
+                        "code": value,
+                        "display": q.choice_label(value, "en"),
+                    }
+                }
+            ]
         elif q.type == "multi":
             assert [v["valueCoding"]["code"] for v in values] == value
         elif q.type == "scale":
@@ -114,7 +126,11 @@ def test_questionnaire_response_validates_for_every_persona(
 
 
 def test_timing_flags_carry_their_dates(qn: Questionnaire) -> None:
-    answers = {**BASE, "recent_procedures": ["botox"], "botox_when": (TODAY - dt.timedelta(days=10)).isoformat()}
+    answers = {
+        **BASE,
+        "recent_procedures": ["botox"],
+        "botox_when": (TODAY - dt.timedelta(days=10)).isoformat(),
+    }
     resource = fhir.questionnaire_response(fake_submission(qn, answers), qn, URLS)
     QuestionnaireResponse.model_validate(resource)
     [flag] = [f for f in flag_extensions(resource) if f["rule"]["valueCode"] == "botox_recent"]
@@ -154,7 +170,9 @@ def test_fhir_export_over_http(
     assert resource["id"] == f"submission-{sid}"
     assert resource["questionnaire"].startswith("http://localhost/fhir/Questionnaire/screener|")
     app.config["FHIR_BASE"] = "https://fhir.clinic.example/screener"
-    again = json.loads(logged_in("pa@example.com").get(f"/dashboard/submissions/{sid}.fhir.json").get_data())
+    again = json.loads(
+        logged_in("pa@example.com").get(f"/dashboard/submissions/{sid}.fhir.json").get_data()
+    )
     assert again["questionnaire"].startswith("https://fhir.clinic.example/screener/Questionnaire/")
 
 
@@ -182,7 +200,9 @@ def test_questionnaire_validates_and_has_every_question(qn: Questionnaire) -> No
         item = items[qid]
         assert item["type"] == fhir.ITEM_TYPE[q.type]
         assert item["text"] == q.label.en
-        assert item["_text"]["extension"][0]["extension"][1]["valueString"] == q.label.get("zh-Hant")
+        assert item["_text"]["extension"][0]["extension"][1]["valueString"] == q.label.get(
+            "zh-Hant"
+        )
         if q.choices:
             assert [o["valueCoding"]["code"] for o in item["answerOption"]] == list(q.choice_values)
         assert item.get("repeats", False) == (q.type == "multi")
@@ -194,7 +214,10 @@ def test_questionnaire_enable_when_from_show_if(qn: Questionnaire) -> None:
         {
             "question": "skin_goals",
             "operator": "=",
-            "answerCoding": {"system": "https://screener.example/fhir/CodeSystem/skin_goals", "code": "other"},
+            "answerCoding": {
+                "system": "https://screener.example/fhir/CodeSystem/skin_goals",
+                "code": "other",
+            },
         }
     ]
     assert items["upcoming_event_date"]["enableWhen"][0]["question"] == "upcoming_event"
@@ -211,7 +234,8 @@ def test_enable_when_maps_what_fhir_can_say(qn: Questionnaire) -> None:
     # any: [pain <= 3, not skin any_of [none]]: one level of "any", the negation as !=.
     assert items["low_pain"]["enableBehavior"] == "any"
     assert [(w["question"], w["operator"]) for w in items["low_pain"]["enableWhen"]] == [
-        ("pain", "<="), ("skin", "!=")
+        ("pain", "<="),
+        ("skin", "!="),
     ]
     assert items["low_pain"]["enableWhen"][0]["answerInteger"] == 3
     # within_days depends on the day of answering: kept as JSON in an extension instead.
@@ -228,11 +252,32 @@ def test_enable_when_maps_what_fhir_can_say(qn: Questionnaire) -> None:
         ({"q": "has_history", "in": ["yes", "not_sure"]}, ("any", ["=", "="])),
         ({"not": {"q": "has_history", "in": ["yes", "not_sure"]}}, ("all", ["!=", "!="])),
         ({"all": [{"q": "pain", "gte": 2}, {"q": "agree", "equals": True}]}, ("all", [">=", "="])),
-        ({"not": {"any": [{"q": "has_history", "equals": "yes"}, {"q": "skin", "any_of": ["none"]}]}},
-         ("all", ["!=", "!="])),
+        (
+            {
+                "not": {
+                    "any": [
+                        {"q": "has_history", "equals": "yes"},
+                        {"q": "skin", "any_of": ["none"]},
+                    ]
+                }
+            },
+            ("all", ["!=", "!="]),
+        ),
         ({"not": {"not": {"q": "has_history", "equals": "no"}}}, ("any", ["="])),
-        ({"all": [{"q": "pain", "lte": 3}, {"any": [{"q": "has_history", "equals": "yes"},
-                                                   {"q": "agree", "equals": True}]}]}, None),
+        (
+            {
+                "all": [
+                    {"q": "pain", "lte": 3},
+                    {
+                        "any": [
+                            {"q": "has_history", "equals": "yes"},
+                            {"q": "agree", "equals": True},
+                        ]
+                    },
+                ]
+            },
+            None,
+        ),
         ({"not": {"q": "pain", "lte": 3}}, None),  # true when unanswered here, never in FHIR
         ({"q": "botox_when", "within_days": "window"}, None),
     ],
@@ -252,7 +297,9 @@ def test_condition_mapping_table(condition: dict[str, Any], expected: Any) -> No
         assert [w["operator"] for w in out["enableWhen"]] == operators
         assert out.get("enableBehavior", behavior) == behavior
         if any(op == "=" for op in operators) and "agree" in json.dumps(condition):
-            assert {"question": "agree", "operator": "=", "answerBoolean": True} in out["enableWhen"]
+            assert {"question": "agree", "operator": "=", "answerBoolean": True} in out[
+                "enableWhen"
+            ]
 
 
 def test_questionnaire_over_http(app: Flask, logged_in: Callable[[str], FlaskClient]) -> None:
@@ -281,7 +328,9 @@ def test_json_export_is_the_submission_json(
     [sub] = fetch(app, Submission, Submission.id == sid)
     with app.app_context():
         sub.clinic = SimpleNamespace(slug="demo")
-        assert json.loads(r.get_data(as_text=True)) == submission_json(sub, app.extensions["questionnaire"])
+        assert json.loads(r.get_data(as_text=True)) == submission_json(
+            sub, app.extensions["questionnaire"]
+        )
 
 
 # CSV --------------------------------------------------------------------------------------------
@@ -292,15 +341,20 @@ def read_csv(body: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
 
 
-PAYLOADS = ["=HYPERLINK(\"https://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+PAYLOADS = ['=HYPERLINK("https://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 
 
 def test_csv_round_trips_chinese_and_neutralises_formulas(
     app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
 ) -> None:
     ids = [
-        add_submission(app, clinics["demo"], {"full_name": "陳美玲", "other_health": "高血壓，已服藥"}),
-        *[add_submission(app, clinics["demo"], {"full_name": p, "other_health": p}) for p in PAYLOADS],
+        add_submission(
+            app, clinics["demo"], {"full_name": "陳美玲", "other_health": "高血壓，已服藥"}
+        ),
+        *[
+            add_submission(app, clinics["demo"], {"full_name": p, "other_health": p})
+            for p in PAYLOADS
+        ],
     ]
     r = logged_in("pa@example.com").get("/dashboard/submissions.csv")
     assert r.status_code == 200 and r.is_streamed
@@ -328,16 +382,25 @@ def test_csv_follows_the_list_filters_and_the_clinic(
     red = add_submission(app, clinics["demo"], {"pregnancy": "yes"})
     add_submission(app, clinics["demo"])
     add_submission(app, clinics["other"], {"pregnancy": "yes"})
-    rows = read_csv(logged_in("pa@example.com").get("/dashboard/submissions.csv?severity=red_flag").get_data())
+    rows = read_csv(
+        logged_in("pa@example.com").get("/dashboard/submissions.csv?severity=red_flag").get_data()
+    )
     assert [int(r["submission_id"]) for r in rows] == [red]
     assert rows[0]["max_severity"] == "red_flag" and rows[0]["flags"] == "pregnancy"
 
 
 def test_csv_is_written_in_pieces(qn: Questionnaire) -> None:
     rows = (
-        SimpleNamespace(id=i, submitted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC), lang="en",
-                        questionnaire_version="v", max_severity=None, flags=[], reviewed_at=None,
-                        answers={"full_name": f"n{i}"})
+        SimpleNamespace(
+            id=i,
+            submitted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+            lang="en",
+            questionnaire_version="v",
+            max_severity=None,
+            flags=[],
+            reviewed_at=None,
+            answers={"full_name": f"n{i}"},
+        )
         for i in range(CHUNK_ROWS * 2 + 3)
     )
     pieces = list(stream_csv(qn, rows))

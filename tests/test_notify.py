@@ -1,6 +1,8 @@
 """The new-submission email: sent to a real SMTP server (aiosmtpd on 127.0.0.1) after the
 submission is committed, with a link to the dashboard and no answer in it; never breaking the
 client's submit."""
+
+
 from __future__ import annotations
 
 import email
@@ -100,7 +102,9 @@ def test_notice_goes_to_the_clinic_with_a_link_and_no_answers(
     mail_app: Flask, inbox: tuple[Inbox, int], walk: Callable[..., Walker], session: Any
 ) -> None:
     handler = inbox[0]
-    submit(walk, details={"full_name": "Mei Chen 陳美玲"}, health={"other_health": "Asthma since 2010"})
+    submit(
+        walk, details={"full_name": "Mei Chen 陳美玲"}, health={"other_health": "Asthma since 2010"}
+    )
     [sub] = submissions(session)
     [(recipients, message)] = handler.messages
     assert recipients == ["front-desk@clinic.example"]
@@ -111,8 +115,13 @@ def test_notice_goes_to_the_clinic_with_a_link_and_no_answers(
     readable = (message["Subject"] + "\n" + body).replace(link, "")
     answers = {k: v for step in STEP_ANSWERS.values() for k, v in step.items()}
     answers.update(full_name="Mei Chen 陳美玲", other_health="Asthma since 2010")
+
     def shows(t: str) -> bool:  # whole words for Latin text ("no" is in "not"); CJK as is
-        return bool(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", readable)) if t.isascii() else t in readable
+        return (
+            bool(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", readable))
+            if t.isascii()
+            else t in readable
+        )
 
     leaked = {t for t in answer_texts(mail_app, answers) if shows(t)}
     assert leaked == set()
@@ -183,7 +192,10 @@ def test_a_broken_mail_server_never_breaks_the_submit(
 
 
 def test_starttls_is_required_by_default(
-    mail_app: Flask, inbox: tuple[Inbox, int], walk: Callable[..., Walker], caplog: pytest.LogCaptureFixture
+    mail_app: Flask,
+    inbox: tuple[Inbox, int],
+    walk: Callable[..., Walker],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # This server offers no STARTTLS: with the default setting nothing goes out in clear text.
     mail_app.config["SMTP_STARTTLS"] = True
@@ -197,15 +209,21 @@ def test_starttls_is_required_by_default(
 def test_smtp_login(mail_app: Flask, walk: Callable[..., Walker]) -> None:
     seen: list[tuple[str, str]] = []
 
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
         assert isinstance(data, LoginPassword)
         seen.append((data.login.decode(), data.password.decode()))
         return AuthResult(success=data.password == b"s3cret")
 
     handler, port = Inbox(), free_port()
     controller = Controller(
-        handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
-        auth_require_tls=False, auth_required=True,
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
     )
     controller.start()
     try:

@@ -1,6 +1,8 @@
 """Retention: `flask --app screener purge` deletes expired unfinished drafts and submissions past
 their clinic's retention period (with the client's summary link), reports the counts, and
 touches nothing else."""
+
+# ruff: noqa: F811  (shared fixtures from dashboard_support are imported by name)
 from __future__ import annotations
 
 import datetime as dt

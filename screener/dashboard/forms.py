@@ -124,7 +124,10 @@ class PasswordForm(FlaskForm):
     )
 
 
-ROLE_CHOICES = [SelectChoice("practitioner", _l("Practitioner")), SelectChoice("admin", _l("Clinic admin"))]
+ROLE_CHOICES = [
+    SelectChoice("practitioner", _l("Practitioner")),
+    SelectChoice("admin", _l("Clinic admin")),
+]
 
 
 class PractitionerForm(FlaskForm):

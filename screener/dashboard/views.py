@@ -254,7 +254,9 @@ def _submission_or_404(submission_id: int) -> Submission:
 
 def _audit(action: str, submission_id: int | None, detail: dict[str, Any] | None = None) -> None:
     with db.transaction() as s:
-        audit.record(s, action, by=current_practitioner(), submission_id=submission_id, detail=detail)
+        audit.record(
+            s, action, by=current_practitioner(), submission_id=submission_id, detail=detail
+        )
 
 
 @bp.get("/submissions/<int:submission_id>")
@@ -431,7 +433,9 @@ def _clinic_practitioner_or_404(practitioner_id: int) -> Practitioner:
     return account
 
 
-def _practitioners_page(form: PractitionerForm, shown_password: tuple[str, str] | None = None) -> str:
+def _practitioners_page(
+    form: PractitionerForm, shown_password: tuple[str, str] | None = None
+) -> str:
     accounts = db.session.scalars(
         select(Practitioner)
         .where(Practitioner.clinic_id == current_practitioner().clinic_id)
@@ -485,7 +489,9 @@ def reset_password(practitioner_id: int) -> ResponseReturnValue:
     with db.transaction() as s:
         s.add(account)
         set_password(account, password)
-        audit.record(s, "password_reset", by=current_practitioner(), detail={"email": account.email})
+        audit.record(
+            s, "password_reset", by=current_practitioner(), detail={"email": account.email}
+        )
     return _practitioners_page(PractitionerForm(formdata=None), (account.email, password))
 
 

@@ -301,9 +301,8 @@ def answer_values(q: Question | None, value: Any, urls: Urls) -> list[dict[str, 
         day = parse_date(value)
         if day is not None:
             return [{"valueDate": day.isoformat()}]
-    elif q.type == "consent":
-        if isinstance(value, bool):
-            return [{"valueBoolean": value}]
+    elif q.type == "consent" and isinstance(value, bool):
+        return [{"valueBoolean": value}]
     string = _string(value)
     return [string] if string else []
 

@@ -136,7 +136,9 @@ class Submission(Base):
 
 def max_severity(flags: list[Any] | None) -> str | None:
     """The most serious severity among stored flags (SEVERITIES order), None without flags."""
-    ranks = [SEVERITIES.index(f["severity"]) for f in flags or () if f.get("severity") in SEVERITIES]
+    ranks = [
+        SEVERITIES.index(f["severity"]) for f in flags or () if f.get("severity") in SEVERITIES
+    ]
     return SEVERITIES[min(ranks)] if ranks else None
 
 
