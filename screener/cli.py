@@ -182,12 +182,12 @@ def create_clinic(
     """Create a clinic; its questionnaire is then at /c/SLUG/."""
     import re
 
-    from .dashboard.forms import normalise_origin
+    from .dashboard.forms import origins_of
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
         raise click.ClickException("the slug takes lower-case letters, digits and '-'")
     try:
-        allowed = [normalise_origin(o) for o in origins]
+        allowed = origins_of("\n".join(origins))
     except ValueError as exc:
         raise click.ClickException(f"not an origin (scheme://host[:port]): {exc}") from exc
     with db.transaction() as session:

@@ -1,7 +1,6 @@
 """Dashboard forms. Every form that changes something is a FlaskForm with a CSRF token."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +27,7 @@ from wtforms.validators import (
 )
 
 from ..questionnaire.model import SEVERITIES
+from ..security import normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN
 
 SEVERITY_LABELS: dict[str, Any] = {
@@ -38,20 +38,6 @@ SEVERITY_LABELS: dict[str, Any] = {
     "info": _l("For information"),
 }
 NO_FLAGS = "none"
-
-# scheme://host[:port], optionally with a leading "*." wildcard: what CSP frame-ancestors
-# accepts. Strict on purpose: the value is written into a response header.
-ORIGIN_RE = re.compile(
-    r"^https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
-)
-
-
-def normalise_origin(value: str) -> str:
-    """An embed origin in canonical form; ValueError when it is not scheme://host[:port]."""
-    origin = value.strip().rstrip("/").lower()
-    if not ORIGIN_RE.match(origin) or len(origin) > 200:
-        raise ValueError(value.strip()[:200])
-    return origin
 
 
 class LoginForm(FlaskForm):
@@ -174,11 +160,15 @@ class ClinicForm(FlaskForm):
 
 
 def origins_of(text: str) -> list[str]:
-    """The origins of a textarea, one per line, normalised and without duplicates."""
+    """The origins of a textarea, one per line, normalised as the CSP header needs them
+    (security.normalise_origin), without repeats; ValueError naming a line that is not one."""
     origins: list[str] = []
     for line in text.splitlines():
-        if line.strip():
-            origin = normalise_origin(line)
-            if origin not in origins:
-                origins.append(origin)
+        if not line.strip():
+            continue
+        origin = normalise_origin(line)
+        if origin is None:
+            raise ValueError(line.strip()[:200])
+        if origin not in origins:
+            origins.append(origin)
     return origins
