@@ -202,6 +202,15 @@ def product_frame_plain(page: Page) -> Frame:
     return frame
 
 
+def framed(page: Page, selector: str, url: str) -> Frame:
+    """The frame of the iframe `selector`, once its document from `url` has loaded."""
+    frame = page.locator(selector).element_handle().content_frame()
+    assert frame is not None
+    frame.wait_for_url(url)
+    frame.wait_for_load_state("load")
+    return frame
+
+
 def frame_height(page: Page) -> float:
     return float(page.eval_on_selector(FRAME, "f => f.getBoundingClientRect().height"))
 
@@ -342,11 +351,8 @@ def test_host_page_ignores_foreign_and_stray_messages(
                     f.src = src; document.body.append(f); }""",
         f"http://127.0.0.1:{other_site.port}/plain",
     )
-    page.wait_for_function("[...document.querySelectorAll('iframe')].length === 3")
-    foreign = next(f for f in page.frames if f.url.startswith(f"http://127.0.0.1:{other_site.port}/"))
-    foreign.wait_for_load_state("load")
-    stray = next(f for f in page.frames if f.url.startswith(live_server.url) and f is not ours)
-    stray.wait_for_load_state("load")
+    foreign = framed(page, "iframe[title=foreign]", f"http://127.0.0.1:{other_site.port}/plain")
+    stray = framed(page, "iframe[title=other]", f"{live_server.url}/embed/demo/")
     fakes = """() => {
       parent.postMessage({type: 'screener:resize', v: 1, height: 4321}, '*');
       parent.postMessage({type: 'screener:completed', v: 1}, '*');
