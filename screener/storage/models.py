@@ -97,8 +97,12 @@ class Submission(Base):
     __tablename__ = "submission"
     __table_args__ = (
         Index("ix_submission_clinic_submitted", "clinic_id", "submitted_at", "id"),
-        # The dashboard's severity filter and red-flag count, newest first.
-        Index("ix_submission_clinic_severity", "clinic_id", "max_severity", "submitted_at", "id"),
+        # The dashboard's severity filter and its red-flag counts (reviewed or not), answered
+        # from the index alone.
+        Index(
+            "ix_submission_clinic_severity_reviewed",
+            "clinic_id", "max_severity", "reviewed_at", "submitted_at", "id",
+        ),
         # The unreviewed filter and count (reviewed_at IS NULL), newest first.
         Index("ix_submission_clinic_reviewed", "clinic_id", "reviewed_at", "submitted_at", "id"),
     )
