@@ -4,6 +4,7 @@
 new URL and an unchanged one is never fetched twice. Only a request carrying the current hash
 is marked immutable; any other (an old page asking for an old version) must revalidate.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,7 +52,7 @@ def _add_version(endpoint: str, values: dict[str, Any]) -> None:
 
 
 def _static_response(response: Response) -> Response:
-    if request.endpoint != "static" or response.status_code not in (200, 304):
+    if request.endpoint != "static":
         return response
     if response.direct_passthrough:
         # Read the (small) file into memory and close it now: Flask-Compress's streaming path
@@ -67,7 +68,8 @@ def _static_response(response: Response) -> Response:
         response.set_data(body)
     filename = (request.view_args or {}).get("filename")
     wanted = request.args.get("v")
-    if filename and wanted and wanted == static_version(str(filename)):
+    current = static_version(str(filename)) if filename and wanted else None
+    if response.status_code in (200, 304) and current and wanted == current:
         response.cache_control.no_cache = None
         response.cache_control.public = True
         response.cache_control.max_age = YEAR

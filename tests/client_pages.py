@@ -4,6 +4,7 @@
 a person can meet: the start page, every step before and after an empty Continue (errors shown),
 the review page, the summary, the embedded layout and the error pages.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -75,10 +76,12 @@ def client_pages(
     return pages
 
 
-STAFF_PASSWORD = "correct horse battery staple"
+STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account
 
 
-def dashboard_pages(app: Any, client: FlaskClient, lang: str, monkeypatch: Any) -> dict[str, TestResponse]:
+def dashboard_pages(
+    app: Any, client: FlaskClient, lang: str, monkeypatch: Any
+) -> dict[str, TestResponse]:
     """Every dashboard page a clinic admin meets, after a client's submission (logged in)."""
     from argon2 import PasswordHasher
     from sqlalchemy import select
@@ -87,7 +90,9 @@ def dashboard_pages(app: Any, client: FlaskClient, lang: str, monkeypatch: Any) 
     from screener.extensions import db
     from screener.storage.models import Clinic, Submission
 
-    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     email = f"admin-{lang.lower()}@example.com"
     with app.app_context(), db.transaction() as s:
         clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
@@ -106,7 +111,10 @@ def dashboard_pages(app: Any, client: FlaskClient, lang: str, monkeypatch: Any) 
     pages["login"] = login
     form = {"csrf_token": csrf_of(login), "email": email}
     pages["login-failed"] = client.post("/dashboard/login", data={**form, "password": "wrong"})
-    assert client.post("/dashboard/login", data={**form, "password": STAFF_PASSWORD}).status_code == 302
+    assert (
+        client.post("/dashboard/login", data={**form, "password": STAFF_PASSWORD}).status_code
+        == 302
+    )
     for name, url in {
         "index": "/dashboard/",
         "index-filtered": "/dashboard/?severity=red_flag&reviewed=no",

@@ -1,6 +1,7 @@
 """Two languages, done properly: complete catalogs that match the templates, every questionnaire
 text in both languages, the language chosen by the switch, then Accept-Language, then English,
 remembered by the draft, `<html lang>` right, dates in the reader's locale."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,6 +33,7 @@ CATALOGS = {"zh-Hant": TRANSLATIONS / "zh_Hant" / "LC_MESSAGES" / "messages.po"}
 # The keywords scripts/i18n extracts with, besides Babel's defaults (_, gettext, ngettext...).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 HAN = re.compile(r"[\u3400-\u9fff]")
+FORBIDDEN_ZH = ("適合", "合格", "安全", "停藥", "停止服用")
 
 
 def _msgid(message_id: str | tuple[str, ...]) -> str:
@@ -53,8 +55,11 @@ def extracted_msgids() -> set[str]:
         method_map,
         options_map,
         keywords=KEYWORDS,
-        directory_filter=lambda path: not any(part in skip or part.startswith(".")
-                                              for part in path.replace("\\", "/").split("/")),
+        directory_filter=lambda path: (
+            not any(
+                part in skip or part.startswith(".") for part in path.replace("\\", "/").split("/")
+            )
+        ),
     )
     return {_msgid(message) for _file, _line, message, _comments, _context in found}
 
@@ -67,8 +72,11 @@ def test_every_catalog_message_is_translated(lang: str) -> None:
     catalog = read_catalog(CATALOGS[lang])
     messages = [m for m in catalog if m.id]
     assert len(messages) > 100
-    untranslated = [_msgid(m.id) for m in messages
-                    if not (all(m.string) if isinstance(m.string, tuple) else m.string)]
+    untranslated = [
+        _msgid(m.id)
+        for m in messages
+        if not (all(m.string) if isinstance(m.string, tuple) else m.string)
+    ]
     fuzzy = [_msgid(m.id) for m in messages if m.fuzzy]
     assert not untranslated, f"{len(untranslated)} untranslated in {lang}: {untranslated[:20]}"
     assert not fuzzy, f"fuzzy (unchecked) translations in {lang}: {fuzzy}"
@@ -87,10 +95,14 @@ def test_translations_are_in_chinese_and_keep_the_wording_rules(lang: str) -> No
         for text in strings:
             words = re.sub(r"%\([a-z_]+\)[sd]", "", text)
             # Every translation has Chinese in it, except a few made of names and numbers only.
-            if re.search(r"[A-Za-z]{4,}", _msgid(m.id)) and not re.fullmatch(r"[\W\dA-Za-z:（）()]*", words):
+            if re.search(r"[A-Za-z]{4,}", _msgid(m.id)) and not re.fullmatch(
+                r"[\W\dA-Za-z:（）()]*", words  # noqa: RUF001 - meant: Chinese punctuation, en dash
+            ):
                 assert HAN.search(words), (m.id, text)
-            # Content brief: never call a person or a treatment suitable or safe.
-            assert "適合" not in text and "安全性" not in text, (m.id, text)
+            # Content brief: never call a person suitable, eligible or cleared, or a treatment
+            # safe; never tell anyone to stop a medicine ("qualified" is 具專業資格, not 合格).
+            for word in FORBIDDEN_ZH:
+                assert word not in text, (word, m.id, text)
 
 
 def test_template_catalog_is_up_to_date() -> None:
@@ -191,7 +203,9 @@ def test_chinese_pages_show_no_english_interface_text(app: Flask) -> None:
 
 def test_the_english_check_finds_english(app: Flask, client: FlaskClient) -> None:
     """The check above can fail: an English page is full of such text."""
-    text = visible_text(client.get("/c/demo/", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    text = visible_text(
+        client.get("/c/demo/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    )
     assert sum(e in text for e in english_fragments(app)) >= 3
 
 
@@ -213,7 +227,9 @@ def test_the_english_check_finds_english(app: Flask, client: FlaskClient) -> Non
         (";;;q=garbage,,", "en"),
     ],
 )
-def test_new_visitors_get_their_browser_language(client: FlaskClient, accept: str, lang: str) -> None:
+def test_new_visitors_get_their_browser_language(
+    client: FlaskClient, accept: str, lang: str
+) -> None:
     r = client.get("/c/demo/", headers={"Accept-Language": accept})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -222,10 +238,21 @@ def test_new_visitors_get_their_browser_language(client: FlaskClient, accept: st
     assert f'name="lang" value="{lang}"' in html
 
 
-@pytest.mark.parametrize(("value", "lang"), [
-    ("zh-Hant", "zh-Hant"), ("zh_Hant", "zh-Hant"), ("zh-TW", "zh-Hant"), ("ZH-HK", "zh-Hant"),
-    ("en-GB", "en"), ("zh-CN", None), ("zh-Hans", None), ("fr", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "lang"),
+    [
+        ("zh-Hant", "zh-Hant"),
+        ("zh_Hant", "zh-Hant"),
+        ("zh-TW", "zh-Hant"),
+        ("ZH-HK", "zh-Hant"),
+        ("en-GB", "en"),
+        ("zh-CN", None),
+        ("zh-Hans", None),
+        ("fr", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_normalise_lang(value: str | None, lang: str | None) -> None:
     assert normalise_lang(value) == lang
 
@@ -257,10 +284,16 @@ def test_switch_keeps_the_step_and_what_was_typed(client: FlaskClient, session: 
     for step_id in list(STEP_ANSWERS)[:-1]:
         walker.post_step(STEP_ANSWERS[step_id])
     assert walker.url.endswith("/s/details")
-    r = _step_post(client, walker.url, {
-        "full_name": "Mei Chen", "email": "not an email", "consent_store": "y",
-        "switch_lang": "zh-Hant",
-    })
+    r = _step_post(
+        client,
+        walker.url,
+        {
+            "full_name": "Mei Chen",
+            "email": "not an email",
+            "consent_store": "y",
+            "switch_lang": "zh-Hant",
+        },
+    )
     assert r.status_code == 303
     assert r.headers["Location"].endswith("/s/details")
     (draft,) = drafts(session)
@@ -276,7 +309,9 @@ def test_switch_keeps_the_step_and_what_was_typed(client: FlaskClient, session: 
     assert "error-summary" not in html  # switching is not submitting: no errors shown
 
 
-def test_switch_from_the_review_path_goes_back_there(client: FlaskClient, walk: Callable[..., Walker]) -> None:
+def test_switch_from_the_review_path_goes_back_there(
+    client: FlaskClient, walk: Callable[..., Walker]
+) -> None:
     walker = walk()
     url = f"{walker.base}/s/comfort?from=review"
     r = _step_post(client, url, {**STEP_ANSWERS["comfort"], "switch_lang": "zh-Hant"})
@@ -293,7 +328,9 @@ def test_a_post_without_action_continues(client: FlaskClient, walker: Walker, se
 
 
 @pytest.mark.parametrize("value", ["fr", "", "zh-CN", "x" * 500, "../en"])
-def test_unknown_switch_values_change_nothing(client: FlaskClient, walker: Walker, session: Any, value: str) -> None:
+def test_unknown_switch_values_change_nothing(
+    client: FlaskClient, walker: Walker, session: Any, value: str
+) -> None:
     walker.start("en")
     r = _step_post(client, walker.url, {"switch_lang": value})
     assert r.status_code == 200  # an ordinary Continue: the errors of the empty step are shown
@@ -305,7 +342,11 @@ def test_step_page_switch_is_a_button_of_the_step_form(client: FlaskClient, walk
     walker.start("en")
     html = client.get(walker.url).get_data(as_text=True)
     assert re.search(r'<form method="post"[^>]*id="step-form"', html)
-    button = re.search(r'<button type="submit" class="lang-button" form="step-form" name="switch_lang" value="zh-Hant" lang="zh-Hant">繁體中文</button>', html)
+    button = re.search(
+        r'<button type="submit" class="lang-button" form="step-form" name="switch_lang"'
+        r' value="zh-Hant" lang="zh-Hant">繁體中文</button>',
+        html,
+    )
     assert button
     # The hidden default button (Enter) comes before the language buttons in the page.
     default = html.index('class="default-submit"')
@@ -313,7 +354,9 @@ def test_step_page_switch_is_a_button_of_the_step_form(client: FlaskClient, walk
     assert '<span class="lang-current" aria-current="true" lang="en">English</span>' in html
 
 
-def test_other_pages_switch_with_links(client: FlaskClient, walk: Callable[..., Walker], session: Any) -> None:
+def test_other_pages_switch_with_links(
+    client: FlaskClient, walk: Callable[..., Walker], session: Any
+) -> None:
     walker = walk()
     html = client.get(f"{walker.base}/review").get_data(as_text=True)
     assert f'href="{walker.base}/review?lang=zh-Hant"' in html
@@ -341,21 +384,25 @@ def test_dates_follow_the_language(app: Flask, client: FlaskClient, session: Any
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", chinese), chinese
     assert f"kept until {english}" in pages["en"]
     assert f"保留至 {chinese}" in pages["zh-Hant"]
-    assert "第 1 步，共 6 步" in pages["zh-Hant"] and "Step 1 of 6" in pages["en"]
+    assert "第 1 步，共 6 步" in pages["zh-Hant"] and "Step 1 of 6" in pages["en"]  # noqa: RUF001 - meant: Chinese punctuation, en dash
 
 
-def test_review_shows_answers_in_the_draft_language(client: FlaskClient, walk: Callable[..., Walker]) -> None:
+def test_review_shows_answers_in_the_draft_language(
+    client: FlaskClient, walk: Callable[..., Walker]
+) -> None:
     walker = walk(lang="zh-Hant")
     html = client.get(f"{walker.base}/review").get_data(as_text=True)
-    assert "6（滿分 10）" in html  # pain tolerance, a number in a translated phrase
+    assert "6（滿分 10）" in html  # pain tolerance, a number in a translated phrase  # noqa: RUF001 - meant: Chinese punctuation, en dash
     assert "30 至 44 歲" in html  # a choice label from questions.yaml
-    assert "是，我同意" in html  # a consent, from the catalog
+    assert "是，我同意" in html  # a consent, from the catalog  # noqa: RUF001 - meant: Chinese punctuation, en dash
 
 
 # The practitioner reads in their own language ---------------------------------------------
 
 
-def test_practitioner_summary_renders_in_the_readers_language(app: Flask, walk: Callable[..., Walker]) -> None:
+def test_practitioner_summary_renders_in_the_readers_language(
+    app: Flask, walk: Callable[..., Walker]
+) -> None:
     from screener.extensions import db
     from screener.screening.render import render_practitioner_summary
     from screener.storage.models import Submission
@@ -381,7 +428,6 @@ def test_chinese_dates_from_dates_and_datetimes() -> None:
 
     tiny = _Flask(__name__)
     Babel(tiny)
-    with tiny.test_request_context("/"):
-        with force_locale("zh_Hant"):
-            assert format_date(dt.date(2026, 3, 27), "long") == "2026年3月27日"
-            assert format_date(dt.datetime(2026, 3, 27, 12, 0), "long") == "2026年3月27日"
+    with tiny.test_request_context("/"), force_locale("zh_Hant"):
+        assert format_date(dt.date(2026, 3, 27), "long") == "2026年3月27日"
+        assert format_date(dt.datetime(2026, 3, 27, 12, 0), "long") == "2026年3月27日"

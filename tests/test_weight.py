@@ -4,6 +4,7 @@ are cached for a year.
 
 For scale: SurveyJS's survey.core.min.js alone is 1.49 MB (before compression).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -91,7 +92,9 @@ def test_the_budget_counts_what_a_page_loads(app: Flask) -> None:
     assert on_the_wire(start) < len(decoded(start).encode())  # compressed, smaller than the page
 
 
-def test_compressed_responses_keep_security_headers_and_no_store(app: Flask, walker: object) -> None:
+def test_compressed_responses_keep_security_headers_and_no_store(
+    app: Flask, walker: object
+) -> None:
     from .conftest import Walker
 
     assert isinstance(walker, Walker)
@@ -103,20 +106,30 @@ def test_compressed_responses_keep_security_headers_and_no_store(app: Flask, wal
     assert "Content-Encoding" not in plain.headers
     assert packed.headers["Content-Encoding"] == "br"
     assert "Accept-Encoding" in packed.headers["Vary"]
-    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
-                   "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Opener-Policy"):
-        assert packed.headers.get(header) == plain.headers.get(header) and plain.headers.get(header), header
+    for header in (
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Permissions-Policy",
+        "Cross-Origin-Opener-Policy",
+    ):
+        assert packed.headers.get(header) == plain.headers.get(header) and plain.headers.get(
+            header
+        ), header
     assert packed.headers["Cache-Control"] == "no-store"
     assert brotli.decompress(packed.get_data()).decode() == plain.get_data(as_text=True)
     assert "Set-Cookie" not in packed.headers
 
 
-def test_static_urls_carry_the_content_hash_and_are_cached_for_a_year(app: Flask, client: FlaskClient) -> None:
+def test_static_urls_carry_the_content_hash_and_are_cached_for_a_year(
+    app: Flask, client: FlaskClient
+) -> None:
     html = client.get("/c/demo/").get_data(as_text=True)
     for url in static_urls(html):
         path, _, query = url.partition("?")
         content = (Path(app.static_folder or "") / path.removeprefix("/static/")).read_bytes()
-        assert query == f"v={hashlib.sha256(content).hexdigest()[:assets.HASH_CHARS]}", url
+        assert query == f"v={hashlib.sha256(content).hexdigest()[: assets.HASH_CHARS]}", url
         r = client.get(url)
         assert r.status_code == 200
         cache = r.headers["Cache-Control"]

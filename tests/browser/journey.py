@@ -4,6 +4,7 @@
 the start page, every step before and after an empty Continue (errors shown), the resume link,
 the review page, the summary, the embedded layout and the error pages.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,7 +23,9 @@ LANGS = tuple(BROWSER_LOCALE)
 Visit = Callable[[str], None]
 
 
-def new_context(browser: Browser, lang: str, *, javascript: bool = True, **kwargs: Any) -> BrowserContext:
+def new_context(
+    browser: Browser, lang: str, *, javascript: bool = True, **kwargs: Any
+) -> BrowserContext:
     """A fresh browser profile whose Accept-Language asks for `lang`."""
     return browser.new_context(
         locale=BROWSER_LOCALE[lang], java_script_enabled=javascript, **kwargs
@@ -30,7 +33,7 @@ def new_context(browser: Browser, lang: str, *, javascript: bool = True, **kwarg
 
 
 def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool = True) -> None:
-    """Walk every client page, calling `visit(name)` on each; the language comes from the browser."""
+    """Walk every client page, calling `visit(name)` on each (language: the browser's)."""
     base = server.url
     page.goto(f"{base}/c/demo/")
     visit("start")
@@ -78,7 +81,7 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     visit("error-405")
 
 
-STAFF_PASSWORD = "correct horse battery staple"
+STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account
 
 
 def make_admin(app: Any, monkeypatch: Any, email: str = "admin@example.com") -> str:
@@ -91,7 +94,9 @@ def make_admin(app: Any, monkeypatch: Any, email: str = "admin@example.com") -> 
     from screener.storage.models import Clinic
 
     # Cheap hashing for tests (the live server runs in this process, so it checks with it too).
-    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     with app.app_context(), db.transaction() as s:
         clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
         auth.create_practitioner(s, clinic, email, "Admin Example", STAFF_PASSWORD, "admin")

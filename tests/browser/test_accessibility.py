@@ -1,5 +1,6 @@
 """WCAG 2.1 A and AA: axe-core finds nothing on any client page, in both languages, with and
 without JavaScript; error summaries take focus; titles and progress say where the client is."""
+
 from __future__ import annotations
 
 import re
@@ -8,10 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from ..conftest import STEP_ANSWERS
 from .conftest import LiveServer, describe, run_axe
 from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context
 from .test_walk import fill_step
-from ..conftest import STEP_ANSWERS
 
 
 def axe_everywhere(page: Page, server: LiveServer) -> tuple[list[str], dict[str, Any]]:
@@ -49,8 +50,19 @@ def test_every_client_page_has_no_axe_violations(
     # The walk really met the pages it is meant to check (steps with errors included).
     # With the script, conditional questions wait hidden; without it they are all shown.
     assert f"conditional-shown={not javascript}" in seen, seen
-    for name in ("start", "about_you", "about_you-errors", "details-errors", "resume", "review",
-                 "summary", "embed-step-errors", "error-400", "error-404", "error-405"):
+    for name in (
+        "start",
+        "about_you",
+        "about_you-errors",
+        "details-errors",
+        "resume",
+        "review",
+        "summary",
+        "embed-step-errors",
+        "error-400",
+        "error-404",
+        "error-405",
+    ):
         assert name in seen, (name, seen)
     assert not problems, "\n".join(f"{name}: {v}" for name, v in problems.items())
 
@@ -125,17 +137,22 @@ def test_error_summary_takes_focus_and_links_to_each_field(
 def test_page_titles_say_the_step_and_the_error_state(page: Page, live_server: LiveServer) -> None:
     _start(page, live_server.url)
     steps = len(STEP_ANSWERS)
-    assert re.match(rf"^About you – Step 1 of {steps} – ", page.title()), page.title()
+    assert re.match(rf"^About you – Step 1 of {steps} – ", page.title()), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
     progress = page.locator("h1 .progress").inner_text()
     assert progress.startswith(f"Step 1 of {steps}")
     page.click('.actions button[value="continue"]')
-    assert page.title().startswith("Error: About you – Step 1 of"), page.title()
+    assert page.title().startswith("Error: About you – Step 1 of"), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
     fill_step(page, STEP_ANSWERS["about_you"])
     page.click('.actions button[value="continue"]')
-    assert page.title().startswith(f"Your skin goals – Step 2 of {steps}") or "Step 2 of" in page.title()
+    assert (
+        page.title().startswith(f"Your skin goals – Step 2 of {steps}")  # noqa: RUF001 - meant: Chinese punctuation, en dash
+        or "Step 2 of" in page.title()
+    )
 
 
-def test_text_fields_with_errors_are_marked_invalid_and_described(page: Page, live_server: LiveServer) -> None:
+def test_text_fields_with_errors_are_marked_invalid_and_described(
+    page: Page, live_server: LiveServer
+) -> None:
     _start(page, live_server.url)
     for step_id in list(STEP_ANSWERS)[:-1]:
         fill_step(page, STEP_ANSWERS[step_id])
@@ -163,6 +180,6 @@ def test_scale_is_a_labelled_radio_group(page: Page, live_server: LiveServer) ->
     assert group.get_attribute("aria-describedby") == "pain_tolerance-help"
     radios = group.get_by_role("radio")
     assert radios.count() == 11
-    assert page.get_by_role("radio", name="0 – Very sensitive").count() == 1
-    assert page.get_by_role("radio", name="10 – Not bothered").count() == 1
+    assert page.get_by_role("radio", name="0 – Very sensitive").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert page.get_by_role("radio", name="10 – Not bothered").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
     assert page.get_by_role("radio", name="5", exact=True).count() == 1

@@ -1,4 +1,5 @@
 """Every page's HTML passes the W3C Nu Html Checker (vnu-jar from npm, run with Java)."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,9 @@ from .journey import LANGS
 
 VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 # Deliberately broken, so the run shows the checker does report errors.
-BROKEN = '<!doctype html><html lang="en"><head><title>x</title></head><body><p><div></p></body></html>'
+BROKEN = (
+    '<!doctype html><html lang="en"><head><title>x</title></head><body><p><div></p></body></html>'
+)
 
 
 def vnu(files: list[Path]) -> dict[str, list[dict[str, Any]]]:
@@ -58,7 +61,9 @@ def practitioner_pages(app: Flask) -> dict[str, str]:
     return pages
 
 
-def test_every_page_is_valid_html(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_page_is_valid_html(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     files: list[Path] = []
 
     def write(name: str, html: str) -> None:
@@ -82,8 +87,10 @@ def test_every_page_is_valid_html(app: Flask, tmp_path: Path, monkeypatch: pytes
     assert "broken.html" in errors, "the checker ran but reported nothing on a broken page"
     errors.pop("broken.html")
     assert not errors, json.dumps(
-        {name: [f"{m['message']} [{m.get('extract', '')}]" for m in msgs] for name, msgs in errors.items()},
+        {
+            name: [f"{m['message']} [{m.get('extract', '')}]" for m in msgs]
+            for name, msgs in errors.items()
+        },
         indent=1,
         ensure_ascii=False,
     )
-

@@ -1,5 +1,6 @@
 """Keyboard only: a client completes the questionnaire with Tab, Space, Enter and typing, sees
 where the focus is at every stop, and can switch language without losing what was typed."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,9 +65,14 @@ def tab_through_step(page: Page, notes: list[str]) -> None:
         elif kind == "date" and name not in answered:
             type_date(page, focus)
             answered.add(name)
-        elif focus["tag"] in ("input", "textarea") and kind in ("text", "email", "tel", "textarea") \
-                and name not in answered:
-            value = {"email": "mei@example.com", "tel": "+886 2 1234 5678"}.get(kind, "Keyboard Client")
+        elif (
+            focus["tag"] in ("input", "textarea")
+            and kind in ("text", "email", "tel", "textarea")
+            and name not in answered
+        ):
+            value = {"email": "mei@example.com", "tel": "+886 2 1234 5678"}.get(
+                kind, "Keyboard Client"
+            )
             page.keyboard.type(value)
             answered.add(name)
         elif focus["tag"] == "button" and focus["action"] == "continue":
@@ -104,7 +110,10 @@ def test_keyboard_only_walk_completes_the_questionnaire(
             break
         tab_through_step(page, notes)
         assert not page.locator(".error-summary").count(), (
-            page.url, page.locator(".error-summary").inner_text(), notes)
+            page.url,
+            page.locator(".error-summary").inner_text(),
+            notes,
+        )
     assert page.url.endswith("/review"), (page.url, notes)
     # On the review page: Tab to "Send to the clinic", press Enter.
     for _ in range(MAX_TABS_PER_PAGE):
@@ -159,7 +168,9 @@ def test_language_switch_keeps_place_and_typed_answers(
     context.close()
 
 
-def test_enter_in_a_text_box_continues_and_does_not_switch_language(page: Page, live_server: LiveServer) -> None:
+def test_enter_in_a_text_box_continues_and_does_not_switch_language(
+    page: Page, live_server: LiveServer
+) -> None:
     """The header's language buttons belong to the step form and come first in the page, so
     the form starts with a hidden Continue: Enter must press that, not a language button."""
     _to_details(page, live_server.url)

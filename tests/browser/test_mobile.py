@@ -1,6 +1,7 @@
 """Phone first: at 360x740 no page scrolls sideways, touch targets are at least 44 px, fields
 bring up the right keyboard, and nothing is loaded from another origin. Screenshots of every
 page at that size are saved under test-artifacts/mobile/."""
+
 from __future__ import annotations
 
 import json
@@ -21,20 +22,26 @@ MIN_TARGET = 44
 # it is focused, and the hidden default button of step forms (out of sight and tab order).
 TARGETS = """() => {
   const out = [];
-  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), textarea, select')) {
-    if (el.closest('[hidden]') || el.classList.contains('default-submit') || el.classList.contains('skip')) continue;
+  const controls = 'a[href], button, input:not([type=hidden]), textarea, select';
+  for (const el of document.querySelectorAll(controls)) {
+    if (el.closest('[hidden]') || el.matches('.default-submit, .skip')) continue;
     if (el.tagName === 'A' && getComputedStyle(el).display === 'inline') continue;
     const box = (el.closest('.choice, .scale-option') || el).getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;
-    out.push({what: el.outerHTML.slice(0, 120), width: Math.round(box.width), height: Math.round(box.height)});
+    out.push({what: el.outerHTML.slice(0, 120),
+              width: Math.round(box.width), height: Math.round(box.height)});
   }
   return out;
 }"""
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_page_fits_a_phone(browser: Browser, live_server: LiveServer, app: object, lang: str) -> None:
-    context = new_context(browser, lang, viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+def test_every_page_fits_a_phone(
+    browser: Browser, live_server: LiveServer, app: object, lang: str
+) -> None:
+    context = new_context(
+        browser, lang, viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     folder = ARTIFACTS / "mobile"
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,7 +125,8 @@ SURVEYJS_CORE_MIN_JS = 1.49 * 1024 * 1024
 # What the page loaded, from the Resource Timing API; encoded < decoded shows a body came
 # compressed. (Its transferSize adds a flat 300 bytes for headers, so the bytes themselves are
 # taken from the network requests: encoded body plus the real response headers.)
-LOADED = """() => [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]
+LOADED = """() => [...performance.getEntriesByType('navigation'),
+                   ...performance.getEntriesByType('resource')]
   .map(e => ({url: e.name, type: e.initiatorType || 'navigation',
               encoded: e.encodedBodySize, decoded: e.decodedBodySize}))"""
 
@@ -152,7 +160,11 @@ def test_pages_are_light_as_the_browser_receives_them(
             parts[path] = sizes["responseBodySize"] + sizes["responseHeadersSize"]
             response = request.response()
             encodings.add(response.headers.get("content-encoding", "none") if response else "?")
-        weights[name] = {"total": sum(parts.values()), "parts": parts, "encodings": sorted(encodings)}
+        weights[name] = {
+            "total": sum(parts.values()),
+            "parts": parts,
+            "encodings": sorted(encodings),
+        }
 
     try:
         client_journey(page, live_server, visit, embed=False)
