@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import random
 import statistics
 import sys
@@ -129,16 +130,19 @@ def _fresh_database(url: str | None, workdir: Path, size: int) -> str:
     return url
 
 
-def _median_ms(client: Any, url: str, repeat: int) -> float:
+def _median_ms(client: Any, url: str, repeat: int) -> tuple[float, float]:
+    """Median wall-clock and CPU milliseconds of a GET (CPU time hardly moves when other work
+    shares the machine; wall-clock does)."""
     for _ in range(3):  # warm caches (templates, statement cache, pages of the database file)
         assert client.get(url).status_code == 200
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         r = client.get(url)
-        times.append(time.perf_counter() - start)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert r.status_code == 200, r.status_code
-    return statistics.median(times) * 1000
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any]:
@@ -236,7 +240,12 @@ def main() -> None:
             print(f"\n{size:,} submissions ({engine}; seeded in {r['seed_seconds']:.1f} s)")
             for key, value in r.items():
                 if key.startswith("list"):
-                    print(f"  {key:<32} median {value:7.1f} ms over {args.repeat} requests")
+                    wall, cpu = value
+                    print(
+                        f"  {key:<30} median {wall:7.1f} ms wall-clock, {cpu:6.1f} ms CPU"
+                        f" ({args.repeat} requests)"
+                    )
+            print(f"  load average during the run: {os.getloadavg()[0]:.1f}")
             print(
                 f"  CSV export: {r['csv_rows']:,} rows, {r['csv_bytes'] / 1e6:.1f} MB in"
                 f" {r['csv_seconds']:.1f} s; peak traced memory {r['csv_peak_bytes'] / 1e6:.2f} MB"
