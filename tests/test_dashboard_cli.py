@@ -138,10 +138,12 @@ def test_seed_demo_prints_a_login_that_works(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app: Flask
 ) -> None:
     monkeypatch.setenv("SCREENER_INSTANCE", str(tmp_path))
+    from screener.extensions import db
+
+    # The app fixture's engine: create_app re-binds the one global `db` to the new app's.
+    fixture_engine = db.engine
     demo = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url})
     with demo.app_context():
-        from screener.extensions import db
-
         db.session.query(Clinic).delete()
         db.session.commit()
     code, first = invoke(demo, ["seed-demo"])
@@ -162,3 +164,5 @@ def test_seed_demo_prints_a_login_that_works(
     with demo.app_context():
         assert db.engine is not None
         db.engine.dispose()
+    assert fixture_engine is not None
+    fixture_engine.dispose()
