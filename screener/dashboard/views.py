@@ -77,6 +77,7 @@ def questionnaire() -> Questionnaire:
 
 @bp.before_request
 def _require_login() -> ResponseReturnValue | None:
+    """Every dashboard page: no caching, the reader's language, and a login (but the login's)."""
     g.private_page = True  # Cache-Control: no-store on every dashboard response
     wanted = normalise_lang(request.args.get("lang"))
     if wanted:
