@@ -204,7 +204,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="screener-bench-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789abcdef",
-           "SCREENER_INSTANCE": str(tmp), "RATELIMIT_ENABLED": "false"}
+           "SCREENER_INSTANCE": str(tmp), "SCREENER_RATE_LIMITS": "off"}
     if url.startswith("postgresql"):
         from sqlalchemy import text
 

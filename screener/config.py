@@ -45,6 +45,13 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "TEMPLATES_AUTO_RELOAD": None,
+        # Rate limits per client address (Flask-Limiter syntax). Several app servers need a
+        # shared RATELIMIT_STORAGE_URI (e.g. redis://host:6379) for the limits to hold across them.
+        "RATELIMIT_ENABLED": os.environ.get("SCREENER_RATE_LIMITS", "on").lower()
+        not in ("off", "false", "0", "no"),
+        "DRAFT_RATE_LIMIT": os.environ.get("SCREENER_DRAFT_RATE_LIMIT") or "20 per minute;200 per hour",
+        "SUBMIT_RATE_LIMIT": os.environ.get("SCREENER_SUBMIT_RATE_LIMIT")
+        or "20 per minute;200 per hour",
     }
     config.update(overrides or {})
     return config

@@ -27,6 +27,7 @@ from screener.storage.migrate import upgrade
 from screener.storage.models import Base, Clinic, Draft, Submission
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
+RELAXED_LIMITS = {"DRAFT_RATE_LIMIT": "100000 per minute", "SUBMIT_RATE_LIMIT": "100000 per minute"}
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +54,8 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SECRET_KEY": TEST_SECRET,
             "DATABASE_URL": database_url,
             "QUESTIONS_FILE": str(ROOT / "questions.yaml"),
+            # Suites walk many drafts from one address; tests/test_rate_limits.py sets its own.
+            **RELAXED_LIMITS,
         }
     )
     app.jinja_env.undefined = jinja2.StrictUndefined

@@ -41,7 +41,8 @@ class Gunicorn:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": TEST_SECRET}
+        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": TEST_SECRET,
+               "SCREENER_DRAFT_RATE_LIMIT": "1000 per minute"}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),

@@ -32,7 +32,6 @@ def settings() -> dict[str, Any]:
         # Secure also when a request arrives over HTTPS (see auth.SessionInterface).
         "SESSION_COOKIE_SECURE": _env_flag("SCREENER_SECURE_COOKIES", https),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SCREENER_SESSION_HOURS", 8)),
-        "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT": os.environ.get("SCREENER_LOGIN_RATE_LIMIT")

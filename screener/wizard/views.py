@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..i18n import DEFAULT_LANG, normalise_lang, request_lang
 from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
@@ -175,7 +175,16 @@ def start() -> ResponseReturnValue:
     )
 
 
+def _draft_limit() -> str:
+    return str(current_app.config["DRAFT_RATE_LIMIT"])
+
+
+def _submit_limit() -> str:
+    return str(current_app.config["SUBMIT_RATE_LIMIT"])
+
+
 @bp.post("/<slug>/start")
+@limiter.limit(_draft_limit)
 def begin() -> ResponseReturnValue:
     lang = normalise_lang(request.form.get("lang")) or request_lang() or DEFAULT_LANG
     with db.transaction() as session:
@@ -305,6 +314,7 @@ def review(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/<slug>/d/<token>/submit")
+@limiter.limit(_submit_limit)
 def submit(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
     if draft.submitted_at is not None:  # a double click or a re-sent form: already done

@@ -20,7 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from screener import create_app
 from screener.config import ROOT
 
-from ..conftest import TEST_SECRET
+from ..conftest import RELAXED_LIMITS, TEST_SECRET
 
 CHROMIUM = os.environ.get("SCREENER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,7 +58,9 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_app(database_url: str) -> Flask:
-    return create_app({"TESTING": False, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url})
+    return create_app(
+        {"TESTING": False, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url, **RELAXED_LIMITS}
+    )
 
 
 @pytest.fixture(scope="session")

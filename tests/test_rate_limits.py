@@ -1,0 +1,57 @@
+"""Rate limits on draft creation and submission (the practitioners' login has its own tests)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from screener import create_app
+
+from .conftest import STEP_ANSWERS, TEST_SECRET, Walker, csrf_of, submissions
+
+
+@pytest.fixture
+def limited(app: Flask, database_url: str) -> Iterator[Flask]:
+    """The app with low limits (the `app` fixture has reset the database and made the clinic)."""
+    strict = create_app(
+        {"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url,
+         "DRAFT_RATE_LIMIT": "3 per minute", "SUBMIT_RATE_LIMIT": "2 per minute"}
+    )
+    yield strict
+    from screener.extensions import db
+
+    with strict.app_context():
+        assert db.engine is not None
+        db.engine.dispose()
+
+
+def test_draft_creation_is_limited_per_address(limited: Flask) -> None:
+    client = limited.test_client()
+    codes = [client.post("/c/demo/start", data={"lang": "en"}).status_code for _ in range(5)]
+    assert codes == [303, 303, 303, 429, 429]
+    page = client.post("/c/demo/start", data={"lang": "en"})
+    assert "Too many attempts" in page.get_data(as_text=True)
+    other = limited.test_client().post(
+        "/c/demo/start", data={"lang": "en"}, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
+    assert other.status_code == 303  # another address is not affected
+
+
+def test_submission_is_limited_and_the_draft_survives(limited: Flask, session: Any) -> None:
+    client: FlaskClient = limited.test_client()
+    w = Walker(client)
+    w.start()
+    for step_id, answers in STEP_ANSWERS.items():
+        w.post_step(answers)
+    token = csrf_of(client.get(f"{w.base}/review"))
+    bogus = [client.post(f"/c/demo/d/{'x' * 32}/submit", data={"csrf_token": token}).status_code
+             for _ in range(2)]
+    assert bogus == [404, 404]
+    r = client.post(f"{w.base}/submit", data={"csrf_token": token})
+    assert r.status_code == 429
+    assert not submissions(session)
+    # The answers are still there: the review page still shows them once the client retries.
+    assert "Mei Chen" in client.get(f"{w.base}/review").get_data(as_text=True)
