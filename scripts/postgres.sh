@@ -2,7 +2,8 @@
 # installing Debian's postgresql package first when it is missing. Sets SCREENER_TEST_PG_URL.
 set -euo pipefail
 
-PG_PORT=${SCREENER_TEST_PG_PORT:-54329}
+# A free loopback port unless one is given, so concurrent runs never collide.
+PG_PORT=${SCREENER_TEST_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 pg_bin() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
