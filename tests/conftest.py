@@ -202,6 +202,15 @@ STEP_ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
+def stored_answers(step_ids: list[str] | None = None) -> dict[str, Any]:
+    """STEP_ANSWERS (of the given steps, default all) as the wizard stores them: typed."""
+    out: dict[str, Any] = {}
+    for step_id in step_ids if step_ids is not None else list(STEP_ANSWERS):
+        for k, v in STEP_ANSWERS[step_id].items():
+            out[k] = True if v == "y" else int(v) if k == "pain_tolerance" else v
+    return out
+
+
 @pytest.fixture
 def walker(client: FlaskClient) -> Walker:
     return Walker(client)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from screener.config import ROOT
 from screener.storage.models import Draft, Submission
 
-from .conftest import STEP_ANSWERS, TEST_SECRET, submissions
+from .conftest import STEP_ANSWERS, TEST_SECRET, stored_answers, submissions
 from .realhttp import HttpWalker, wait_until_up
 
 STEPS = list(STEP_ANSWERS)
@@ -100,15 +100,6 @@ def test_questionnaires_complete_under_gunicorn_with_several_workers(gunicorn: G
     assert all(s.answers["full_name"] == "Mei Chen" and s.answers["pain_tolerance"] == 6 for s in subs)
 
 
-def _answers_through(step_count: int) -> dict[str, Any]:
-    """The stored form of the answers of the first `step_count` steps."""
-    out: dict[str, Any] = {}
-    for step_id in STEPS[:step_count]:
-        for k, v in STEP_ANSWERS[step_id].items():
-            out[k] = True if v == "y" else int(v) if k == "pain_tolerance" else v
-    return out
-
-
 def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session: Any) -> None:
     n_clients = 12
     walkers = [gunicorn.walker() for _ in range(n_clients)]
@@ -155,7 +146,7 @@ def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session
         if acked_submit[i] or draft.submitted_at is not None:
             continue
         # Every acknowledged answer is stored exactly as sent.
-        expected = _answers_through(acked_steps[i])
+        expected = stored_answers(STEPS[: acked_steps[i]])
         assert {k: draft.answers.get(k) for k in expected} == expected
         # The resume link brings the client back to the first step not yet acknowledged (or,
         # if the kill came after a commit but before the answer, the one after it).
@@ -179,7 +170,7 @@ def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session
     drafts_with_sub = session.scalar(select(func.count(func.distinct(Submission.draft_id))))
     assert count == drafts_with_sub == len(started), "a submission was lost or duplicated"
     for sub in submissions(session):
-        assert sub.answers == _answers_through(len(STEPS))
+        assert sub.answers == stored_answers()
 
 
 def _hash(token: str) -> str:

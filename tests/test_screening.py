@@ -22,6 +22,8 @@ from screener.screening.summary import (
     practitioner_summary,
 )
 
+from .conftest import stored_answers
+
 TODAY = dt.date(2025, 6, 15)
 
 
@@ -39,43 +41,7 @@ def ahead(days: int, today: dt.date = TODAY) -> str:
 
 
 # A client with nothing notable: answers as the wizard stores them (typed, pruned).
-BASE: dict[str, Any] = {
-    "age_band": "30_44",
-    "pregnancy": "no",
-    "skin_goals": ["fine_lines", "texture"],
-    "expected_timeframe": "over_months",
-    "course_commitment": "a_course",
-    "upcoming_event": "no",
-    "pain_tolerance": 6,
-    "needle_fear": "none",
-    "fainting_history": "no",
-    "acupuncture_before": "body",
-    "lie_still": "yes",
-    "bleeding_disorder": "no",
-    "blood_thinners": "no",
-    "bruise_easily": "no",
-    "implanted_device": "no",
-    "cancer_treatment": "no",
-    "immunosuppressed": "no",
-    "heart_valve": "no",
-    "seizures": "no",
-    "new_symptoms": "no",
-    "facial_skin": ["none"],
-    "metal_allergy": "no",
-    "keloid": "no",
-    "blood_pressure": "normal",
-    "diabetes": "no",
-    "migraine": "no",
-    "isotretinoin": "never",
-    "facial_nerve": "no",
-    "unwell_now": "no",
-    "recent_procedures": ["none"],
-    "permanent_implants": "no",
-    "full_name": "Mei Chen",
-    "email": "mei@example.com",
-    "consent_store": True,
-    "consent_not_advice": True,
-}
+BASE: dict[str, Any] = stored_answers()
 
 # (persona, answers that differ from BASE, the exact (severity, rule) pairs expected)
 PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [

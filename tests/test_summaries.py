@@ -31,6 +31,7 @@ from screener.wizard.drafts import new_draft
 from screener.wizard.engine import prune
 
 from .conftest import TEST_SECRET, Walker, past, submissions
+from .test_screening import BASE
 
 RECOMMENDATION = (
     "Please discuss treatment with a qualified, experienced practitioner before any needling."
@@ -40,43 +41,6 @@ FORBIDDEN_EN = re.compile(r"\b(suitable|eligible|cleared|safe)\b|stop taking", r
 FORBIDDEN_ZH = ("適合", "合格", "安全", "停藥")
 XSS = "<script>alert(1)</script>"
 
-# A client with nothing notable, as the wizard stores answers (typed).
-BASE: dict[str, Any] = {
-    "age_band": "30_44",
-    "pregnancy": "no",
-    "skin_goals": ["fine_lines", "texture"],
-    "expected_timeframe": "over_months",
-    "course_commitment": "a_course",
-    "upcoming_event": "no",
-    "pain_tolerance": 6,
-    "needle_fear": "none",
-    "fainting_history": "no",
-    "acupuncture_before": "body",
-    "lie_still": "yes",
-    "bleeding_disorder": "no",
-    "blood_thinners": "no",
-    "bruise_easily": "no",
-    "implanted_device": "no",
-    "cancer_treatment": "no",
-    "immunosuppressed": "no",
-    "heart_valve": "no",
-    "seizures": "no",
-    "new_symptoms": "no",
-    "facial_skin": ["none"],
-    "metal_allergy": "no",
-    "keloid": "no",
-    "blood_pressure": "normal",
-    "diabetes": "no",
-    "migraine": "no",
-    "isotretinoin": "never",
-    "facial_nerve": "no",
-    "unwell_now": "no",
-    "recent_procedures": ["none"],
-    "permanent_implants": "no",
-    "full_name": "Mei Chen",
-    "consent_store": True,
-    "consent_not_advice": True,
-}
 
 
 def qn_of(app: Flask) -> Questionnaire:
