@@ -52,7 +52,6 @@ from .auth import (
     upgrade_hash,
 )
 from .forms import (
-    NO_FLAGS,
     SEVERITY_LABELS,
     ClinicForm,
     ConfirmForm,
@@ -242,7 +241,6 @@ def index() -> ResponseReturnValue:
         counts=queries.counts(db.session, me.clinic_id),
         args=args,
         paged="before" in request.args or "after" in request.args,
-        no_flags=NO_FLAGS,
     )
 
 
@@ -276,9 +274,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
 def review(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     form = ReviewForm()
-    if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            abort(400)
+    if not form.validate_on_submit():  # (a bad CSRF token was refused before the view)
         return render_template(
             "dashboard/submission.html",
             review_form=form,
