@@ -32,21 +32,28 @@ def new_context(
     )
 
 
+def press(page: Page, selector: str) -> None:
+    """Click a button that submits a form, and wait until the resulting page has loaded
+    (after any redirect), so the next check never meets a page still on its way."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool = True) -> None:
     """Walk every client page, calling `visit(name)` on each (language: the browser's)."""
     base = server.url
     page.goto(f"{base}/c/demo/")
     visit("start")
-    page.click("form[action$='/start'] button[type=submit]")
+    press(page, "form[action$='/start'] button[type=submit]")
     resume_url = page.locator(".resume-link a").get_attribute("href")
     for step_id, answers in JOURNEY_ANSWERS.items():
         assert f"/s/{step_id}" in page.url, page.url
         visit(step_id)
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
         if page.locator(".error-summary").count():
             visit(f"{step_id}-errors")
         fill_step(page, answers)
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
         if step_id == "about_you":  # the private link brings the client back where they were
             assert resume_url
             page.goto(resume_url)
@@ -54,7 +61,7 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
             visit("resume")
     assert page.url.endswith("/review"), page.url
     visit("review")
-    page.click("form.submit-form button[type=submit]")
+    press(page, "form.submit-form button[type=submit]")
     page.wait_for_url("**/summary")
     visit("summary")
     assert resume_url
@@ -64,13 +71,13 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     if embed:
         page.goto(f"{base}/embed/demo/")
         visit("embed-start")
-        page.click("form[action$='/start'] button[type=submit]")
+        press(page, "form[action$='/start'] button[type=submit]")
         visit("embed-step")
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
         visit("embed-step-errors")
         # A form whose check token does not match (expired, tampered with) gets the 400 page.
         page.evaluate("document.querySelector('input[name=csrf_token]').value = 'stale'")
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
         visit("error-400")
 
     page.goto(f"{base}/c/no-such-clinic/")
@@ -110,11 +117,11 @@ def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) 
     visit("dashboard-login")
     page.fill("#email", email)
     page.fill("#password", "wrong password")
-    page.click("form.dash-form button[type=submit]")
+    press(page, "form.dash-form button[type=submit]")
     visit("dashboard-login-failed")
     page.fill("#email", email)
     page.fill("#password", STAFF_PASSWORD)
-    page.click("form.dash-form button[type=submit]")
+    press(page, "form.dash-form button[type=submit]")
     assert page.url.rstrip("/").endswith("/dashboard"), page.url
     visit("dashboard-index")
     page.goto(f"{base}/?severity=red_flag&reviewed=no")

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..conftest import STEP_ANSWERS
 from .conftest import LiveServer, describe, run_axe
-from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context
+from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context, press
 from .test_walk import fill_step
 
 
@@ -96,14 +96,14 @@ def test_dashboard_pages_have_no_axe_violations(
 def test_axe_reports_a_real_violation(page: Page, live_server: LiveServer) -> None:
     """The check can fail: an input stripped of its label is reported."""
     page.goto(f"{live_server.url}/c/demo/")
-    page.click("form[action$='/start'] button[type=submit]")
+    press(page, "form[action$='/start'] button[type=submit]")
     page.evaluate("document.querySelectorAll('label').forEach(l => l.remove())")
     assert any(v["id"] == "label" for v in run_axe(page))
 
 
 def _start(page: Page, base: str) -> None:
     page.goto(f"{base}/c/demo/")
-    page.click("form[action$='/start'] button[type=submit]")
+    press(page, "form[action$='/start'] button[type=submit]")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -113,7 +113,7 @@ def test_error_summary_takes_focus_and_links_to_each_field(
     context = new_context(browser, "en", javascript=javascript)
     page = context.new_page()
     _start(page, live_server.url)
-    page.click('.actions button[value="continue"]')
+    press(page, '.actions button[value="continue"]')
     summary = page.locator(".error-summary")
     # The browser applies autofocus a moment after the page loads: wait for it (polled by
     # Playwright itself, so this also works with JavaScript off).
@@ -141,10 +141,10 @@ def test_page_titles_say_the_step_and_the_error_state(page: Page, live_server: L
     assert re.match(rf"^About you – Step 1 of {steps} – ", page.title()), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
     progress = page.locator("h1 .progress").inner_text()
     assert progress.startswith(f"Step 1 of {steps}")
-    page.click('.actions button[value="continue"]')
+    press(page, '.actions button[value="continue"]')
     assert page.title().startswith("Error: About you – Step 1 of"), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
     fill_step(page, STEP_ANSWERS["about_you"])
-    page.click('.actions button[value="continue"]')
+    press(page, '.actions button[value="continue"]')
     assert (
         page.title().startswith(f"Your skin goals – Step 2 of {steps}")  # noqa: RUF001 - meant: Chinese punctuation, en dash
         or "Step 2 of" in page.title()
@@ -157,10 +157,10 @@ def test_text_fields_with_errors_are_marked_invalid_and_described(
     _start(page, live_server.url)
     for step_id in list(STEP_ANSWERS)[:-1]:
         fill_step(page, STEP_ANSWERS[step_id])
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
     assert "/s/details" in page.url
     page.fill("#email", "not-an-email")
-    page.click('.actions button[value="continue"]')
+    press(page, '.actions button[value="continue"]')
     email = page.locator("#email")
     assert email.get_attribute("aria-invalid") == "true"
     assert "email-error" in (email.get_attribute("aria-describedby") or "")
@@ -175,7 +175,7 @@ def test_scale_is_a_labelled_radio_group(page: Page, live_server: LiveServer) ->
     _start(page, live_server.url)
     for step_id in ("about_you", "goals"):
         fill_step(page, STEP_ANSWERS[step_id])
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
     group = page.get_by_role("group", name=re.compile("cope with small discomforts"))
     assert group.count() == 1
     assert group.get_attribute("aria-describedby") == "pain_tolerance-help"

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from ..conftest import STEP_ANSWERS
 from .conftest import LiveServer
-from .journey import new_context
+from .journey import new_context, press
 
 MAX_TABS_PER_PAGE = 200
 
@@ -133,10 +133,10 @@ def _to_details(page: Page, base: str) -> None:
     from .test_walk import fill_step
 
     page.goto(f"{base}/c/demo/")
-    page.click("form[action$='/start'] button[type=submit]")
+    press(page, "form[action$='/start'] button[type=submit]")
     for step_id in list(STEP_ANSWERS)[:-1]:
         fill_step(page, STEP_ANSWERS[step_id])
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
     assert "/s/details" in page.url
 
 
@@ -162,7 +162,7 @@ def test_language_switch_keeps_place_and_typed_answers(
     assert page.locator("#consent_store").is_checked()
     assert not page.locator(".error-summary").count()
     # And back to English, still in place.
-    page.locator(".lang-switch button[lang='en']").click()
+    press(page, ".lang-switch button[lang='en']")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("#full_name").input_value() == "Mei Chen"
     context.close()

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .conftest import ARTIFACTS, LiveServer
-from .journey import LANGS, client_journey, new_context
+from .journey import LANGS, client_journey, new_context, press
 
 PHONE = {"width": 360, "height": 740}
 MIN_TARGET = 44
@@ -89,10 +89,10 @@ def _to_details(page: Page, base: str) -> None:
     from .test_walk import fill_step
 
     page.goto(f"{base}/c/demo/")
-    page.click("form[action$='/start'] button[type=submit]")
+    press(page, "form[action$='/start'] button[type=submit]")
     for step_id in list(STEP_ANSWERS)[:-1]:
         fill_step(page, STEP_ANSWERS[step_id])
-        page.click('.actions button[value="continue"]')
+        press(page, '.actions button[value="continue"]')
 
 
 def test_fields_ask_for_the_right_keyboard(page: Page, live_server: LiveServer) -> None:
@@ -102,7 +102,7 @@ def test_fields_ask_for_the_right_keyboard(page: Page, live_server: LiveServer) 
     assert page.locator("#phone").get_attribute("type") == "tel"
     assert page.locator("#phone").get_attribute("autocomplete") == "tel"
     assert page.locator("#full_name").get_attribute("autocomplete") == "name"
-    page.click('.actions button[value="back"]')
+    press(page, '.actions button[value="back"]')
     page.check('input[name="recent_procedures"][value="botox"]')
     assert page.locator("#botox_when").get_attribute("type") == "date"
 
