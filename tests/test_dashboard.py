@@ -637,3 +637,23 @@ def test_admin_edits_clinic_settings(
     [clinic] = fetch(app, Clinic, Clinic.id == clinics["demo"])
     assert clinic.allowed_origins == ["https://www.example.com", "https://shop.example.com:8443"]
     assert [e.detail["retention_days"] for e in events(app, "clinic_changed")] == [730]
+
+
+def test_control_characters_never_reach_the_database(
+    app: Flask, clinic_a: int, logged_in: Callable[[str], FlaskClient]
+) -> None:
+    # PostgreSQL refuses NUL in text: a 500 there, junk elsewhere; the forms drop them.
+    sid = add_submission(app, clinic_a, {"full_name": "Mei"})
+    client = logged_in("pa@example.com")
+    page = client.get(f"/dashboard/submissions/{sid}")
+    note = "line one\x00\x07\nline two\tend"
+    r = client.post(
+        f"/dashboard/submissions/{sid}/review", data={"csrf_token": csrf_of(page), "note": note}
+    )
+    assert r.status_code == 303
+    [sub] = fetch(app, Submission, Submission.id == sid)
+    assert sub.review_note == "line one\nline two\tend"
+    assert ids_on_page(text(client.get("/dashboard/", query_string={"name": "M\x00ei"}))) == [sid]
+    r = login(app.test_client(), "pa\x00@example.com\x1b", "whatever password")
+    assert r.status_code == 401
+    assert [e.actor for e in events(app, "login_failed")] == ["pa@example.com"]

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..storage.models import AuditEvent, Practitioner
+from .forms import strip_control
 
 # action -> what the audit page calls it
 ACTIONS: dict[str, Any] = {
@@ -52,7 +53,7 @@ def record(
         action=action,
         clinic_id=by.clinic_id if by else clinic_id,
         practitioner_id=by.id if by else practitioner_id,
-        actor=(by.email if by else actor or "")[:254],
+        actor=strip_control(by.email if by else actor or "")[:254],
         submission_id=submission_id,
         detail=detail or {},
         ip=ip[:45] if ip else None,

@@ -1,6 +1,7 @@
 """Dashboard forms. Every form that changes something is a FlaskForm with a CSRF token."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -40,12 +41,32 @@ SEVERITY_LABELS: dict[str, Any] = {
 NO_FLAGS = "none"
 
 
-class LoginForm(FlaskForm):
+# Invisible control characters (tab and line breaks stay): PostgreSQL refuses NUL in text, and
+# none of them belongs in a name, a note or a search.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control(value: Any) -> Any:
+    """Typed text without control characters (other values unchanged)."""
+    return CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+class DashboardForm(FlaskForm):
+    """A dashboard form: every text field but a password drops control characters."""
+
+    class Meta:
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            if not issubclass(unbound_field.field_class, PasswordField):
+                options["filters"] = [*unbound_field.kwargs.get("filters", ()), strip_control]
+            return unbound_field.bind(form=form, **options)
+
+
+class LoginForm(DashboardForm):
     email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
 
 
-class FilterForm(FlaskForm):
+class FilterForm(DashboardForm):
     """The submission list's filters (GET, no CSRF: it changes nothing)."""
 
     class Meta:
@@ -77,11 +98,11 @@ class FilterForm(FlaskForm):
             raise ValidationError(_l("The end date is before the start date."))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(DashboardForm):
     note = TextAreaField(_l("Review note"), validators=[Optional(), Length(max=4000)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(DashboardForm):
     """A button that changes something (delete, logout, reset): only the CSRF token."""
 
 
@@ -99,7 +120,7 @@ def _password_field(label: Any) -> PasswordField:
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(DashboardForm):
     current = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)]
     )
@@ -116,7 +137,7 @@ ROLE_CHOICES = [
 ]
 
 
-class PractitionerForm(FlaskForm):
+class PractitionerForm(DashboardForm):
     email = EmailField(
         _l("Email"), validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)]
     )
@@ -124,11 +145,11 @@ class PractitionerForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="practitioner")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(DashboardForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-class ClinicForm(FlaskForm):
+class ClinicForm(DashboardForm):
     name = StringField(_l("Clinic name"), validators=[DataRequired(), Length(max=200)])
     contact_email = EmailField(
         _l("Contact email"),
