@@ -219,9 +219,7 @@ def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any
     tracemalloc.stop()
     response.close()
     results.update(csv_rows=rows - 1, csv_bytes=total, csv_seconds=csv_seconds, csv_peak_bytes=peak)
-    with app.app_context():
-        assert db.engine is not None
-        db.engine.dispose()
+    db.of(app).engine.dispose()
     return results
 
 

@@ -16,7 +16,7 @@ from .extensions import db
 from .questionnaire import QuestionnaireError, load_questionnaire
 from .questionnaire.model import QuestionnaireDoc
 from .storage.migrate import upgrade
-from .storage.models import ROLES, Clinic, Practitioner, utcnow
+from .storage.models import ROLES, Clinic, Practitioner, utcnow, valid_slug
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@example.com"
@@ -50,7 +50,6 @@ def init_db(ctx: click.Context) -> None:
         click.echo(f"Secret key written to {instance_dir() / 'secret_key'}")
     app = ctx.ensure_object(ScriptInfo).load_app()
     with app.app_context():
-        assert db.engine is not None
         upgrade(db.engine)
         click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
@@ -180,11 +179,9 @@ def create_clinic(
     retention_days: int,
 ) -> None:
     """Create a clinic; its questionnaire is then at /c/SLUG/."""
-    import re
-
     from .dashboard.forms import origins_of
 
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
+    if not valid_slug(slug):
         raise click.ClickException("the slug takes lower-case letters, digits and '-'")
     try:
         allowed = origins_of("\n".join(origins))

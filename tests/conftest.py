@@ -66,8 +66,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
                 Clinic(slug="demo", name="Demo Clinic", allowed_origins=["http://localhost:5001"])
             )
     yield app
-    assert db.engine is not None
-    db.engine.dispose()
+    db.of(app).engine.dispose()
 
 
 def _clean(app: Flask) -> None:
@@ -88,8 +87,7 @@ def session(app: Flask) -> Iterator[Any]:
     It deliberately holds no app context: requests made while one is pushed would share its
     `g` (and so one db session) instead of getting their own, as in production.
     """
-    assert db.sessions is not None
-    s = db.sessions()
+    s = db.of(app).sessions()
     yield s
     s.close()
 

@@ -124,8 +124,7 @@ def submission_factory(app: Flask) -> Callable[..., int]:
 
 def fetch(app: Flask, model: Any, *where: Any) -> list[Any]:
     """Rows of a model, read in a fresh session (what other connections committed)."""
-    assert db.sessions is not None
-    with db.sessions() as s:
+    with db.of(app).sessions() as s:
         return list(s.scalars(select(model).where(*where)))
 
 

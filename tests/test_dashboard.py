@@ -383,10 +383,10 @@ def count_queries(app: Flask) -> Iterator[list[str]]:
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    assert db.engine is not None
-    event.listen(db.engine, "before_cursor_execute", before)
+    engine = db.of(app).engine
+    event.listen(engine, "before_cursor_execute", before)
     yield statements
-    event.remove(db.engine, "before_cursor_execute", before)
+    event.remove(engine, "before_cursor_execute", before)
 
 
 def test_list_runs_the_same_queries_for_5_or_50_rows(

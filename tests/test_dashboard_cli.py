@@ -140,8 +140,6 @@ def test_seed_demo_prints_a_login_that_works(
     monkeypatch.setenv("SCREENER_INSTANCE", str(tmp_path))
     from screener.extensions import db
 
-    # The app fixture's engine: create_app re-binds the one global `db` to the new app's.
-    fixture_engine = db.engine
     demo = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url})
     with demo.app_context():
         db.session.query(Clinic).delete()
@@ -161,8 +159,4 @@ def test_seed_demo_prints_a_login_that_works(
     invoke(demo, ["set-password", email], stdin="changed by the clinic!\n")
     code, third = invoke(demo, ["seed-demo"])
     assert password not in third and "set-password" in third
-    with demo.app_context():
-        assert db.engine is not None
-        db.engine.dispose()
-    assert fixture_engine is not None
-    fixture_engine.dispose()
+    db.of(demo).engine.dispose()

@@ -23,9 +23,7 @@ def limited(app: Flask, database_url: str) -> Iterator[Flask]:
     yield strict
     from screener.extensions import db
 
-    with strict.app_context():
-        assert db.engine is not None
-        db.engine.dispose()
+    db.of(strict).engine.dispose()
 
 
 def test_draft_creation_is_limited_per_address(limited: Flask) -> None:

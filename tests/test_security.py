@@ -91,3 +91,18 @@ def test_bandit_reports_no_medium_or_high_findings() -> None:
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_client_pages_never_read_or_set_a_cookie(client: FlaskClient) -> None:
+    """A practitioner's dashboard cookie in the same browser is never read by client pages."""
+    client.set_cookie("session", "a-dashboard-session", path="/")
+    client.set_cookie("remember_token", "x", path="/")
+    w = Walker(client)
+    w.start()
+    for path in [*pages(client), f"{w.base}/review", "/embed/demo/"]:
+        r = client.get(path)
+        r.close()
+        assert "cookie" not in r.headers.get("Vary", "").lower(), path
+        assert "Set-Cookie" not in r.headers, path
+    login_page = client.get("/dashboard/login")
+    assert "cookie" in login_page.headers.get("Vary", "").lower()  # the dashboard does use it

@@ -251,8 +251,6 @@ def test_a_summary_does_not_change_when_the_rules_change(
         practitioner_before = render_practitioner_summary(the_submission(), "en")
     assert "outcome-see_doctor" in before
 
-    assert db.engine is not None
-    db.engine.dispose()  # the second app binds the shared database handle to its own engine
     app2 = create_app(
         {
             "TESTING": True,
@@ -281,6 +279,7 @@ def test_a_summary_does_not_change_when_the_rules_change(
     assert "earlier version of the questionnaire" in practitioner_after
     without_notice = re.sub(r'<p class="notice">.*?</p>', "", practitioner_after, flags=re.S)
     assert squash(without_notice) == squash(practitioner_before)
+    db.of(app2).engine.dispose()
 
 
 # The property: any answers, both languages -----------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Any, TypeVar, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, redirect, request, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import NullSession, SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Request, Response
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -169,3 +170,19 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Only the dashboard has a session: elsewhere no cookie is read (clients are cookie-free)."""
+        if not _in_dashboard(app, request):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if isinstance(session, NullSession):
+            return  # nothing to store, and no `Vary: Cookie` on pages that never read one
+        super().save_session(app, session, response)
+
+
+def _in_dashboard(app: Flask, request: Request) -> bool:
+    path = app.config.get("SESSION_COOKIE_PATH") or "/dashboard"
+    return request.path == path or request.path.startswith(path.rstrip("/") + "/")

@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,24 +42,47 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-class Database:
-    """Holds the engine and hands out sessions bound to the current app context."""
+@dataclass(frozen=True)
+class AppDatabase:
+    """One app's engine and session factory."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.sessions: sessionmaker[Session] | None = None
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+class Database:
+    """Hands out sessions bound to the current app context.
+
+    The engine belongs to the app (app.extensions), not to this shared object, so several apps
+    in one process (tests, a live server beside them) never use or close each other's engine.
+    """
 
     def init_app(self, app: Flask) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        app.extensions["screener_db"] = self
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["screener_db"] = AppDatabase(
+            engine, sessionmaker(engine, expire_on_commit=False)
+        )
         app.teardown_appcontext(self._close)
+
+    @staticmethod
+    def of(app: Flask) -> AppDatabase:
+        """The database of `app` (usable outside an app context)."""
+        return app.extensions["screener_db"]  # type: ignore[no-any-return]
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self.of(current_app).engine  # type: ignore[arg-type]
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The current app's session factory."""
+        return self.of(current_app).sessions  # type: ignore[arg-type]
 
     @property
     def session(self) -> Session:
         """The session of the current app context, created on first use."""
         if "db_session" not in g:
-            assert self.sessions is not None, "Database.init_app was not called"
             g.db_session = self.sessions()
         return g.db_session  # type: ignore[no-any-return]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -53,6 +54,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def valid_slug(value: str) -> bool:
+    """A clinic slug: lower-case letters, digits and '-', as in /c/<slug>/."""
+    return SLUG_RE.fullmatch(value) is not None
 
 
 class Clinic(Base):

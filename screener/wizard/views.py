@@ -27,7 +27,7 @@ from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
-from ..storage.models import Clinic, Draft, Submission, utcnow
+from ..storage.models import Clinic, Draft, Submission, utcnow, valid_slug
 from . import engine
 from .drafts import find_draft, new_draft, submit_token, submit_token_valid
 from .forms import (
@@ -67,7 +67,12 @@ def _helpers() -> dict[str, Any]:
 def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("slug", "")
     g.embedded = request.blueprint == "embed"
-    clinic = db.session.scalars(select(Clinic).where(Clinic.slug == slug)).first()
+    # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
+    clinic = (
+        db.session.scalars(select(Clinic).where(Clinic.slug == slug)).first()
+        if valid_slug(slug)
+        else None
+    )
     if clinic is None:
         abort(404)
     g.clinic = clinic

@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from screener import create_app
 from screener.config import ROOT
+from screener.extensions import db
 
 from ..conftest import RELAXED_LIMITS, TEST_SECRET
 
@@ -68,6 +69,7 @@ def live_server(live_app: Flask) -> Iterator[LiveServer]:
     server = LiveServer(live_app)
     yield server
     server.stop()
+    db.of(live_app).engine.dispose()
 
 
 @pytest.fixture(scope="session")
