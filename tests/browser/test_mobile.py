@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .conftest import ARTIFACTS, LiveServer
-from .journey import LANGS, client_journey, new_context, press
+from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context, press
 
 PHONE = {"width": 360, "height": 740}
 MIN_TARGET = 44
@@ -73,6 +73,32 @@ def test_every_page_fits_a_phone(
     assert (folder / f"{lang}-health.png").stat().st_size > 0
     assert not too_wide, f"pages wider than {PHONE['width']} px: {too_wide}"
     assert not too_small, json.dumps(too_small, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dashboard_pages_fit_a_phone(
+    browser: Browser, live_server: LiveServer, app: Any, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Practitioners read summaries on phones too: no dashboard page scrolls sideways."""
+    email = make_admin(app, monkeypatch)
+    context = new_context(browser, lang, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    too_wide: dict[str, int] = {}
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        seen.append(name)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            too_wide[name] = width
+
+    try:
+        client_journey(page, live_server, lambda name: None, embed=False)  # makes a submission
+        dashboard_journey(page, live_server, email, visit)
+    finally:
+        context.close()
+    assert len(seen) == 11, seen
+    assert not too_wide, f"dashboard pages wider than {PHONE['width']} px: {too_wide}"
 
 
 def test_the_width_check_can_fail(browser: Browser, live_server: LiveServer, app: object) -> None:
