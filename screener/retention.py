@@ -34,12 +34,13 @@ def purge(session: Session, now: dt.datetime) -> PurgeReport:
         )
         report.submissions[clinic.slug] = int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    # A submitted draft is the client's link to their summary: it goes with its submission.
-    unfinished_expired = Draft.submitted_at.is_(None) & (Draft.expires_at <= now)
+    # An expired draft goes: an unfinished one with its answers, a submitted one as the client's
+    # summary link (the submission stays for the clinic). So does a link whose submission is gone.
+    expired = Draft.expires_at <= now
     orphaned = Draft.submitted_at.is_not(None) & ~exists().where(Submission.draft_id == Draft.id)
     result = session.execute(
         delete(Draft)
-        .where(unfinished_expired | orphaned)
+        .where(expired | orphaned)
         .execution_options(synchronize_session=False)
     )
     report.drafts = int(result.rowcount or 0)  # type: ignore[attr-defined]

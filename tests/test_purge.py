@@ -39,16 +39,25 @@ def scene(app: Flask, clinics: dict[str, int]) -> dict[str, Any]:
         live, _ = new_draft(s, clinic_a, "en", 14)
         expired, _ = new_draft(s, clinic_a, "en", 14)
         expired.expires_at = days(1)
-        # The summary links of a kept and of an expiring submission (submitted drafts).
+        # Summary links (submitted drafts): one still valid, one of an expiring submission, and
+        # one that lapsed although its submission stays with the clinic.
+        clinic_b = s.get(Clinic, clinics["other"])
+        assert clinic_b is not None
         kept_link, _ = new_draft(s, clinic_a, "en", 14)
         old_link, _ = new_draft(s, clinic_a, "en", 14)
-        for draft, sid in ((kept_link, ids["a_new"]), (old_link, ids["a_old"])):
+        lapsed_link, _ = new_draft(s, clinic_b, "en", 14)
+        for draft, sid, until in (
+            (kept_link, ids["a_new"], days(-5)),
+            (old_link, ids["a_old"], days(-5)),  # goes with its submission, whatever its date
+            (lapsed_link, ids["b_mid"], days(1)),
+        ):
             draft.submitted_at = days(40)
-            draft.expires_at = days(26)  # a submitted draft's own date does not matter
+            draft.expires_at = until
             s.flush()
             s.execute(update(Submission).where(Submission.id == sid).values(draft_id=draft.id))
         s.flush()
-        ids.update(live=live.id, expired=expired.id, kept_link=kept_link.id, old_link=old_link.id)
+        ids.update(live=live.id, expired=expired.id, kept_link=kept_link.id, old_link=old_link.id,
+                   lapsed_link=lapsed_link.id)
     return ids
 
 
@@ -60,7 +69,7 @@ def run(app: Flask, *args: str) -> Any:
 
 def test_purge_deletes_what_expired_and_reports_it(app: Flask, scene: dict[str, Any]) -> None:
     result = run(app)
-    assert "Deleted 2 submission(s) and 2 draft(s)." in result.output
+    assert "Deleted 2 submission(s) and 3 draft(s)." in result.output
     assert "demo: 1 submission(s)" in result.output and "other: 1 submission(s)" in result.output
     assert {s.id for s in fetch(app, Submission)} == {scene["a_new"], scene["b_mid"]}
     assert {d.id for d in fetch(app, Draft)} == {scene["live"], scene["kept_link"]}
@@ -73,8 +82,8 @@ def test_purge_deletes_what_expired_and_reports_it(app: Flask, scene: dict[str, 
 
 def test_dry_run_counts_and_deletes_nothing(app: Flask, scene: dict[str, Any]) -> None:
     result = run(app, "--dry-run")
-    assert "Would delete 2 submission(s) and 2 draft(s)." in result.output
-    assert len(fetch(app, Submission)) == 4 and len(fetch(app, Draft)) == 4
+    assert "Would delete 2 submission(s) and 3 draft(s)." in result.output
+    assert len(fetch(app, Submission)) == 4 and len(fetch(app, Draft)) == 5
     assert fetch(app, AuditEvent, AuditEvent.action == "purge") == []
 
 

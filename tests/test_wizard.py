@@ -407,3 +407,22 @@ def test_refresh_of_a_post_is_avoided_by_redirects(walker: Walker) -> None:
     walker.start()
     r = walker.post_step(STEP_ANSWERS["about_you"])
     assert r.status_code == 303  # Post/Redirect/Get: a refresh re-loads a GET page
+
+
+def test_summary_link_expires_after_the_draft_period(walk: Callable[..., Walker], app: Flask, session: Any) -> None:
+    from screener.extensions import db
+    from screener.retention import purge
+
+    w = walk()
+    w.submit()
+    [draft] = drafts(session)
+    assert draft.submitted_at is not None
+    assert (draft.expires_at - draft.submitted_at).days == app.config["DRAFT_DAYS"]
+    summary = w.get(f"{w.base}/summary")
+    assert summary.status_code == 200 and "The link works until" in text(summary)
+    with app.app_context(), db.transaction() as s:
+        s.get(Draft, draft.id).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    assert w.get(f"{w.base}/summary").status_code == 404  # health data no longer behind the link
+    with app.app_context(), db.transaction() as s:
+        purge(s, dt.datetime.now(dt.UTC))
+    assert not drafts(session) and len(submissions(session)) == 1  # the clinic keeps the submission

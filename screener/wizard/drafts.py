@@ -49,7 +49,7 @@ def find_draft(session: Session, clinic: Clinic, token: str) -> Draft | None:
     ).first()
     if draft is None or not hmac.compare_digest(draft.token_hash, wanted):
         return None
-    if draft.submitted_at is None and draft.expires_at <= utcnow():
+    if draft.expires_at <= utcnow():
         return None
     return draft
 

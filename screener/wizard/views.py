@@ -352,6 +352,8 @@ def submit(token: str) -> ResponseReturnValue:
                 session.add(submission)
                 draft.submitted_at = now
                 draft.answers = {}  # the submission holds them now; keep one copy only
+                # The link now shows a summary with health data: it works for DRAFT_DAYS more.
+                draft.expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
                 draft.current_step = None
                 created = True
     except IntegrityError:  # the other of two simultaneous submits won: same outcome
@@ -376,5 +378,6 @@ def summary(token: str) -> ResponseReturnValue:
         submission=sub,
         sections=answer_rows(questionnaire(), sub.answers, draft.lang, sub.submitted_at.date()),
         already_sent=request.args.get("sent") == "1",
+        link_expires_at=draft.expires_at,
         **client_summary_context(questionnaire(), sub, draft.lang),
     )
