@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..questionnaire.model import (
     LANGUAGES,
@@ -25,6 +25,7 @@ from ..questionnaire.model import (
     parse_date,
 )
 from ..screening import Flag, flags_from_json
+from ..screening.submission import SubmissionRecord
 
 QUESTIONNAIRE_ID = "screener"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
@@ -254,20 +255,6 @@ def questionnaire_resource(qn: Questionnaire, urls: Urls) -> dict[str, Any]:
 # QuestionnaireResponse ------------------------------------------------------------------------
 
 
-class _Clinic(Protocol):
-    slug: str
-
-
-class _Submission(Protocol):
-    id: int
-    clinic: _Clinic
-    submitted_at: dt.datetime
-    lang: str
-    questionnaire_version: str
-    answers: dict[str, Any]
-    flags: list[Any]
-
-
 def _string(value: Any) -> dict[str, Any] | None:
     """Text answers, and any value that no longer fits its question, as a valueString."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
@@ -361,7 +348,7 @@ def _response_items(
 
 
 def questionnaire_response(
-    submission: _Submission, qn: Questionnaire, urls: Urls
+    submission: SubmissionRecord, qn: Questionnaire, urls: Urls
 ) -> dict[str, Any]:
     """A submission as a FHIR R4 QuestionnaireResponse; flags as `screening-flag` extensions."""
     submitted = submission.submitted_at

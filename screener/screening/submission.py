@@ -10,13 +10,15 @@ from .rules import flags_from_json
 JSON_KEYS = ("id", "clinic", "submitted_at", "lang", "questionnaire_version", "answers", "flags")
 
 
-class _Clinic(Protocol):
+class ClinicRecord(Protocol):
     slug: str
 
 
-class _Submission(Protocol):
+class SubmissionRecord(Protocol):
+    """What the exports read of a submission (the Submission model, or a stand-in in tests)."""
+
     id: int
-    clinic: _Clinic
+    clinic: ClinicRecord
     submitted_at: dt.datetime
     lang: str
     questionnaire_version: str
@@ -24,7 +26,7 @@ class _Submission(Protocol):
     flags: list[Any]
 
 
-def submission_json(submission: _Submission, questionnaire: Questionnaire) -> dict[str, Any]:
+def submission_json(submission: SubmissionRecord, questionnaire: Questionnaire) -> dict[str, Any]:
     """A submission as a JSON-ready dict: answers as stored, flags as frozen at submission.
 
     Answers are listed in questionnaire order (answers to questions no longer in the
