@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from screener.dashboard import auth
 from screener.dashboard.queries import Cursor
@@ -657,3 +657,18 @@ def test_control_characters_never_reach_the_database(
     r = login(app.test_client(), "pa\x00@example.com\x1b", "whatever password")
     assert r.status_code == 401
     assert [e.actor for e in events(app, "login_failed")] == ["pa@example.com"]
+
+
+def test_clinic_settings_show_the_embed_snippets(
+    app: Flask, logged_in: Callable[[str], FlaskClient], clinics: dict[str, int]
+) -> None:
+    admin = logged_in("admin@example.com")
+    page = admin.get("/dashboard/admin/clinic").get_data(as_text=True)
+    # Shown as text to copy (escaped), for the clinic's own slug, script and plain iframe.
+    assert "&lt;script" in page and "/embed.js" in page and "<script src=\"http://localhost/embed.js" not in page
+    assert "data-screener-clinic=&#34;demo&#34;" in page or "data-screener-clinic=&quot;demo&quot;" in page
+    assert "&lt;iframe" in page and "/embed/demo/" in page
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Clinic).where(Clinic.id == clinics["demo"]).values(allowed_origins=[]))
+    page = admin.get("/dashboard/admin/clinic").get_data(as_text=True)
+    assert "&lt;iframe" not in page and "Websites allowed to embed the questionnaire" in page

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exports import fhir
 from ..exports.csv import stream_csv
+from ..embed import embed_snippets
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
 from ..questionnaire.model import SEVERITIES, Questionnaire
@@ -553,7 +554,8 @@ def clinic_settings() -> ResponseReturnValue:
         flash(_("The clinic settings were saved."))
         return redirect(url_for("dashboard.clinic_settings"), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("dashboard/clinic.html", form=form, clinic=clinic), status
+    snippets = embed_snippets(clinic, current_app.config["BASE_URL"] or request.url_root)
+    return render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets), status
 
 
 @bp.get("/admin/audit")
