@@ -115,18 +115,11 @@ def seed_submissions(
 
 
 def _fresh_database(url: str | None, workdir: Path, size: int) -> str:
-    from screener.storage.db import make_engine
-    from screener.storage.migrate import upgrade
+    from screener.storage.migrate import recreate
 
     if url is None:
         url = f"sqlite:///{workdir / f'bench-{size}.db'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
+    recreate(url)
     return url
 
 

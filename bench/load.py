@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from screener.questionnaire import load_questionnaire  # noqa: E402
 from screener.storage.db import make_engine  # noqa: E402
+from screener.storage.migrate import recreate  # noqa: E402
 from screener.storage.models import Draft, Submission  # noqa: E402
 from screener.wizard.drafts import hash_token  # noqa: E402
 from tests.realhttp import HttpWalker, wait_until_up  # noqa: E402
@@ -205,13 +205,7 @@ def main() -> int:
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789abcdef",
            "SCREENER_INSTANCE": str(tmp), "SCREENER_RATE_LIMITS": "off"}
-    if url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
+    recreate(url)  # then init-db below finds the schema current and only seed-demo adds rows
     for command in ("init-db", "seed-demo"):
         subprocess.run([sys.executable, "-m", "flask", "--app", "screener", command], cwd=ROOT,
                        env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)

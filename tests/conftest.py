@@ -16,14 +16,13 @@ import jinja2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from werkzeug.test import TestResponse
 
 from screener import create_app
 from screener.config import ROOT
 from screener.extensions import db
-from screener.storage.db import make_engine
-from screener.storage.migrate import upgrade
+from screener.storage.migrate import recreate
 from screener.storage.models import Base, Clinic, Draft, Submission
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
@@ -36,13 +35,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("SCREENER_TEST_DATABASE_URL")
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'screener-test.db'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
+    recreate(url)
     yield url
 
 
