@@ -16,6 +16,7 @@ from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import LANGUAGE_NAMES, locale_selector, request_lang
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
+from .wizard import markup as question_markup
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -60,6 +61,7 @@ def register_extensions(app: Flask) -> None:
 
     app.session_interface = SessionInterface()
     assets.init_app(app)
+    question_markup.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

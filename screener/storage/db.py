@@ -26,7 +26,8 @@ _WRITING: ContextVar[bool] = ContextVar("screener_db_writing", default=False)
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+    # Straight to the driver: this runs at the start of every transaction.
+    conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:

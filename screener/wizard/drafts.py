@@ -7,8 +7,9 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
@@ -39,19 +40,71 @@ def new_draft(session: Session, clinic: Clinic, lang: str, days: int) -> tuple[D
     return draft, token
 
 
-def find_draft(session: Session, clinic: Clinic, token: str) -> Draft | None:
-    """The clinic's live draft for this token, or None (unknown, malformed, expired)."""
+def token_hash_of(token: str) -> str | None:
+    """The stored hash for a well-formed token, or None (wrong length or alphabet)."""
     if len(token) != TOKEN_CHARS or not token.replace("-", "").replace("_", "").isalnum():
         return None
-    wanted = hash_token(token)
-    draft = session.scalars(
-        select(Draft).where(Draft.token_hash == wanted, Draft.clinic_id == clinic.id)
-    ).first()
+    return hash_token(token)
+
+
+# Built once: the two queries of every client page (parameters bound per call).
+_CLINIC = select(Clinic).where(Clinic.slug == bindparam("slug"))
+_CLINIC_AND_DRAFT = (
+    select(Clinic, Draft)
+    .outerjoin(Draft, (Draft.clinic_id == Clinic.id) & (Draft.token_hash == bindparam("hash")))
+    .where(Clinic.slug == bindparam("slug"))
+)
+
+
+def find_clinic_and_draft(
+    session: Session, slug: str, token: str | None
+) -> tuple[Clinic | None, Draft | None]:
+    """The clinic with this slug and, for a token, its live draft (unknown, expired: None).
+
+    One query for both: every client page after the first needs the two.
+    """
+    wanted = token_hash_of(token) if token is not None else None
+    if wanted is None:
+        return session.scalars(_CLINIC, {"slug": slug}).first(), None
+    row = session.execute(_CLINIC_AND_DRAFT, {"slug": slug, "hash": wanted}).first()
+    if row is None:
+        return None, None
+    clinic, draft = row
     if draft is None or not hmac.compare_digest(draft.token_hash, wanted):
-        return None
+        return clinic, None
     if draft.expires_at <= utcnow():
-        return None
-    return draft
+        return clinic, None
+    return clinic, draft
+
+
+_DRAFTS = Draft.__table__
+# One statement for every save of a step; a draft already submitted is never written again.
+_SAVE = (
+    update(_DRAFTS)
+    .where(_DRAFTS.c.id == bindparam("b_id"), _DRAFTS.c.submitted_at.is_(None))
+    .values(
+        answers=bindparam("b_answers"),
+        current_step=bindparam("b_step"),
+        lang=bindparam("b_lang"),
+        updated_at=bindparam("b_updated"),
+    )
+)
+
+
+def save_draft(
+    session: Session, draft: Draft, answers: dict[str, Any], current_step: str,
+    lang: str | None = None,
+) -> None:
+    """Store a step's outcome (inside a write transaction) and keep `draft` in step with it.
+
+    A prepared UPDATE rather than a unit-of-work flush: this runs on every step a client sends.
+    """
+    lang, now = lang or draft.lang, utcnow()
+    session.execute(_SAVE, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
+                            "b_lang": lang, "b_updated": now})
+    for key, value in (("answers", answers), ("current_step", current_step), ("lang", lang),
+                       ("updated_at", now)):
+        set_committed_value(draft, key, value)
 
 
 def bound_token(secret: str | bytes, context: str) -> str:

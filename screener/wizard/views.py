@@ -5,6 +5,7 @@ No route reads or sets a cookie: the draft is found by the token in the URL path
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -29,7 +30,14 @@ from ..screening import screen
 from ..screening.render import client_summary_context
 from ..storage.models import Clinic, Draft, Submission, utcnow, valid_slug
 from . import engine
-from .drafts import find_draft, new_draft, submit_token, submit_token_valid
+from .drafts import (
+    bound_token,
+    find_clinic_and_draft,
+    new_draft,
+    save_draft,
+    submit_token,
+    submit_token_valid,
+)
 from .forms import (
     StepForm,
     answers_formdata,
@@ -37,6 +45,7 @@ from .forms import (
     make_form,
     valid_field_answers,
 )
+from .markup import field_state, question_markup, stored_state
 from .summary import answer_rows
 
 bp = Blueprint("wizard", __name__)
@@ -66,16 +75,16 @@ def _helpers() -> dict[str, Any]:
 @bp.url_value_preprocessor
 def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("slug", "")
+    token = (values or {}).get("token")
     g.embedded = request.blueprint == "embed"
     # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
-    clinic = (
-        db.session.scalars(select(Clinic).where(Clinic.slug == slug)).first()
-        if valid_slug(slug)
-        else None
+    clinic, draft = (
+        find_clinic_and_draft(db.session, slug, token) if valid_slug(slug) else (None, None)
     )
     if clinic is None:
         abort(404)
     g.clinic = clinic
+    g.found_draft = draft
     if g.embedded:
         g.frame_ancestors = list(clinic.allowed_origins or [])
 
@@ -93,7 +102,7 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
 
 
 def _load_draft(token: str) -> Draft:
-    draft = find_draft(db.session, g.clinic, token)
+    draft: Draft | None = g.found_draft  # looked up with the clinic (_pull_clinic)
     if draft is None:
         abort(404, description="draft")
     g.token = token
@@ -218,11 +227,13 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     rendered = engine.rendered_questions(qn, current, draft.answers, day)
 
     if request.method == "GET":
+        if request.args.get("check") != "1":
+            return _render_step(current, steps, rendered, from_review)
+        # Sent here by a failed final check: show what is missing.
         form = _step_form(current, rendered, draft, posted=False)
-        if request.args.get("check") == "1":  # sent here by a failed final check: show what is missing
-            for name, errors in stored_form(current, draft.answers, draft.lang).errors.items():
-                form[name].errors = list(errors)
-        return _render_step(current, steps, rendered, form, from_review)
+        for name, errors in stored_form(current, draft.answers, draft.lang).errors.items():
+            form[name].errors = list(errors)
+        return _render_step(current, steps, rendered, from_review, form)
 
     form = _step_form(current, rendered, draft, posted=True)
     form.validate()
@@ -238,21 +249,16 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         # The language switch is a submit button of this form: it keeps what was typed here
         # (what passes the checks, as Back does) and shows the same step in the other language.
         saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
-        with db.transaction():
-            draft.answers = saved
-            draft.lang = switch_to
-            draft.current_step = current.id
-            draft.updated_at = utcnow()
+        with db.transaction() as session:
+            save_draft(session, draft, saved, current.id, lang=switch_to)
         args = {"from": REVIEW} if from_review else {}
         return _see_other(wurl("step", step_id=current.id, **args))
 
     if request.form.get("action") == "back":
         saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
         previous = engine.previous_step(qn, saved, current.id, day)
-        with db.transaction():
-            draft.answers = saved
-            draft.current_step = previous.id if previous else current.id
-            draft.updated_at = utcnow()
+        with db.transaction() as session:
+            save_draft(session, draft, saved, previous.id if previous else current.id)
         if previous is None:
             return _see_other(wurl("start"))
         return _see_other(wurl("step", step_id=previous.id))
@@ -261,16 +267,14 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         for q in rendered:
             if q not in visible:
                 form[q.id].errors = []
-        return _render_step(current, steps, rendered, form, from_review)
+        return _render_step(current, steps, rendered, from_review, form)
 
     saved = engine.prune(qn, {**others, **form_answers(form, visible)}, day)
     target = engine.next_step(qn, saved, current.id, day)
     if from_review or target is None:
         target = first_incomplete_step(saved, draft.lang)
-    with db.transaction():
-        draft.answers = saved
-        draft.current_step = target.id if target else REVIEW
-        draft.updated_at = utcnow()
+    with db.transaction() as session:
+        save_draft(session, draft, saved, target.id if target else REVIEW)
     if target is None:
         return _see_other(wurl("review"))
     args = {"from": REVIEW} if from_review else {}
@@ -278,27 +282,56 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
 
 
 def _render_step(
-    current: Step, steps: list[Step], rendered: list[Question], form: StepForm, from_review: bool
+    current: Step,
+    steps: list[Step],
+    rendered: list[Question],
+    from_review: bool,
+    form: StepForm | None = None,
 ) -> str:
-    qn = questionnaire()
+    """The step page: from the stored answers, or (form) from a posted form and its errors.
+
+    Without a form, question markup usually comes from the cache (wizard/markup.py) and the
+    WTForms form is only built if some question has to be rendered afresh.
+    """
+    qn, day, draft = questionnaire(), today(), g.draft
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
-    previous = engine.previous_step(qn, g.draft.answers, current.id, today())
-    reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
-    errors = [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
+    previous = engine.previous_step(qn, draft.answers, current.id, day)
+    bound: list[StepForm] = [form] if form is not None else []
+
+    def field_of(q: Question) -> Callable[[], Any]:
+        def make() -> Any:
+            if not bound:
+                bound.append(_step_form(current, rendered, draft, posted=False))
+            return bound[0][q.id]
+        return make
+
+    html = []
+    for q in rendered:
+        reveal = engine.reveal_controller(qn, q)
+        if form is not None:
+            state, field_errors = field_state(q, form[q.id]), form[q.id].errors
+        else:
+            state, field_errors = stored_state(q, draft.answers.get(q.id)), []
+        html.append(question_markup(
+            q, state, field_errors, field_of(q), draft.lang, reveal,
+            engine.compare_leaves(q) if reveal else (), day, qn.version,
+        ))
+    errors = (
+        [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
+        if form is not None else []
+    )
     return render_template(
         "wizard/step.html",
         step=current,
         number=number,
         total=len(steps),
         questions=rendered,
-        reveals=reveals,
-        leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
-        form=form,
+        questions_html=html,
+        csrf_token=bound_token(current_app.config["SECRET_KEY"], f"{draft.token_hash}:{current.id}"),
         errors=errors,
         from_review=from_review,
         has_previous=previous is not None,
-        expires_at=g.draft.expires_at,
-        today=today(),
+        expires_at=draft.expires_at,
     )
 
 

@@ -1,0 +1,115 @@
+"""The markup of one question on a step page, from the `question` macro, memoised per process.
+
+A question's markup depends only on the question, the language, the field's value and errors,
+whether it is revealed by another answer, and (date inputs carry `min`/`max`) the date. Most step
+pages show unanswered questions or closed answers (choices, scales, consents), so that markup is
+rendered once per worker and reused. Free text is different: a name or a health note typed by a
+client is rendered every time and never kept in memory after its request.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from flask import current_app
+from markupsafe import Markup
+from wtforms import Field
+
+from ..questionnaire.model import Compare, Question
+
+CLOSED_TYPES = frozenset({"single", "multi", "scale", "consent"})
+CACHE_SIZE = 4096  # entries; a question's markup is 0.2 to 3 KB
+
+
+class LRU:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Hashable) -> Markup | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Markup) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+FREE_TEXT = object()  # a state that is not memoised
+
+
+def _closed_state(q: Question, value: Any) -> Hashable:
+    # Only known values are ever marked checked, so unknown ones do not change the markup.
+    if q.type == "multi":
+        chosen = set(value) if isinstance(value, (list, tuple)) else set()
+        return tuple(v for v in q.choice_values if v in chosen)
+    if q.type == "consent":
+        return bool(value)
+    if q.type == "scale":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, str) and value in q.choice_values else None
+
+
+def stored_state(q: Question, value: Any) -> Hashable:
+    """What the markup shows of a stored answer, or FREE_TEXT for a typed one (not kept)."""
+    if q.type in CLOSED_TYPES:
+        return _closed_state(q, value)
+    return "" if value is None or value == "" else FREE_TEXT
+
+
+def field_state(q: Question, field: Field) -> Hashable:
+    """The same for a bound field (a posted step shown again with its errors)."""
+    if q.type in CLOSED_TYPES:
+        return _closed_state(q, field.data)
+    return "" if field._value() == "" else FREE_TEXT
+
+
+def question_markup(
+    q: Question,
+    state: Hashable,
+    errors: Sequence[Any],
+    field: Callable[[], Field],
+    lang: str,
+    reveal: str | None,
+    leaves: Sequence[Compare],
+    today: dt.date,
+    version: str,
+) -> Markup:
+    """The rendered question: from the per-process cache when its state allows, else rendered
+    from `field()` (the bound WTForms field, made only when needed)."""
+    cache: LRU = current_app.extensions["question_markup"]
+    key = None
+    if state is not FREE_TEXT:
+        key = (version, q.id, lang, state, tuple(str(e) for e in errors),
+               today if q.type == "date" else None)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    macro: Any = current_app.jinja_env.get_template("macros/forms.html").module.question  # type: ignore[attr-defined]
+    html: Markup = macro(q, field(), lang, reveal, leaves, today)  # escaped by the template
+    if key is not None:
+        cache.put(key, html)
+    return html
+
+
+def init_app(app: Any) -> None:
+    app.extensions["question_markup"] = LRU(CACHE_SIZE)

@@ -1,0 +1,167 @@
+"""Memoised question markup (wizard/markup.py) shows exactly what a fresh rendering shows, and
+never keeps a client's typed text; a step save never writes into a submitted draft."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+from werkzeug.datastructures import MultiDict
+
+from screener.extensions import db
+from screener.questionnaire.model import Question, Questionnaire
+from screener.storage.models import Draft, utcnow
+from screener.wizard.drafts import hash_token, save_draft
+from screener.wizard.markup import LRU
+
+from .conftest import Walker, csrf_of
+
+PROPERTY = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def questionnaire(app: Flask) -> Questionnaire:
+    return app.extensions["questionnaire"]  # type: ignore[no-any-return]
+
+
+def stored_value(q: Question) -> st.SearchStrategy[Any]:
+    """Values a draft may hold for a question, including stale or odd ones."""
+    if q.type == "single":
+        return st.sampled_from([*q.choice_values, "not-a-choice"])
+    if q.type == "multi":
+        return st.lists(st.sampled_from([*q.choice_values, "stale"]), unique=True, max_size=4)
+    if q.type == "scale":
+        return st.integers(min_value=(q.min or 0) - 2, max_value=(q.max or 10) + 2)
+    if q.type == "consent":
+        return st.booleans()
+    if q.type == "date":
+        return st.dates(dt.date(1990, 1, 1), dt.date(2035, 12, 31)).map(dt.date.isoformat)
+    return st.text(max_size=40)
+
+
+@st.composite
+def step_and_answers(draw: st.DrawFn, qn: Questionnaire) -> tuple[str, dict[str, Any]]:
+    step = draw(st.sampled_from(qn.steps))
+    answers: dict[str, Any] = {}
+    for q in step.questions:
+        if draw(st.booleans()):
+            answers[q.id] = draw(stored_value(q))
+    return step.id, answers
+
+
+def set_answers(app: Flask, token: str, step_id: str, answers: dict[str, Any], lang: str) -> None:
+    with app.app_context(), db.transaction() as session:
+        session.execute(
+            update(Draft)
+            .where(Draft.token_hash == hash_token(token))
+            .values(answers=answers, current_step=step_id, lang=lang)
+        )
+
+
+def page(client: FlaskClient, url: str) -> str:
+    r = client.get(url)
+    assert r.status_code == 200, (url, r.status_code)
+    return r.get_data(as_text=True)
+
+
+def test_cached_markup_equals_fresh_markup_for_any_stored_answers(app: Flask, client: FlaskClient) -> None:
+    qn = questionnaire(app)
+    walker = Walker(client)
+    walker.start()
+    token = walker.token
+    shared = LRU(4096)  # one cache through all examples, as in a long-running worker
+
+    @PROPERTY
+    @given(data=st.data(), lang=st.sampled_from(["en", "zh-Hant"]))
+    def check(data: st.DataObject, lang: str) -> None:
+        step_id, answers = data.draw(step_and_answers(qn))
+        # Earlier steps answered as needed so the step is visible (show_if on steps).
+        set_answers(app, token, step_id, {"pregnancy": "no", "age_band": "30_44", **answers}, lang)
+        url = f"{walker.base}/s/{step_id}"
+        app.extensions["question_markup"] = LRU(0)  # nothing kept: every question rendered
+        fresh = page(client, url)
+        app.extensions["question_markup"] = shared
+        assert page(client, url) == fresh
+        assert page(client, url) == fresh
+
+    check()
+    assert shared.hits > 100  # the comparison did exercise cached markup
+
+
+def test_cached_markup_equals_fresh_markup_with_errors(app: Flask, client: FlaskClient) -> None:
+    walker = Walker(client)
+    walker.start()
+    url = walker.url
+    bad = MultiDict([("age_band", "nope"), ("action", "continue")])
+
+    def post() -> str:
+        form = MultiDict(bad)
+        form["csrf_token"] = csrf_of(client.get(url))
+        r = client.post(url, data=form)
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    app.extensions["question_markup"] = LRU(0)
+    fresh = post()
+    app.extensions["question_markup"] = cache = LRU(4096)
+    assert "Choose one of the options shown." not in page(client, url)  # caches the plain markup
+    assert fresh == post() == post()
+    assert "Choose one of the options shown." in fresh
+    assert cache.hits >= 2
+
+
+def test_typed_text_is_never_kept_in_the_cache(app: Flask, walk: Any) -> None:
+    w = walk(details={"full_name": "Zebedee Quartermaine"}, health={"other_health": "Hay fever 123"})
+    # Show both steps again, now holding the typed answers.
+    for step_id in ("details", "health"):
+        assert w.client.get(f"{w.base}/s/{step_id}").status_code == 200
+    cache: LRU = app.extensions["question_markup"]
+    kept = "".join(str(v) for v in cache._data.values())
+    assert len(cache) > 0
+    assert "Zebedee" not in kept and "Hay fever 123" not in kept
+    assert "client@example.com" not in kept and "mei@example.com" not in kept
+
+
+def test_lru_keeps_the_most_recent_entries() -> None:
+    cache = LRU(2)
+    cache.put("a", "1")  # type: ignore[arg-type]
+    cache.put("b", "2")  # type: ignore[arg-type]
+    assert cache.get("a") == "1"
+    cache.put("c", "3")  # type: ignore[arg-type]
+    assert cache.get("b") is None and cache.get("a") == "1" and cache.get("c") == "3"
+    assert len(cache) == 2 and cache.hits == 3 and cache.misses == 1
+
+
+def test_a_save_never_writes_into_a_submitted_draft(app: Flask, walk: Any, session: Any) -> None:
+    w = walk()
+    assert w.submit().status_code == 303
+    with app.app_context():
+        draft = db.session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+        assert draft.submitted_at is not None and draft.answers == {}
+        with db.transaction() as s:  # a step save that lost the race with the submit
+            save_draft(s, draft, {"full_name": "Late"}, "details")
+    session.rollback()
+    stored = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+    assert stored.answers == {} and stored.current_step is None
+
+
+def test_save_keeps_the_loaded_draft_in_step(app: Flask, walker: Walker, session: Any) -> None:
+    walker.start()
+    with app.app_context():
+        draft = db.session.scalars(select(Draft).where(Draft.token_hash == hash_token(walker.token))).one()
+        before = draft.updated_at
+        with db.transaction() as s:
+            save_draft(s, draft, {"age_band": "18_29"}, "goals", lang="zh-Hant")
+        assert (draft.answers, draft.current_step, draft.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
+        assert draft.updated_at >= before and draft.updated_at <= utcnow()
+        assert not db.session.dirty  # nothing left for a later flush to write again
+    session.rollback()
+    stored = session.scalars(select(Draft).where(Draft.token_hash == hash_token(walker.token))).one()
+    assert (stored.answers, stored.current_step, stored.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
