@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
@@ -28,7 +27,7 @@ from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
-from ..storage.models import Clinic, Draft, Submission, utcnow, valid_slug
+from ..storage.models import Draft, Submission, utcnow, valid_slug
 from . import engine
 from .drafts import (
     bound_token,
