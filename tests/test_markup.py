@@ -165,3 +165,45 @@ def test_save_keeps_the_loaded_draft_in_step(app: Flask, walker: Walker, session
     session.rollback()
     stored = session.scalars(select(Draft).where(Draft.token_hash == hash_token(walker.token))).one()
     assert (stored.answers, stored.current_step, stored.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
+
+
+def mark_of(app: Flask) -> str:
+    return f"{questionnaire(app).version}:{dt.date.today().isoformat()}"
+
+
+def the_draft(session: Any, token: str) -> Draft:
+    session.rollback()
+    return session.scalars(select(Draft).where(Draft.token_hash == hash_token(token))).one()
+
+
+def test_a_complete_walk_is_marked_checked_and_any_other_save_clears_the_mark(
+    app: Flask, walk: Any, session: Any
+) -> None:
+    w = walk()
+    assert the_draft(session, w.token).checked_for == mark_of(app)
+    # Back from the last step saves the step without the full check: the mark goes.
+    r = w.post_step({}, action="back", url=f"{w.base}/s/details")
+    assert r.status_code == 303
+    assert the_draft(session, w.token).checked_for is None
+    # Sending the step again from the review page checks everything again.
+    r = w.post_step({"full_name": "Mei Chen", "email": "mei@example.com", "consent_store": "y",
+                     "consent_not_advice": "y"}, url=f"{w.base}/s/details?from=review")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/review")
+    assert the_draft(session, w.token).checked_for == mark_of(app)
+
+
+def test_a_mark_from_another_day_or_questionnaire_does_not_skip_the_check(
+    app: Flask, walk: Any, session: Any
+) -> None:
+    w = walk()
+    draft = the_draft(session, w.token)
+    answers = {k: v for k, v in draft.answers.items() if k != "consent_store"}  # now incomplete
+    version = questionnaire(app).version
+    for stale in (f"{version}:2001-01-01", f"0123456789ab:{dt.date.today().isoformat()}"):
+        session.execute(update(Draft).where(Draft.id == draft.id).values(answers=answers, checked_for=stale))
+        session.commit()
+        review = w.client.get(f"{w.base}/review")
+        assert review.status_code == 303 and "/s/details?check=1" in review.headers["Location"]
+        csrf = w.client.post(f"{w.base}/submit", data={"csrf_token": "x"})
+        assert csrf.status_code == 400  # a wrong token is refused before anything else
+    assert the_draft(session, w.token).submitted_at is None

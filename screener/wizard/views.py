@@ -167,6 +167,18 @@ def stored_form(step: Step, answers: dict[str, Any], lang: str) -> StepForm:
     return form
 
 
+def completeness_mark() -> str:
+    """What Draft.checked_for holds for answers found complete by this questionnaire today."""
+    return f"{questionnaire().version}:{today().isoformat()}"
+
+
+def draft_incomplete_step(draft: Draft) -> Step | None:
+    """first_incomplete_step of a draft, skipped when a save today already found it complete."""
+    if draft.checked_for is not None and draft.checked_for == completeness_mark():
+        return None
+    return first_incomplete_step(draft.answers, draft.lang)
+
+
 def first_incomplete_step(answers: dict[str, Any], lang: str) -> Step | None:
     for step in engine.visible_steps(questionnaire(), answers, today()):
         if stored_form(step, answers, lang).errors:
@@ -273,7 +285,8 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     if from_review or target is None:
         target = first_incomplete_step(saved, draft.lang)
     with db.transaction() as session:
-        save_draft(session, draft, saved, target.id if target else REVIEW)
+        save_draft(session, draft, saved, target.id if target else REVIEW,
+                   checked_for=None if target else completeness_mark())
     if target is None:
         return _see_other(wurl("review"))
     args = {"from": REVIEW} if from_review else {}
@@ -339,7 +352,7 @@ def review(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
     if draft.submitted_at is not None:
         return _see_other(wurl("summary", sent=1))
-    missing = first_incomplete_step(draft.answers, draft.lang)
+    missing = draft_incomplete_step(draft)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     return render_template(
@@ -360,7 +373,7 @@ def submit(token: str) -> ResponseReturnValue:
         current_app.config["SECRET_KEY"], draft.token_hash, request.form.get("csrf_token")
     ):
         abort(400, description="csrf")
-    missing = first_incomplete_step(draft.answers, draft.lang)
+    missing = draft_incomplete_step(draft)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     qn = questionnaire()
@@ -387,6 +400,7 @@ def submit(token: str) -> ResponseReturnValue:
                 # The link now shows a summary with health data: it works for DRAFT_DAYS more.
                 draft.expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
                 draft.current_step = None
+                draft.checked_for = None
                 created = True
     except IntegrityError:  # the other of two simultaneous submits won: same outcome
         created = False
