@@ -13,7 +13,7 @@ from . import assets
 from .config import ROOT, check_config, instance_dir, load_config
 from .dashboard import settings as dashboard_settings
 from .extensions import babel, csrf, db, limiter, login_manager
-from .i18n import LANGUAGE_NAMES, locale_selector, request_lang
+from .i18n import LANGUAGE_NAMES, install_template_gettext, locale_selector, request_lang
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
 from .wizard import markup as question_markup
@@ -50,11 +50,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
+    translations = Path(__file__).parent / "translations"
     babel.init_app(
-        app,
-        locale_selector=locale_selector,
-        default_translation_directories=str(Path(__file__).parent / "translations"),
+        app, locale_selector=locale_selector, default_translation_directories=str(translations)
     )
+    install_template_gettext(app, translations)
     login_manager.init_app(app)
     limiter.init_app(app)
     from .dashboard.auth import SessionInterface

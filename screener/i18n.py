@@ -1,7 +1,11 @@
 """Interface languages: the codes used in URLs, drafts and `<html lang>`, and locale choice."""
 from __future__ import annotations
 
-from flask import g, request
+from pathlib import Path
+from typing import Any
+
+from babel import support
+from flask import Flask, g, has_request_context, request
 
 from .questionnaire.model import LANGUAGES
 
@@ -35,3 +39,31 @@ def request_lang() -> str:
 
 def locale_selector() -> str:
     return BABEL_LOCALE[request_lang()]
+
+
+def install_template_gettext(app: Flask, directory: Path) -> None:
+    """Jinja's `_()` and friends, translated into the request's language (`request_lang()`).
+
+    The same catalogs as Flask-Babel, but each language's catalog is found once per process
+    instead of through several context lookups per call (a step page makes about twenty calls).
+    Code that renders a template in another language sets `g.lang` (screening/render.py does,
+    beside Flask-Babel's `force_locale` for Python-side text).
+    """
+    catalogs: dict[str, support.NullTranslations] = {}
+
+    def translations() -> Any:
+        lang = request_lang() if has_request_context() else g.get("lang", DEFAULT_LANG)
+        catalog = catalogs.get(lang)
+        if catalog is None:
+            catalog = catalogs[lang] = support.Translations.load(
+                str(directory), [BABEL_LOCALE.get(lang, BABEL_LOCALE[DEFAULT_LANG])], "messages"
+            )
+        return catalog
+
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
