@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -110,6 +111,27 @@ class Server:
         os.killpg(self.proc.pid, signal.SIGTERM)
         self.proc.wait(20)
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the workers (Linux /proc; 0 elsewhere)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return 0.0
+        total = 0
+        for pid in children:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
@@ -196,7 +218,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200, help="questionnaires to complete (N)")
     parser.add_argument("--concurrency", type=int, default=16, help="simultaneous clients")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (both apps)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="gunicorn workers for both apps (default: one per core)")
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
@@ -214,13 +237,20 @@ def main() -> int:
 
     product = Server("wsgi:app", 18431, args.workers, env)
     try:
+        server_cpu, client_cpu = product.worker_cpu_seconds(), client_cpu_seconds()
         result = run_wizard(product.port, args.clients, args.concurrency, args.seed)
+        server_cpu = product.worker_cpu_seconds() - server_cpu
+        client_cpu = client_cpu_seconds() - client_cpu
     finally:
         product.stop()
     baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
     try:
         run_baseline(baseline_server.port, 500, args.concurrency)  # warm-up
-        baseline_rps = run_baseline(baseline_server.port, max(2000, result["requests"]), args.concurrency)
+        base_requests = max(2000, result["requests"])
+        base_server_cpu, base_client_cpu = baseline_server.worker_cpu_seconds(), client_cpu_seconds()
+        baseline_rps = run_baseline(baseline_server.port, base_requests, args.concurrency)
+        base_server_cpu = baseline_server.worker_cpu_seconds() - base_server_cpu
+        base_client_cpu = client_cpu_seconds() - base_client_cpu
     finally:
         baseline_server.stop()
 
@@ -233,6 +263,10 @@ def main() -> int:
     print(f"  wizard requests: {result['requests']} = {ours_rps:.0f} requests/s")
     print(f"  bare Flask baseline (one small template): {baseline_rps:.0f} requests/s")
     print(f"  ratio ours / baseline: {ours_rps / baseline_rps:.0%}")
+    n = result["requests"]
+    print(f"  CPU per request, ms (app server workers / load generator): ours "
+          f"{server_cpu / n * 1000:.2f} / {client_cpu / n * 1000:.2f}, baseline "
+          f"{base_server_cpu / base_requests * 1000:.2f} / {base_client_cpu / base_requests * 1000:.2f}")
     print(f"  errors: {len(result['errors'])}" + (f" (first: {result['errors'][0]})" if result["errors"] else ""))
     print("  latency per step (GET + POST), ms:      p50     p99")
     for label, values in result["per_step"].items():
