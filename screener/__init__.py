@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request
-from flask_babel import format_date
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -13,7 +12,13 @@ from . import assets
 from .config import ROOT, check_config, instance_dir, load_config
 from .dashboard import settings as dashboard_settings
 from .extensions import babel, csrf, db, limiter, login_manager
-from .i18n import LANGUAGE_NAMES, install_template_gettext, locale_selector, request_lang
+from .i18n import (
+    LANGUAGE_NAMES,
+    format_date,
+    install_template_gettext,
+    locale_selector,
+    request_lang,
+)
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
 from .wizard import markup as question_markup

@@ -1,10 +1,13 @@
 """Interface languages: the codes used in URLs, drafts and `<html lang>`, and locale choice."""
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import support
+import flask_babel
+from babel import dates, support
 from flask import Flask, g, has_request_context, request
 
 from .questionnaire.model import LANGUAGES
@@ -67,3 +70,17 @@ def install_template_gettext(app: Flask, directory: Path) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+
+
+@lru_cache(maxsize=4096)
+def _format_day(day: dt.date, format: str, locale: str) -> str:
+    return dates.format_date(day, format, locale=locale)
+
+
+def format_date(value: dt.date | dt.datetime, format: str = "medium") -> str:
+    """`flask_babel.format_date` (a datetime is first moved to the user's time zone), with the
+    formatting of each (day, format, locale) done once per process: Babel's date patterns are
+    slow to apply and pages show the same few dates over and over."""
+    if isinstance(value, dt.datetime):
+        value = flask_babel.to_user_timezone(value).date()
+    return _format_day(value, format, str(flask_babel.get_locale()))

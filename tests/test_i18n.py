@@ -431,3 +431,21 @@ def test_chinese_dates_from_dates_and_datetimes() -> None:
     with tiny.test_request_context("/"), force_locale("zh_Hant"):
         assert format_date(dt.date(2026, 3, 27), "long") == "2026年3月27日"
         assert format_date(dt.datetime(2026, 3, 27, 12, 0), "long") == "2026年3月27日"
+
+
+def test_memoised_format_date_agrees_with_flask_babel(app: Flask) -> None:
+    import flask_babel
+    from flask import g
+
+    from screener.i18n import format_date
+
+    values = [dt.date(2024, 2, 29), dt.date(2026, 1, 1),
+              dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC), dt.datetime(2025, 6, 1, 0, 0, tzinfo=dt.UTC)]
+    for lang, babel_locale in (("en", "en"), ("zh-Hant", "zh_Hant")):
+        with app.test_request_context("/"):
+            g.lang = lang
+            for value in values:
+                for fmt in ("long", "medium", "short"):
+                    assert format_date(value, fmt) == flask_babel.format_date(value, fmt)
+            with flask_babel.force_locale("en" if babel_locale != "en" else "zh_Hant"):
+                assert format_date(values[0], "long") == flask_babel.format_date(values[0], "long")

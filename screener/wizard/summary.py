@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
+
+from ..i18n import format_date
 
 from ..questionnaire.model import Question, Questionnaire, Step, parse_date
 from . import engine
