@@ -1,0 +1,51 @@
+"""Pooled connections to a database server survive its restart: an idle connection is checked
+before use and replaced when dead (screener/storage/db.py). PostgreSQL only: SQLite has no
+server to lose."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from screener.storage.db import make_engine
+
+
+@pytest.fixture
+def server_url(database_url: str) -> str:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server connection to lose (this test runs on PostgreSQL)")
+    return database_url
+
+
+def kill_pooled_connection(url: str, engine: object) -> int:
+    """Terminate, from another connection, the server process behind the engine's pooled one."""
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = make_engine(url)
+    with killer.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    killer.dispose()
+    return int(pid)
+
+
+def test_an_idle_dead_connection_is_replaced_before_use(server_url: str) -> None:
+    engine = make_engine(server_url, ping_after_idle=0.0)  # every checkout counts as idle
+    try:
+        old = kill_pooled_connection(server_url, engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != old
+    finally:
+        engine.dispose()
+
+
+def test_without_the_check_the_dead_connection_fails_the_request(server_url: str) -> None:
+    """The control: what the check saves a client from."""
+    engine = make_engine(server_url, ping_after_idle=3600.0)  # never idle long enough
+    try:
+        kill_pooled_connection(server_url, engine)
+        with pytest.raises(OperationalError), engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        with engine.connect() as conn:  # the pool was replaced after the failure
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
