@@ -22,6 +22,7 @@ from .i18n import (
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
 from .wizard import markup as question_markup
+from .wizard import shell as page_shells
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -67,6 +68,7 @@ def register_extensions(app: Flask) -> None:
     app.session_interface = SessionInterface()
     assets.init_app(app)
     question_markup.init_app(app)
+    page_shells.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

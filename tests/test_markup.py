@@ -71,28 +71,45 @@ def page(client: FlaskClient, url: str) -> str:
     return r.get_data(as_text=True)
 
 
-def test_cached_markup_equals_fresh_markup_for_any_stored_answers(app: Flask, client: FlaskClient) -> None:
+def caches(app: Flask, markup: LRU, shells: LRU) -> None:
+    app.extensions["question_markup"] = markup
+    app.extensions["page_shells"] = shells
+
+
+def test_cached_pages_equal_fresh_pages_for_any_stored_answers(app: Flask, client: FlaskClient) -> None:
+    """Question markup (wizard/markup.py) and page shells (wizard/shell.py) from the caches give
+    byte for byte the page a full rendering gives: any step, answers, language, standalone or
+    embedded in a clinic's page, from the review page or not."""
     qn = questionnaire(app)
     walker = Walker(client)
     walker.start()
     token = walker.token
-    shared = LRU(4096)  # one cache through all examples, as in a long-running worker
+    # One cache of each through all examples, as in a long-running worker.
+    markup, shells = LRU(4096), LRU(512)
 
     @PROPERTY
-    @given(data=st.data(), lang=st.sampled_from(["en", "zh-Hant"]))
-    def check(data: st.DataObject, lang: str) -> None:
+    @given(
+        data=st.data(),
+        lang=st.sampled_from(["en", "zh-Hant"]),
+        where=st.sampled_from(["/c/demo", "/embed/demo", "/embed/demo?host=http://localhost:5001"]),
+        from_review=st.booleans(),
+    )
+    def check(data: st.DataObject, lang: str, where: str, from_review: bool) -> None:
         step_id, answers = data.draw(step_and_answers(qn))
         # Earlier steps answered as needed so the step is visible (show_if on steps).
         set_answers(app, token, step_id, {"pregnancy": "no", "age_band": "30_44", **answers}, lang)
-        url = f"{walker.base}/s/{step_id}"
-        app.extensions["question_markup"] = LRU(0)  # nothing kept: every question rendered
+        prefix, _, query = where.partition("?")
+        args = "&".join(a for a in (query, "from=review" if from_review else "") if a)
+        url = f"{prefix}/d/{token}/s/{step_id}" + (f"?{args}" if args else "")
+        caches(app, LRU(0), LRU(0))  # nothing kept: everything rendered
         fresh = page(client, url)
-        app.extensions["question_markup"] = shared
+        caches(app, markup, shells)
         assert page(client, url) == fresh
         assert page(client, url) == fresh
 
     check()
-    assert shared.hits > 100  # the comparison did exercise cached markup
+    assert markup.hits > 100 and shells.hits > 40  # the comparison did exercise cached parts
+    assert token not in "".join(shells._data.values())  # shells hold no draft's values
 
 
 def test_cached_markup_equals_fresh_markup_with_errors(app: Flask, client: FlaskClient) -> None:
@@ -108,9 +125,9 @@ def test_cached_markup_equals_fresh_markup_with_errors(app: Flask, client: Flask
         assert r.status_code == 200
         return r.get_data(as_text=True)
 
-    app.extensions["question_markup"] = LRU(0)
+    caches(app, LRU(0), LRU(0))
     fresh = post()
-    app.extensions["question_markup"] = cache = LRU(4096)
+    caches(app, cache := LRU(4096), LRU(512))
     assert "Choose one of the options shown." not in page(client, url)  # caches the plain markup
     assert fresh == post() == post()
     assert "Choose one of the options shown." in fresh
@@ -207,3 +224,18 @@ def test_a_mark_from_another_day_or_questionnaire_does_not_skip_the_check(
         csrf = w.client.post(f"{w.base}/submit", data={"csrf_token": "x"})
         assert csrf.status_code == 400  # a wrong token is refused before anything else
     assert the_draft(session, w.token).submitted_at is None
+
+
+def test_a_shell_belongs_to_one_clinic_and_follows_its_name(app: Flask, client: FlaskClient) -> None:
+    from screener.storage.models import Clinic
+
+    with app.app_context(), db.transaction() as s:
+        s.add(Clinic(slug="other", name="Other Clinic", allowed_origins=[]))
+    demo, other = Walker(client), Walker(client, prefix="/c/other")
+    demo.start()
+    other.start()
+    assert "Demo Clinic" in page(client, demo.url) and "Other Clinic" not in page(client, demo.url)
+    assert "Other Clinic" in page(client, other.url) and "Demo Clinic" not in page(client, other.url)
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Clinic).where(Clinic.slug == "other").values(name="Renamed Clinic"))
+    assert "Renamed Clinic" in page(client, other.url) and "Other Clinic" not in page(client, other.url)

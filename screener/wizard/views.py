@@ -19,10 +19,11 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
-from ..i18n import DEFAULT_LANG, normalise_lang, request_lang
+from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
 from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
@@ -45,6 +46,7 @@ from .forms import (
     valid_field_answers,
 )
 from .markup import field_state, question_markup, stored_state
+from .shell import render_page
 from .summary import answer_rows
 
 bp = Blueprint("wizard", __name__)
@@ -307,7 +309,6 @@ def _render_step(
     """
     qn, day, draft = questionnaire(), today(), g.draft
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
-    previous = engine.previous_step(qn, draft.answers, current.id, day)
     bound: list[StepForm] = [form] if form is not None else []
 
     def field_of(q: Question) -> Callable[[], Any]:
@@ -332,19 +333,32 @@ def _render_step(
         [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
         if form is not None else []
     )
-    return render_template(
-        "wizard/step.html",
-        step=current,
-        number=number,
-        total=len(steps),
-        questions=rendered,
-        questions_html=html,
-        csrf_token=bound_token(current_app.config["SECRET_KEY"], f"{draft.token_hash}:{current.id}"),
-        errors=errors,
-        from_review=from_review,
-        has_previous=previous is not None,
-        expires_at=draft.expires_at,
+    # Everything else on the page is the same for every draft at this point of the wizard.
+    key = None if errors else (
+        "step", qn.version, current.id, number, len(steps), from_review, draft.lang,
+        g.embedded, g.get("embed_host"), g.clinic.id, g.clinic.name, request.script_root,
     )
+    return render_page(
+        key,
+        lambda values: render_template(
+            "wizard/step.html", step=current, number=number, total=len(steps),
+            questions=rendered, errors=errors, from_review=from_review, **values,
+        ),
+        values={
+            "action_url": wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
+            "csrf_token": bound_token(current_app.config["SECRET_KEY"], f"{draft.token_hash}:{current.id}"),
+            **_resume_values(draft),
+        },
+        safe_values={"questions_block": Markup("\n").join(html)},
+    )
+
+
+def _resume_values(draft: Draft) -> dict[str, str]:
+    """What the "come back later" box shows (wizard/_resume.html)."""
+    return {
+        "resume_url": wurl("resume", _external=True),
+        "expires_text": format_date(draft.expires_at, "long"),
+    }
 
 
 @bp.get("/<slug>/d/<token>/review")
@@ -359,7 +373,7 @@ def review(token: str) -> ResponseReturnValue:
         "wizard/review.html",
         sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
         csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
-        expires_at=draft.expires_at,
+        **_resume_values(draft),
     )
 
 
