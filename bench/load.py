@@ -17,6 +17,7 @@ import os
 import random
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -222,6 +223,8 @@ def main() -> int:
                         help="gunicorn workers for both apps (default: one per core)")
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate wizard and baseline runs this many times")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="screener-bench-"))
@@ -235,46 +238,68 @@ def main() -> int:
     qn = load_questionnaire(ROOT / "questions.yaml")
     engine_name = url.split(":", 1)[0]
 
+    # Both servers stay up; rounds alternate between them so that a machine whose speed drifts
+    # (other load, CPU throttling) affects both sides of each ratio alike.
     product = Server("wsgi:app", 18431, args.workers, env)
+    baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
+    rounds: list[dict[str, Any]] = []
     try:
-        server_cpu, client_cpu = product.worker_cpu_seconds(), client_cpu_seconds()
-        result = run_wizard(product.port, args.clients, args.concurrency, args.seed)
-        server_cpu = product.worker_cpu_seconds() - server_cpu
-        client_cpu = client_cpu_seconds() - client_cpu
+        # Warm-up, not timed: each side serves some requests first (the wizard's caches fill,
+        # workers import what they use). The warm-up questionnaires are checked like the rest.
+        warmup = run_wizard(product.port, min(50, args.clients), args.concurrency, args.seed - 1)
+        run_baseline(baseline_server.port, 500, args.concurrency)
+        for r in range(args.rounds):
+            cpu = product.worker_cpu_seconds(), client_cpu_seconds()
+            result = run_wizard(product.port, args.clients, args.concurrency, args.seed + r)
+            result["server_cpu"] = product.worker_cpu_seconds() - cpu[0]
+            result["client_cpu"] = client_cpu_seconds() - cpu[1]
+            base_requests = max(2000, result["requests"])
+            cpu = baseline_server.worker_cpu_seconds(), client_cpu_seconds()
+            result["baseline_rps"] = run_baseline(baseline_server.port, base_requests, args.concurrency)
+            result["base_server_cpu"] = baseline_server.worker_cpu_seconds() - cpu[0]
+            result["base_client_cpu"] = client_cpu_seconds() - cpu[1]
+            result["base_requests"] = base_requests
+            rounds.append(result)
     finally:
         product.stop()
-    baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
-    try:
-        run_baseline(baseline_server.port, 500, args.concurrency)  # warm-up
-        base_requests = max(2000, result["requests"])
-        base_server_cpu, base_client_cpu = baseline_server.worker_cpu_seconds(), client_cpu_seconds()
-        baseline_rps = run_baseline(baseline_server.port, base_requests, args.concurrency)
-        base_server_cpu = baseline_server.worker_cpu_seconds() - base_server_cpu
-        base_client_cpu = client_cpu_seconds() - base_client_cpu
-    finally:
         baseline_server.stop()
 
-    ours_rps = result["requests"] / result["elapsed"]
-    completed = sum(w is not None for w in result["walkers"])
-    print(f"Screener load benchmark: {engine_name}, {args.clients} clients, concurrency "
-          f"{args.concurrency}, gunicorn --workers {args.workers} (sync), {os.cpu_count()} cores")
-    print(f"  completed questionnaires: {completed} in {result['elapsed']:.1f} s "
-          f"= {completed / result['elapsed']:.1f} questionnaires/s")
-    print(f"  wizard requests: {result['requests']} = {ours_rps:.0f} requests/s")
-    print(f"  bare Flask baseline (one small template): {baseline_rps:.0f} requests/s")
-    print(f"  ratio ours / baseline: {ours_rps / baseline_rps:.0%}")
-    n = result["requests"]
-    print(f"  CPU per request, ms (app server workers / load generator): ours "
-          f"{server_cpu / n * 1000:.2f} / {client_cpu / n * 1000:.2f}, baseline "
-          f"{base_server_cpu / base_requests * 1000:.2f} / {base_client_cpu / base_requests * 1000:.2f}")
-    print(f"  errors: {len(result['errors'])}" + (f" (first: {result['errors'][0]})" if result["errors"] else ""))
+    print(f"Screener load benchmark: {engine_name}, {args.rounds} rounds of {args.clients} clients, "
+          f"concurrency {args.concurrency}, gunicorn --workers {args.workers} (sync), "
+          f"{os.cpu_count()} cores")
+    print("  round  questionnaires/s  wizard req/s  baseline req/s  ratio  "
+          "CPU ms/req ours (server/client)  baseline (server/client)")
+    ratios = []
+    for i, res in enumerate(rounds, 1):
+        n, nb = res["requests"], res["base_requests"]
+        ours_rps = n / res["elapsed"]
+        completed = sum(w is not None for w in res["walkers"])
+        ratios.append(ours_rps / res["baseline_rps"])
+        print(f"  {i:>5}  {completed / res['elapsed']:16.1f}  {ours_rps:12.0f}  "
+              f"{res['baseline_rps']:14.0f}  {ratios[-1]:5.0%}  "
+              f"{res['server_cpu'] / n * 1000:13.2f} / {res['client_cpu'] / n * 1000:.2f}"
+              f"  {res['base_server_cpu'] / nb * 1000:16.2f} / {res['base_client_cpu'] / nb * 1000:.2f}")
+    print(f"  ratio ours / baseline (median of rounds): {statistics.median(ratios):.0%}"
+          f" (range {min(ratios):.0%} to {max(ratios):.0%})")
+    combined = {
+        "walkers": [w for res in (warmup, *rounds) for w in res["walkers"]],
+        "plans": [p for res in (warmup, *rounds) for p in res["plans"]],
+        "errors": [e for res in (warmup, *rounds) for e in res["errors"]],
+    }
+    print(f"  errors: {len(combined['errors'])}"
+          + (f" (first: {combined['errors'][0]})" if combined["errors"] else ""))
     print("  latency per step (GET + POST), ms:      p50     p99")
-    for label, values in result["per_step"].items():
+    per_step: dict[str, list[float]] = defaultdict(list)
+    for res in rounds:
+        for label, values in res["per_step"].items():
+            per_step[label].extend(values)
+    for label, values in per_step.items():
         print(f"    {label:<20} {percentile(values, 50) * 1000:8.1f} {percentile(values, 99) * 1000:8.1f}")
-    problems = verify(url, result, qn)
-    print("  database check: " + ("OK, exactly one complete submission per client, identical to what was sent"
-                                  if not problems else "; ".join(problems[:5])))
-    return 1 if problems or result["errors"] else 0
+    problems = verify(url, combined, qn)
+    print("  database check: " + (
+        f"OK, exactly one complete submission for each of the {len(combined['plans'])} clients "
+        "(warm-up included), identical to what was sent" if not problems else "; ".join(problems[:5])))
+    return 1 if problems or combined["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ if [ "$(id -u)" = 0 ]; then chown postgres: "$PG_DIR"; fi
 # Trust authentication is acceptable only because this cluster lives for one test run,
 # listens on 127.0.0.1 alone and is deleted afterwards.
 as_postgres "$BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+# fsync is off for the test suite (speed; the cluster is thrown away); the benchmark sets
+# SCREENER_PG_FSYNC=on to measure with the durability of a production server.
 as_postgres "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off" start >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=${SCREENER_PG_FSYNC:-off}" start >/dev/null
 stop_postgres() {
   as_postgres "$BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$PG_DIR"
