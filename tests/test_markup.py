@@ -21,7 +21,7 @@ from screener.wizard.markup import LRU
 from .conftest import Walker, csrf_of
 
 PROPERTY = settings(
-    max_examples=40,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -32,18 +32,19 @@ def questionnaire(app: Flask) -> Questionnaire:
 
 
 def stored_value(q: Question) -> st.SearchStrategy[Any]:
-    """Values a draft may hold for a question, including stale or odd ones."""
+    """Values a draft may hold for a question, including stale or odd ones of other types."""
+    odd = st.sampled_from([None, True, 0, 3, "3", "x", 2.5, ["no"], {}])
     if q.type == "single":
-        return st.sampled_from([*q.choice_values, "not-a-choice"])
+        return st.one_of(st.sampled_from([*q.choice_values, "not-a-choice"]), odd)
     if q.type == "multi":
-        return st.lists(st.sampled_from([*q.choice_values, "stale"]), unique=True, max_size=4)
+        return st.one_of(st.lists(st.sampled_from([*q.choice_values, "stale"]), unique=True, max_size=4), odd)
     if q.type == "scale":
-        return st.integers(min_value=(q.min or 0) - 2, max_value=(q.max or 10) + 2)
+        return st.one_of(st.integers(min_value=(q.min or 0) - 2, max_value=(q.max or 10) + 2), odd)
     if q.type == "consent":
-        return st.booleans()
+        return st.one_of(st.booleans(), odd)
     if q.type == "date":
-        return st.dates(dt.date(1990, 1, 1), dt.date(2035, 12, 31)).map(dt.date.isoformat)
-    return st.text(max_size=40)
+        return st.one_of(st.dates(dt.date(1990, 1, 1), dt.date(2035, 12, 31)).map(dt.date.isoformat), odd)
+    return st.one_of(st.text(max_size=40), odd)
 
 
 @st.composite

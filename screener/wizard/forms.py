@@ -65,9 +65,9 @@ def make_form(
 
 
 def _form_value(q: Question, value: Any) -> Any:
-    if q.type == "date" and isinstance(value, str):
+    if q.type == "date":  # stored as ISO text; anything else is shown as no answer
         try:
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat(value) if isinstance(value, str) else None
         except ValueError:
             return None
     return value

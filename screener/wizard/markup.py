@@ -58,15 +58,26 @@ FREE_TEXT = object()  # a state that is not memoised
 
 
 def _closed_state(q: Question, value: Any) -> Hashable:
-    # Only known values are ever marked checked, so unknown ones do not change the markup.
-    if q.type == "multi":
-        chosen = set(value) if isinstance(value, (list, tuple)) else set()
-        return tuple(v for v in q.choice_values if v in chosen)
+    """The value as the field holds it (WTForms' coercion, mirrored), reduced to what the
+    markup shows: only known values are ever marked checked."""
+    if value is None:
+        return () if q.type == "multi" else False if q.type == "consent" else None
     if q.type == "consent":
         return bool(value)
+    if q.type == "multi":
+        try:
+            chosen = {str(v) for v in value}
+        except TypeError:
+            return ()
+        return tuple(v for v in q.choice_values if v in chosen)
     if q.type == "scale":
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-    return value if isinstance(value, str) and value in q.choice_values else None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return None
+        return number if q.min is not None and q.max is not None and q.min <= number <= q.max else None
+    text = str(value)
+    return text if text in q.choice_values else None
 
 
 def stored_state(q: Question, value: Any) -> Hashable:
