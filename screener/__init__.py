@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app, locale_selector=locale_selector, default_translation_directories=str(translations)
     )
-    install_template_gettext(app, translations)
+    install_template_gettext(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     from .dashboard.auth import SessionInterface

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import flask_babel
-from babel import dates, support
-from flask import Flask, g, has_request_context, request
+from babel import dates
+from flask import Flask, g, request
 
 from .questionnaire.model import LANGUAGES
 
@@ -44,23 +43,24 @@ def locale_selector() -> str:
     return BABEL_LOCALE[request_lang()]
 
 
-def install_template_gettext(app: Flask, directory: Path) -> None:
-    """Jinja's `_()` and friends, translated into the request's language (`request_lang()`).
+def install_template_gettext(app: Flask) -> None:
+    """Jinja's `_()` and friends, in Flask-Babel's locale of the moment (its locale selector,
+    or `force_locale`), as Python-side `gettext` is.
 
-    The same catalogs as Flask-Babel, but each language's catalog is found once per process
-    instead of through several context lookups per call (a step page makes about twenty calls).
-    Code that renders a template in another language sets `g.lang` (screening/render.py does,
-    beside Flask-Babel's `force_locale` for Python-side text).
+    Flask-Babel's own template callables look its translations up through several context
+    lookups on every call (a step page makes about twenty); here the translations it returns
+    for a locale are kept per process and found by the locale's name.
     """
-    catalogs: dict[str, support.NullTranslations] = {}
+    catalogs: dict[str, Any] = {}
 
     def translations() -> Any:
-        lang = request_lang() if has_request_context() else g.get("lang", DEFAULT_LANG)
-        catalog = catalogs.get(lang)
+        locale = flask_babel.get_locale()
+        name = str(locale) if locale is not None else ""
+        catalog = catalogs.get(name)
         if catalog is None:
-            catalog = catalogs[lang] = support.Translations.load(
-                str(directory), [BABEL_LOCALE.get(lang, BABEL_LOCALE[DEFAULT_LANG])], "messages"
-            )
+            catalog = flask_babel.get_translations()
+            if locale is not None:  # outside a request Flask-Babel has no locale: not kept
+                catalogs[name] = catalog
         return catalog
 
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -72,15 +72,22 @@ def install_template_gettext(app: Flask, directory: Path) -> None:
     )
 
 
+def ui_locale() -> str:
+    """The name of the locale interface text is in now (part of cache keys for markup)."""
+    return str(flask_babel.get_locale())
+
+
 @lru_cache(maxsize=4096)
 def _format_day(day: dt.date, format: str, locale: str) -> str:
     return dates.format_date(day, format, locale=locale)
 
 
-def format_date(value: dt.date | dt.datetime, format: str = "medium") -> str:
+def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> str:
     """`flask_babel.format_date` (a datetime is first moved to the user's time zone), with the
     formatting of each (day, format, locale) done once per process: Babel's date patterns are
     slow to apply and pages show the same few dates over and over."""
+    if value is None:  # today: not for keeping
+        return str(flask_babel.format_date(None, format))
     if isinstance(value, dt.datetime):
         value = flask_babel.to_user_timezone(value).date()
     return _format_day(value, format, str(flask_babel.get_locale()))

@@ -449,3 +449,17 @@ def test_memoised_format_date_agrees_with_flask_babel(app: Flask) -> None:
                     assert format_date(value, fmt) == flask_babel.format_date(value, fmt)
             with flask_babel.force_locale("en" if babel_locale != "en" else "zh_Hant"):
                 assert format_date(values[0], "long") == flask_babel.format_date(values[0], "long")
+
+
+def test_template_text_follows_force_locale_like_python_text(app: Flask) -> None:
+    """Templates translate in Flask-Babel's locale of the moment, as gettext in Python does."""
+    import flask_babel
+    from flask import g, render_template_string
+
+    with app.test_request_context("/"):
+        g.lang = "en"
+        assert render_template_string("{{ _('Continue') }}") == "Continue"
+        with flask_babel.force_locale("zh_Hant"):
+            chinese = render_template_string("{{ _('Continue') }}")
+            assert chinese == flask_babel.gettext("Continue") and chinese != "Continue"
+        assert render_template_string("{{ _('Continue') }}") == "Continue"

@@ -15,10 +15,10 @@ from werkzeug.datastructures import MultiDict
 from screener.extensions import db
 from screener.questionnaire.model import Question, Questionnaire
 from screener.storage.models import Draft, utcnow
-from screener.wizard.drafts import hash_token, save_draft
+from screener.wizard.drafts import hash_token, save_draft, submit_token
 from screener.wizard.markup import LRU
 
-from .conftest import Walker, csrf_of
+from .conftest import TEST_SECRET, Walker, csrf_of
 
 PROPERTY = settings(
     max_examples=80,
@@ -185,8 +185,11 @@ def test_save_keeps_the_loaded_draft_in_step(app: Flask, walker: Walker, session
     assert (stored.answers, stored.current_step, stored.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
 
 
-def mark_of(app: Flask) -> str:
-    return f"{questionnaire(app).version}:{dt.date.today().isoformat()}"
+def mark_of(app: Flask, answers: dict[str, Any]) -> str:
+    from screener.wizard.views import completeness_mark
+
+    with app.app_context():
+        return completeness_mark(answers)
 
 
 def the_draft(session: Any, token: str) -> Draft:
@@ -198,7 +201,9 @@ def test_a_complete_walk_is_marked_checked_and_any_other_save_clears_the_mark(
     app: Flask, walk: Any, session: Any
 ) -> None:
     w = walk()
-    assert the_draft(session, w.token).checked_for == mark_of(app)
+    draft = the_draft(session, w.token)
+    assert draft.checked_for == mark_of(app, draft.answers)
+    assert draft.checked_for.startswith(f"{questionnaire(app).version}:{dt.date.today().isoformat()}:")
     # Back from the last step saves the step without the full check: the mark goes.
     r = w.post_step({}, action="back", url=f"{w.base}/s/details")
     assert r.status_code == 303
@@ -207,24 +212,36 @@ def test_a_complete_walk_is_marked_checked_and_any_other_save_clears_the_mark(
     r = w.post_step({"full_name": "Mei Chen", "email": "mei@example.com", "consent_store": "y",
                      "consent_not_advice": "y"}, url=f"{w.base}/s/details?from=review")
     assert r.status_code == 303 and r.headers["Location"].endswith("/review")
-    assert the_draft(session, w.token).checked_for == mark_of(app)
+    draft = the_draft(session, w.token)
+    assert draft.checked_for == mark_of(app, draft.answers)
 
 
-def test_a_mark_from_another_day_or_questionnaire_does_not_skip_the_check(
+def test_a_mark_for_other_answers_another_day_or_questionnaire_does_not_skip_the_check(
     app: Flask, walk: Any, session: Any
 ) -> None:
     w = walk()
     draft = the_draft(session, w.token)
-    answers = {k: v for k, v in draft.answers.items() if k != "consent_store"}  # now incomplete
-    version = questionnaire(app).version
-    for stale in (f"{version}:2001-01-01", f"0123456789ab:{dt.date.today().isoformat()}"):
+    complete = dict(draft.answers)
+    answers = {k: v for k, v in complete.items() if k != "consent_store"}  # now incomplete
+    version, digest = questionnaire(app).version, mark_of(app, answers).rsplit(":", 1)[1]
+    stale_marks = (
+        mark_of(app, complete),  # the mark of the complete answers, for changed answers
+        f"{version}:2001-01-01:{digest}",  # these answers, another day
+        f"0123456789ab:{dt.date.today().isoformat()}:{digest}",  # another questionnaire
+    )
+    for stale in stale_marks:
         session.execute(update(Draft).where(Draft.id == draft.id).values(answers=answers, checked_for=stale))
         session.commit()
         review = w.client.get(f"{w.base}/review")
         assert review.status_code == 303 and "/s/details?check=1" in review.headers["Location"]
-        csrf = w.client.post(f"{w.base}/submit", data={"csrf_token": "x"})
-        assert csrf.status_code == 400  # a wrong token is refused before anything else
+        token = submit_token(TEST_SECRET, hash_token(w.token))  # what the review page would carry
+        r = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
+        assert r.status_code == 303 and "/s/details?check=1" in r.headers["Location"]
     assert the_draft(session, w.token).submitted_at is None
+    # The control: the right mark for these answers does skip the check (review shows them).
+    session.execute(update(Draft).where(Draft.id == draft.id).values(checked_for=mark_of(app, answers)))
+    session.commit()
+    assert w.client.get(f"{w.base}/review").status_code == 200
 
 
 def test_a_shell_belongs_to_one_clinic_and_follows_its_name(app: Flask, client: FlaskClient) -> None:
@@ -240,3 +257,17 @@ def test_a_shell_belongs_to_one_clinic_and_follows_its_name(app: Flask, client: 
     with app.app_context(), db.transaction() as s:
         s.execute(update(Clinic).where(Clinic.slug == "other").values(name="Renamed Clinic"))
     assert "Renamed Clinic" in page(client, other.url) and "Other Clinic" not in page(client, other.url)
+
+
+def test_a_step_save_that_lost_the_race_with_the_submit_leaves_the_draft_object_alone(
+    app: Flask, walk: Any
+) -> None:
+    w = walk()
+    with app.app_context():
+        draft = db.session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+        before = dict(draft.answers)
+    assert w.submit().status_code == 303
+    with app.app_context():
+        with db.transaction() as s:
+            assert save_draft(s, draft, {"full_name": "Late"}, "details") is False
+        assert draft.answers == before  # not pretending the late save was stored

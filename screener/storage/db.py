@@ -72,7 +72,9 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         # upgrade a read snapshot; reads stay deferred and never block anyone (WAL).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url)
+    # READ COMMITTED (PostgreSQL's default, stated): a write continues the request's read
+    # transaction (Database.transaction) and re-reads rows it must lock.
+    engine = create_engine(url, isolation_level="READ COMMITTED")
     _ping_after_idle(engine, ping_after_idle)
     return engine
 

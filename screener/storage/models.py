@@ -95,8 +95,9 @@ class Draft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     submitted_at: Mapped[dt.datetime | None]
-    # "<questionnaire version>:<ISO date>" when a step save found every visible step complete
-    # (the review page and the submit skip the re-check on that day); any other save clears it.
+    # "<questionnaire version>:<ISO date>:<answers digest>" when a step save found every visible
+    # step complete (the review page and the submit skip the re-check for those answers that
+    # day); any other save clears it.
     checked_for: Mapped[str | None] = mapped_column(String(80))
 
     clinic: Mapped[Clinic] = relationship()

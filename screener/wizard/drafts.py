@@ -95,19 +95,22 @@ _SAVE = (
 def save_draft(
     session: Session, draft: Draft, answers: dict[str, Any], current_step: str,
     lang: str | None = None, checked_for: str | None = None,
-) -> None:
+) -> bool:
     """Store a step's outcome (inside a write transaction) and keep `draft` in step with it.
 
     `checked_for` says the answers were just found complete (see Draft.checked_for); without it
-    the mark is cleared. A prepared UPDATE rather than a unit-of-work flush: this runs on every
+    the mark is cleared. False when the draft was submitted meanwhile (nothing written). A prepared UPDATE rather than a unit-of-work flush: this runs on every
     step a client sends.
     """
     lang, now = lang or draft.lang, utcnow()
-    session.execute(_SAVE, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
-                            "b_lang": lang, "b_updated": now, "b_checked": checked_for})
+    result = session.execute(_SAVE, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
+                                     "b_lang": lang, "b_updated": now, "b_checked": checked_for})
+    if result.rowcount != 1:  # submitted meanwhile: nothing was written
+        return False
     for key, value in (("answers", answers), ("current_step", current_step), ("lang", lang),
                        ("updated_at", now), ("checked_for", checked_for)):
         set_committed_value(draft, key, value)
+    return True
 
 
 def bound_token(secret: str | bytes, context: str) -> str:

@@ -18,6 +18,7 @@ from flask import current_app
 from markupsafe import Markup
 from wtforms import Field
 
+from ..i18n import ui_locale
 from ..questionnaire.model import Compare, Question
 
 CLOSED_TYPES = frozenset({"single", "multi", "scale", "consent"})
@@ -109,8 +110,9 @@ def question_markup(
     from `field()` (the bound WTForms field, made only when needed)."""
     cache: LRU = current_app.extensions["question_markup"]
     key = None
-    if state is not FREE_TEXT:
-        key = (version, q.id, lang, state, tuple(str(e) for e in errors),
+    if state is not FREE_TEXT and not current_app.debug:  # debug: templates may change
+        # `lang` picks the question's texts, the interface locale the macro's own words.
+        key = (version, q.id, lang, ui_locale(), state, tuple(str(e) for e in errors),
                today if q.type == "date" else None)
         cached = cache.get(key)
         if cached is not None:

@@ -5,6 +5,8 @@ No route reads or sets a cookie: the draft is found by the token in the URL path
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +25,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
-from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
+from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang, ui_locale
 from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
@@ -169,14 +171,20 @@ def stored_form(step: Step, answers: dict[str, Any], lang: str) -> StepForm:
     return form
 
 
-def completeness_mark() -> str:
-    """What Draft.checked_for holds for answers found complete by this questionnaire today."""
-    return f"{questionnaire().version}:{today().isoformat()}"
+def completeness_mark(answers: dict[str, Any]) -> str:
+    """What Draft.checked_for holds for these answers, found complete by this questionnaire
+    today: version, day and a digest of the answers, so answers changed in any other way (or
+    another day, or another questionnaire) are checked again."""
+    digest = hashlib.sha256(
+        json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()[:24]
+    return f"{questionnaire().version}:{today().isoformat()}:{digest}"
 
 
 def draft_incomplete_step(draft: Draft) -> Step | None:
-    """first_incomplete_step of a draft, skipped when a save today already found it complete."""
-    if draft.checked_for is not None and draft.checked_for == completeness_mark():
+    """first_incomplete_step of a draft, skipped when a save today found these very answers
+    complete."""
+    if draft.checked_for is not None and draft.checked_for == completeness_mark(draft.answers):
         return None
     return first_incomplete_step(draft.answers, draft.lang)
 
@@ -288,7 +296,7 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         target = first_incomplete_step(saved, draft.lang)
     with db.transaction() as session:
         save_draft(session, draft, saved, target.id if target else REVIEW,
-                   checked_for=None if target else completeness_mark())
+                   checked_for=None if target else completeness_mark(saved))
     if target is None:
         return _see_other(wurl("review"))
     args = {"from": REVIEW} if from_review else {}
@@ -336,7 +344,8 @@ def _render_step(
     # Everything else on the page is the same for every draft at this point of the wizard.
     key = None if errors else (
         "step", qn.version, current.id, number, len(steps), from_review, draft.lang,
-        g.embedded, g.get("embed_host"), g.clinic.id, g.clinic.name, request.script_root,
+        ui_locale(), request_lang(), g.embedded, g.get("embed_host"), g.clinic.id,
+        g.clinic.name, request.script_root,
     )
     return render_page(
         key,
