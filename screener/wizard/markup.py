@@ -19,7 +19,8 @@ from markupsafe import Markup
 from wtforms import Field
 
 from ..i18n import ui_locale
-from ..questionnaire.model import Compare, Question
+from ..questionnaire.model import Question, Questionnaire
+from . import engine
 
 CLOSED_TYPES = frozenset({"single", "multi", "scale", "consent"})
 CACHE_SIZE = 4096  # entries; a question's markup is 0.2 to 3 KB
@@ -96,15 +97,13 @@ def field_state(q: Question, field: Field) -> Hashable:
 
 
 def question_markup(
+    qn: Questionnaire,
     q: Question,
     state: Hashable,
     errors: Sequence[Any],
     field: Callable[[], Field],
     lang: str,
-    reveal: str | None,
-    leaves: Sequence[Compare],
     today: dt.date,
-    version: str,
 ) -> Markup:
     """The rendered question: from the per-process cache when its state allows, else rendered
     from `field()` (the bound WTForms field, made only when needed)."""
@@ -112,11 +111,13 @@ def question_markup(
     key = None
     if state is not FREE_TEXT and not current_app.debug:  # debug: templates may change
         # `lang` picks the question's texts, the interface locale the macro's own words.
-        key = (version, q.id, lang, ui_locale(), state, tuple(str(e) for e in errors),
+        key = (qn.version, q.id, lang, ui_locale(), state, tuple(str(e) for e in errors),
                today if q.type == "date" else None)
         cached = cache.get(key)
         if cached is not None:
             return cached
+    reveal = engine.reveal_controller(qn, q)
+    leaves = engine.compare_leaves(q) if reveal else ()
     macro: Any = current_app.jinja_env.get_template("macros/forms.html").module.question  # type: ignore[attr-defined]
     html: Markup = macro(q, field(), lang, reveal, leaves, today)  # escaped by the template
     if key is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from flask import (
@@ -317,25 +317,18 @@ def _render_step(
     """
     qn, day, draft = questionnaire(), today(), g.draft
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
-    bound: list[StepForm] = [form] if form is not None else []
-
-    def field_of(q: Question) -> Callable[[], Any]:
-        def make() -> Any:
-            if not bound:
-                bound.append(_step_form(current, rendered, draft, posted=False))
-            return bound[0][q.id]
-        return make
-
+    # The form behind the markup, built only if some question is not in the cache.
+    step_form = cache(
+        lambda: form if form is not None else _step_form(current, rendered, draft, posted=False)
+    )
     html = []
     for q in rendered:
-        reveal = engine.reveal_controller(qn, q)
         if form is not None:
             state, field_errors = field_state(q, form[q.id]), form[q.id].errors
         else:
             state, field_errors = stored_state(q, draft.answers.get(q.id)), []
         html.append(question_markup(
-            q, state, field_errors, field_of(q), draft.lang, reveal,
-            engine.compare_leaves(q) if reveal else (), day, qn.version,
+            qn, q, state, field_errors, lambda q=q: step_form()[q.id], draft.lang, day
         ))
     errors = (
         [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
