@@ -13,6 +13,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from ..client_pages import JOURNEY_ANSWERS
+from ..conftest import STEP_ANSWERS
 from .conftest import LiveServer
 from .test_walk import fill_step
 
@@ -37,6 +38,32 @@ def press(page: Page, selector: str) -> None:
     (after any redirect), so the next check never meets a page still on its way."""
     with page.expect_navigation():
         page.click(selector)
+
+
+def start_draft(page: Page, base: str) -> None:
+    """Open the demo clinic's questionnaire and start a draft: the first step is shown."""
+    page.goto(f"{base}/c/demo/")
+    press(page, "form[action$='/start'] button[type=submit]")
+
+
+def walk_to_details(page: Page, base: str) -> None:
+    """Start a draft and answer every step before the last one (details) with STEP_ANSWERS."""
+    start_draft(page, base)
+    for step_id in list(STEP_ANSWERS)[:-1]:
+        fill_step(page, STEP_ANSWERS[step_id])
+        press(page, '.actions button[value="continue"]')
+    assert "/s/details" in page.url
+
+
+def dashboard_visits(
+    context: BrowserContext, page: Page, server: LiveServer, email: str, visit: Visit
+) -> None:
+    """Make a submission as a client, then visit every dashboard page; closes `context`."""
+    try:
+        client_journey(page, server, lambda name: None, embed=False)
+        dashboard_journey(page, server, email, visit)
+    finally:
+        context.close()
 
 
 def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool = True) -> None:

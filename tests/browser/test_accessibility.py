@@ -11,7 +11,16 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..conftest import STEP_ANSWERS
 from .conftest import LiveServer, describe, run_axe
-from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context, press
+from .journey import (
+    LANGS,
+    client_journey,
+    dashboard_visits,
+    make_admin,
+    new_context,
+    press,
+    start_draft,
+    walk_to_details,
+)
 from .test_walk import fill_step
 
 
@@ -84,26 +93,16 @@ def test_dashboard_pages_have_no_axe_violations(
         if violations:
             problems[name] = describe(violations)
 
-    try:
-        client_journey(page, live_server, lambda name: None, embed=False)  # makes a submission
-        dashboard_journey(page, live_server, email, visit)
-    finally:
-        context.close()
+    dashboard_visits(context, page, live_server, email, visit)
     assert len(seen) == 11, seen
     assert not problems, "\n".join(f"{name}: {v}" for name, v in problems.items())
 
 
 def test_axe_reports_a_real_violation(page: Page, live_server: LiveServer) -> None:
     """The check can fail: an input stripped of its label is reported."""
-    page.goto(f"{live_server.url}/c/demo/")
-    press(page, "form[action$='/start'] button[type=submit]")
+    start_draft(page, live_server.url)
     page.evaluate("document.querySelectorAll('label').forEach(l => l.remove())")
     assert any(v["id"] == "label" for v in run_axe(page))
-
-
-def _start(page: Page, base: str) -> None:
-    page.goto(f"{base}/c/demo/")
-    press(page, "form[action$='/start'] button[type=submit]")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -112,7 +111,7 @@ def test_error_summary_takes_focus_and_links_to_each_field(
 ) -> None:
     context = new_context(browser, "en", javascript=javascript)
     page = context.new_page()
-    _start(page, live_server.url)
+    start_draft(page, live_server.url)
     press(page, '.actions button[value="continue"]')
     summary = page.locator(".error-summary")
     # The browser applies autofocus a moment after the page loads: wait for it (polled by
@@ -136,7 +135,7 @@ def test_error_summary_takes_focus_and_links_to_each_field(
 
 
 def test_page_titles_say_the_step_and_the_error_state(page: Page, live_server: LiveServer) -> None:
-    _start(page, live_server.url)
+    start_draft(page, live_server.url)
     steps = len(STEP_ANSWERS)
     assert re.match(rf"^About you – Step 1 of {steps} – ", page.title()), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
     progress = page.locator("h1 .progress").inner_text()
@@ -154,11 +153,7 @@ def test_page_titles_say_the_step_and_the_error_state(page: Page, live_server: L
 def test_text_fields_with_errors_are_marked_invalid_and_described(
     page: Page, live_server: LiveServer
 ) -> None:
-    _start(page, live_server.url)
-    for step_id in list(STEP_ANSWERS)[:-1]:
-        fill_step(page, STEP_ANSWERS[step_id])
-        press(page, '.actions button[value="continue"]')
-    assert "/s/details" in page.url
+    walk_to_details(page, live_server.url)
     page.fill("#email", "not-an-email")
     press(page, '.actions button[value="continue"]')
     email = page.locator("#email")
@@ -172,7 +167,7 @@ def test_text_fields_with_errors_are_marked_invalid_and_described(
 def test_scale_is_a_labelled_radio_group(page: Page, live_server: LiveServer) -> None:
     """Pain tolerance: a fieldset whose legend is the question; each number is a radio whose
     label also says what the two ends mean; the help text is tied to the group."""
-    _start(page, live_server.url)
+    start_draft(page, live_server.url)
     for step_id in ("about_you", "goals"):
         fill_step(page, STEP_ANSWERS[step_id])
         press(page, '.actions button[value="continue"]')

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from ..conftest import STEP_ANSWERS
 from .conftest import LiveServer
-from .journey import new_context, press
+from .journey import new_context, press, walk_to_details
 
 MAX_TABS_PER_PAGE = 200
 
@@ -129,24 +129,13 @@ def test_keyboard_only_walk_completes_the_questionnaire(
     context.close()
 
 
-def _to_details(page: Page, base: str) -> None:
-    from .test_walk import fill_step
-
-    page.goto(f"{base}/c/demo/")
-    press(page, "form[action$='/start'] button[type=submit]")
-    for step_id in list(STEP_ANSWERS)[:-1]:
-        fill_step(page, STEP_ANSWERS[step_id])
-        press(page, '.actions button[value="continue"]')
-    assert "/s/details" in page.url
-
-
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_language_switch_keeps_place_and_typed_answers(
     browser: Browser, live_server: LiveServer, app: object, javascript: bool
 ) -> None:
     context = new_context(browser, "en", javascript=javascript)
     page = context.new_page()
-    _to_details(page, live_server.url)
+    walk_to_details(page, live_server.url)
     page.fill("#full_name", "Mei Chen")
     page.fill("#email", "mei@example.com")
     page.check("#consent_store")
@@ -173,7 +162,7 @@ def test_enter_in_a_text_box_continues_and_does_not_switch_language(
 ) -> None:
     """The header's language buttons belong to the step form and come first in the page, so
     the form starts with a hidden Continue: Enter must press that, not a language button."""
-    _to_details(page, live_server.url)
+    walk_to_details(page, live_server.url)
     page.fill("#full_name", "Mei Chen")
     page.focus("#full_name")
     with page.expect_navigation():

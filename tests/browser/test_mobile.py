@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .conftest import ARTIFACTS, LiveServer
-from .journey import LANGS, client_journey, dashboard_journey, make_admin, new_context, press
+from .journey import (
+    LANGS,
+    client_journey,
+    dashboard_visits,
+    make_admin,
+    new_context,
+    press,
+    walk_to_details,
+)
 
 PHONE = {"width": 360, "height": 740}
 MIN_TARGET = 44
@@ -92,11 +100,7 @@ def test_dashboard_pages_fit_a_phone(
         if width > PHONE["width"]:
             too_wide[name] = width
 
-    try:
-        client_journey(page, live_server, lambda name: None, embed=False)  # makes a submission
-        dashboard_journey(page, live_server, email, visit)
-    finally:
-        context.close()
+    dashboard_visits(context, page, live_server, email, visit)
     assert len(seen) == 11, seen
     assert not too_wide, f"dashboard pages wider than {PHONE['width']} px: {too_wide}"
 
@@ -110,19 +114,8 @@ def test_the_width_check_can_fail(browser: Browser, live_server: LiveServer, app
     context.close()
 
 
-def _to_details(page: Page, base: str) -> None:
-    from ..conftest import STEP_ANSWERS
-    from .test_walk import fill_step
-
-    page.goto(f"{base}/c/demo/")
-    press(page, "form[action$='/start'] button[type=submit]")
-    for step_id in list(STEP_ANSWERS)[:-1]:
-        fill_step(page, STEP_ANSWERS[step_id])
-        press(page, '.actions button[value="continue"]')
-
-
 def test_fields_ask_for_the_right_keyboard(page: Page, live_server: LiveServer) -> None:
-    _to_details(page, live_server.url)
+    walk_to_details(page, live_server.url)
     assert page.locator("#email").get_attribute("type") == "email"
     assert page.locator("#email").get_attribute("autocomplete") == "email"
     assert page.locator("#phone").get_attribute("type") == "tel"
