@@ -1,7 +1,9 @@
 """Pooled connections to a database server survive its restart: an idle connection is checked
-before use and replaced when dead (screener/storage/db.py). PostgreSQL only: SQLite has no
-server to lose."""
+before use and replaced when dead (screener/storage/db.py). Against PostgreSQL in both passes
+of scripts/test: SQLite has no server to lose."""
 from __future__ import annotations
+
+import os
 
 import pytest
 from sqlalchemy import text
@@ -12,9 +14,14 @@ from screener.storage.db import make_engine
 
 @pytest.fixture
 def server_url(database_url: str) -> str:
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has no server connection to lose (this test runs on PostgreSQL)")
-    return database_url
+    """The PostgreSQL server of the run: the suite's database, or in the SQLite pass the server
+    scripts/test started for the PostgreSQL pass (SCREENER_TEST_PG_URL)."""
+    url = database_url
+    if url.startswith("sqlite"):
+        url = os.environ.get("SCREENER_TEST_PG_URL", "")
+    if not url:
+        pytest.skip("needs a PostgreSQL server: run scripts/test, or set SCREENER_TEST_PG_URL")
+    return url
 
 
 def kill_pooled_connection(url: str, engine: object) -> int:
