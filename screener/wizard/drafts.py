@@ -124,6 +124,16 @@ def token_matches(sent: object, expected: str) -> bool:
     return isinstance(sent, str) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
+def step_context(token_hash: str, step_id: str) -> str:
+    """The CSRF context of a step's form (DraftCSRF's meta.csrf_context)."""
+    return f"{token_hash}:{step_id}"
+
+
+def step_token(secret: str, token_hash: str, step_id: str) -> str:
+    """The CSRF token a step's form carries: what DraftCSRF generates and checks."""
+    return bound_token(secret, step_context(token_hash, step_id))
+
+
 def submit_token(secret: str, token_hash: str) -> str:
     """The CSRF token of the final submit form, bound to the draft."""
     return bound_token(secret, f"{token_hash}:submit")

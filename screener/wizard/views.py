@@ -33,10 +33,11 @@ from ..screening.render import client_summary_context
 from ..storage.models import Draft, Submission, utcnow, valid_slug
 from . import engine
 from .drafts import (
-    bound_token,
     find_clinic_and_draft,
     new_draft,
     save_draft,
+    step_context,
+    step_token,
     submit_token,
     submit_token_valid,
 )
@@ -143,7 +144,7 @@ def _step_form(
         questions,
         formdata=request.form if posted else None,
         answers=draft.answers,
-        csrf_context=f"{draft.token_hash}:{step.id}",
+        csrf_context=step_context(draft.token_hash, step.id),
         secret=current_app.config["SECRET_KEY"],
         lang=draft.lang,
         today=today(),
@@ -348,7 +349,7 @@ def _render_step(
         ),
         values={
             "action_url": wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
-            "csrf_token": bound_token(current_app.config["SECRET_KEY"], f"{draft.token_hash}:{current.id}"),
+            "csrf_token": step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
             **_resume_values(draft),
         },
         safe_values={"questions_block": Markup("\n").join(html)},
