@@ -24,11 +24,14 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -132,6 +135,13 @@ class Server:
 def client_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def with_cpu(server: Server, run: Callable[[], T]) -> tuple[T, float, float]:
+    """run()'s result, with the CPU seconds it cost the server's workers and this process."""
+    server_before, client_before = server.worker_cpu_seconds(), client_cpu_seconds()
+    value = run()
+    return value, server.worker_cpu_seconds() - server_before, client_cpu_seconds() - client_before
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -250,16 +260,13 @@ def main() -> int:
         warmup = run_wizard(product.port, args.clients, args.concurrency, args.seed - 1)
         run_baseline(baseline_server.port, 500, args.concurrency)
         for r in range(args.rounds):
-            cpu = product.worker_cpu_seconds(), client_cpu_seconds()
-            result = run_wizard(product.port, args.clients, args.concurrency, args.seed + r)
-            result["server_cpu"] = product.worker_cpu_seconds() - cpu[0]
-            result["client_cpu"] = client_cpu_seconds() - cpu[1]
-            base_requests = max(2000, result["requests"])
-            cpu = baseline_server.worker_cpu_seconds(), client_cpu_seconds()
-            result["baseline_rps"] = run_baseline(baseline_server.port, base_requests, args.concurrency)
-            result["base_server_cpu"] = baseline_server.worker_cpu_seconds() - cpu[0]
-            result["base_client_cpu"] = client_cpu_seconds() - cpu[1]
-            result["base_requests"] = base_requests
+            result, result["server_cpu"], result["client_cpu"] = with_cpu(
+                product, lambda: run_wizard(product.port, args.clients, args.concurrency, args.seed + r)
+            )
+            result["base_requests"] = base_requests = max(2000, result["requests"])
+            result["baseline_rps"], result["base_server_cpu"], result["base_client_cpu"] = with_cpu(
+                baseline_server, lambda: run_baseline(baseline_server.port, base_requests, args.concurrency)
+            )
             rounds.append(result)
     finally:
         product.stop()
