@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from flask import request
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-not-secret"  # refused outside debug and testing
@@ -70,3 +73,10 @@ def check_config(config: dict[str, Any], debug: bool) -> None:
             " (at least 16 characters), or run `flask --app screener init-db` which writes"
             " instance/secret_key"
         )
+
+
+def public_base_url(config: Mapping[str, Any]) -> str:
+    """Where the product is served, without a trailing slash: SCREENER_BASE_URL when set (links
+    in emails, FHIR URLs and embed snippets must not depend on a request's Host header), else the
+    address of the current request."""
+    return str(config["BASE_URL"] or request.url_root).rstrip("/")

@@ -21,7 +21,7 @@ from flask_babel import gettext
 from markupsafe import escape
 
 from .config import ROOT
-from .security import frame_origins, normalise_origin
+from .security import normalise_origin
 
 bp = Blueprint("embedding", __name__)
 
@@ -62,11 +62,10 @@ def embed_js() -> ResponseReturnValue:
 @bp.before_app_request
 def _embed_host() -> None:
     """On embed pages, accept `?host=` only when it is one of the clinic's allowed origins."""
-    clinic = g.get("clinic")
-    if request.blueprint != "embed" or clinic is None:
+    if request.blueprint != "embed" or g.get("clinic") is None:
         return
     host = normalise_origin(request.args.get("host"))
-    if host is None or host not in frame_origins(clinic.allowed_origins):
+    if host is None or host not in g.frame_ancestors:  # the clinic's, normalised (wizard views)
         return
     g.embed_host = host
     # Set only on the redirect that follows the submitting POST (wizard/views.py: submit);

@@ -15,7 +15,9 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, url_for
+
+from .config import public_base_url
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,7 @@ def send(config: dict[str, Any], msg: EmailMessage) -> None:
 
 def submission_link(app: Flask, submission_id: int) -> str:
     """The dashboard address of a submission, on SCREENER_BASE_URL when it is set."""
-    path = url_for("dashboard.submission", submission_id=submission_id)
-    base = app.config["BASE_URL"] or request.url_root
-    return base.rstrip("/") + path
+    return public_base_url(app.config) + url_for("dashboard.submission", submission_id=submission_id)
 
 
 def notify_new_submission(

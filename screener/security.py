@@ -66,16 +66,18 @@ def frame_origins(values: Iterable[object] | None) -> list[str]:
 
 def set_security_headers(response: Response) -> Response:
     """CSP with frame-ancestors per page, no-store on health data, no referrer leaks."""
-    # Only normalised origins reach the header: a stored "https://a.example; script-src *"
-    # must not add a directive, and a clinic whose origins are all invalid is not embeddable.
-    origins = frame_origins(g.get("frame_ancestors"))
+    # g.frame_ancestors holds frame_origins() of the clinic's list (wizard/views.py): only
+    # normalised origins reach the header, so a stored "https://a.example; script-src *" adds
+    # no directive, and a clinic whose origins are all invalid is not embeddable.
+    origins: list[str] = g.get("frame_ancestors") or []
     ancestors = " ".join(origins) if origins else "'none'"
     response.headers["Content-Security-Policy"] = f"{CSP}; frame-ancestors {ancestors}"
     if not origins:
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # Draft tokens live in URL paths: never send them to another site.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Draft tokens live in URL paths: never send them to another site (a page may relax this
+    # for its own site, as the dashboard does, through g.referrer_policy).
+    response.headers["Referrer-Policy"] = g.get("referrer_policy", "no-referrer")
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if g.get("private_page"):

@@ -28,7 +28,7 @@ from wtforms.validators import (
 )
 
 from ..questionnaire.model import SEVERITIES
-from ..security import normalise_origin
+from ..security import frame_origins, normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN
 
 SEVERITY_LABELS: dict[str, Any] = {
@@ -182,14 +182,9 @@ class ClinicForm(DashboardForm):
 
 def origins_of(text: str) -> list[str]:
     """The origins of a textarea, one per line, normalised as the CSP header needs them
-    (security.normalise_origin), without repeats; ValueError naming a line that is not one."""
-    origins: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        origin = normalise_origin(line)
-        if origin is None:
+    (security.frame_origins), without repeats; ValueError naming a line that is not one."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if normalise_origin(line) is None:
             raise ValueError(line.strip()[:200])
-        if origin not in origins:
-            origins.append(origin)
-    return origins
+    return frame_origins(lines)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..exports import fhir
 from ..exports.csv import stream_csv
+from ..config import public_base_url
 from ..embed import embed_snippets
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
@@ -79,6 +80,10 @@ def questionnaire() -> Questionnaire:
 def _require_login() -> ResponseReturnValue | None:
     """Every dashboard page: no caching, the reader's language, and a login (but the login's)."""
     g.private_page = True  # Cache-Control: no-store on every dashboard response
+    # Dashboard pages send their address to this site only: browsers then name the page in a
+    # form's Origin and Referer, which Flask-WTF checks on HTTPS (the product-wide `no-referrer`
+    # would make every HTTPS POST fail that check). Applied by security.set_security_headers.
+    g.referrer_policy = "same-origin"
     wanted = normalise_lang(request.args.get("lang"))
     if wanted:
         session["lang"] = wanted
@@ -89,19 +94,6 @@ def _require_login() -> ResponseReturnValue | None:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined, no-any-return]
     g.clinic = current_practitioner().clinic
     return None
-
-
-@bp.after_app_request
-def _same_origin_referrer(response: Response) -> Response:
-    """Dashboard pages send their address to this site only (Referrer-Policy: same-origin).
-
-    Browsers then name the page in a form's Origin and Referer, which Flask-WTF checks on HTTPS
-    (the product-wide `no-referrer` would make every HTTPS POST fail that check). Registered
-    with the blueprint, before the app's security headers, so it runs after them and wins.
-    """
-    if request.blueprint == "dashboard":
-        response.headers["Referrer-Policy"] = "same-origin"
-    return response
 
 
 def severity_label(severity: str | None) -> str:
@@ -283,7 +275,6 @@ def review(submission_id: int) -> ResponseReturnValue:
         ), 422
     me = current_practitioner()
     with db.transaction() as s:
-        s.refresh(sub)
         sub.reviewed_at = utcnow()
         sub.reviewed_by_id = me.id
         sub.review_note = (form.note.data or "").strip() or None
@@ -324,7 +315,7 @@ def delete_submission(submission_id: int) -> ResponseReturnValue:
 def fhir_urls() -> fhir.Urls:
     """The installation's FHIR base: SCREENER_FHIR_BASE, else <base URL>/fhir."""
     config = current_app.config
-    base = config["FHIR_BASE"] or (config["BASE_URL"] or request.url_root).rstrip("/") + "/fhir"
+    base = config["FHIR_BASE"] or public_base_url(config) + "/fhir"
     return fhir.Urls(base.rstrip("/"))
 
 
@@ -554,7 +545,7 @@ def clinic_settings() -> ResponseReturnValue:
         flash(_("The clinic settings were saved."))
         return redirect(url_for("dashboard.clinic_settings"), code=303)
     status = 422 if request.method == "POST" else 200
-    snippets = embed_snippets(clinic, current_app.config["BASE_URL"] or request.url_root)
+    snippets = embed_snippets(clinic, public_base_url(current_app.config))
     return render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets), status
 
 

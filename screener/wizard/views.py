@@ -29,6 +29,7 @@ from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang, ui_l
 from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
+from ..security import frame_origins
 from ..screening.render import client_summary_context
 from ..storage.models import Draft, Submission, utcnow, valid_slug
 from . import engine
@@ -90,7 +91,8 @@ def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.clinic = clinic
     g.found_draft = draft
     if g.embedded:
-        g.frame_ancestors = list(clinic.allowed_origins or [])
+        # Normalised once here, for the CSP header and the embed host check (security, embed).
+        g.frame_ancestors = frame_origins(clinic.allowed_origins)
 
 
 @bp.url_defaults
