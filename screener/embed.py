@@ -128,14 +128,10 @@ def create_demo_host(product_url: str | None = None) -> Flask:
     clinic = _DemoClinic()
     # This page plays the clinic's own site, which is not translated by the product.
     title = f"Consultation questionnaire: {clinic.name}"
-    # The template writes the live snippet itself (autoescaped); tests check it is the same
-    # text as embed_snippets(), which the page also shows.
+    # The page runs the very snippets it shows: embed_snippets() escapes every value in them.
     context = {
         "snippets": embed_snippets(clinic, product, title=title),
         "base": _base(product),
-        "clinic": clinic,
-        "title": title,
-        "height": DEFAULT_FRAME_HEIGHT,
     }
 
     @app.get("/")
