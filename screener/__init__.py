@@ -10,7 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import assets
 from .config import ROOT, check_config, instance_dir, load_config
-from .dashboard import settings as dashboard_settings
 from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import (
     LANGUAGE_NAMES,
@@ -29,7 +28,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The application factory."""
     app = Flask(__name__, instance_path=str(instance_dir()), template_folder=str(ROOT / "templates"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.update(dashboard_settings())
     app.config.update(load_config(Path(app.instance_path), config))
     if app.config["PROXIES"]:  # behind N reverse proxies: trust their X-Forwarded-* headers
         n = app.config["PROXIES"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ class ConfigError(RuntimeError):
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     try:
         return int(raw)
@@ -31,8 +32,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in ("1", "true", "yes", "on")
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settings for one app: defaults < environment < overrides."""
+    https = os.environ.get("SCREENER_URL_SCHEME", "http") == "https"
     secret_file = instance_path / "secret_key"
     secret = os.environ.get("SECRET_KEY") or (
         secret_file.read_text().strip() if secret_file.is_file() else None
@@ -55,6 +64,27 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "DRAFT_RATE_LIMIT": os.environ.get("SCREENER_DRAFT_RATE_LIMIT") or "20 per minute;200 per hour",
         "SUBMIT_RATE_LIMIT": os.environ.get("SCREENER_SUBMIT_RATE_LIMIT")
         or "20 per minute;200 per hour",
+        # The login session exists only under /dashboard: client pages never see a cookie.
+        "SESSION_COOKIE_PATH": "/dashboard",
+        # Secure also when a request arrives over HTTPS (see auth.SessionInterface).
+        "SESSION_COOKIE_SECURE": _env_flag("SCREENER_SECURE_COOKIES", https),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SCREENER_SESSION_HOURS", 8)),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_RATE_LIMIT": os.environ.get("SCREENER_LOGIN_RATE_LIMIT")
+        or "10 per minute;100 per hour",
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host.
+        "PROXIES": _env_int("SCREENER_PROXIES", 0),
+        # Public address of the product, for links in emails (else the request's own URL).
+        "BASE_URL": os.environ.get("SCREENER_BASE_URL") or None,
+        "FHIR_BASE": os.environ.get("SCREENER_FHIR_BASE") or None,
+        "SMTP_HOST": os.environ.get("SCREENER_SMTP_HOST") or None,
+        "SMTP_PORT": _env_int("SCREENER_SMTP_PORT", 587),
+        "SMTP_USER": os.environ.get("SCREENER_SMTP_USER") or None,
+        "SMTP_PASSWORD": os.environ.get("SCREENER_SMTP_PASSWORD") or None,
+        "SMTP_FROM": os.environ.get("SCREENER_SMTP_FROM") or None,
+        "SMTP_STARTTLS": _env_flag("SCREENER_SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": _env_int("SCREENER_SMTP_TIMEOUT", 20),
     }
     config.update(overrides or {})
     return config
