@@ -51,12 +51,11 @@ def _add_version(endpoint: str, values: dict[str, Any]) -> None:
             values["v"] = version
 
 
-def _static_response(response: Response) -> Response:
-    if request.endpoint != "static":
-        return response
+def _buffer_file(response: Response) -> Response:
+    """Any file response (static files, embed.js): read the (small) file into memory and close
+    it now. Flask-Compress's streaming path never closes the file it streams from, and an
+    in-memory body is gzipped too."""
     if response.direct_passthrough:
-        # Read the (small) file into memory and close it now: Flask-Compress's streaming path
-        # never closes the file it streams from, and an in-memory body is gzipped too.
         response.direct_passthrough = False
         source = response.response
         try:
@@ -66,6 +65,12 @@ def _static_response(response: Response) -> Response:
             if close is not None:
                 close()
         response.set_data(body)
+    return response
+
+
+def _static_response(response: Response) -> Response:
+    if request.endpoint != "static":
+        return response
     filename = (request.view_args or {}).get("filename")
     wanted = request.args.get("v")
     current = static_version(str(filename)) if filename and wanted else None
@@ -86,3 +91,4 @@ def init_app(app: Flask) -> None:
     compress.init_app(app)
     app.url_defaults(_add_version)
     app.after_request(_static_response)
+    app.after_request(_buffer_file)  # runs first (hooks run last-registered first)

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, current_app, g, render_template, request
+from flask import Blueprint, Flask, g, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from markupsafe import escape
 
+from .assets import static_version
 from .config import ROOT
 from .security import normalise_origin
 
@@ -46,14 +47,11 @@ class EmbeddableClinic(Protocol):
 @bp.get("/embed.js")
 def embed_js() -> ResponseReturnValue:
     """The host-page script: creates the iframe, resizes it, re-dispatches completion."""
-    # A small file, read whole: a streamed file response left its file open under compression.
-    response = current_app.response_class(
-        (STATIC / "embed.js").read_bytes(), mimetype="text/javascript"
+    # Public, cached for EMBED_JS_MAX_AGE, 304s on the file's content hash (the same on every
+    # server of an installation); assets.py buffers the file.
+    response = send_from_directory(
+        STATIC, "embed.js", max_age=EMBED_JS_MAX_AGE, etag=static_version("embed.js") or True
     )
-    response.cache_control.public = True
-    response.cache_control.max_age = EMBED_JS_MAX_AGE
-    response.add_etag()
-    response.make_conditional(request)
     # A classic <script src> needs no CORS; this only lets pages with COEP load it too.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
