@@ -378,7 +378,6 @@ def export_csv() -> ResponseReturnValue:
         stream_with_context(stream_csv(questionnaire(), rows())),
         mimetype="text/csv",
     )
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="submissions-{g.clinic.slug}-{stamp}.csv"'
