@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Dialect, Engine, Select, create_engine, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -159,3 +159,51 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+class DriverQuery:
+    """A Core SELECT compiled once per dialect and run on the driver's cursor of a session's
+    connection (in its transaction), each column converted by its SQLAlchemy type as Core would.
+
+    For the one query of every client request: SQLAlchemy's statement execution and ORM
+    loading cost ten times the query itself on SQLite (~300 µs against ~30 µs). Errors come
+    out as SQLAlchemy's (DBAPIError subclasses), and a lost connection is invalidated as Core
+    does, so the pool opens a new one.
+    """
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+        compiled = self.stmt.compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        convert = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.stmt.selected_columns
+        ]
+        return compiled.string, order, convert
+
+    def first(self, session: Session, params: dict[str, Any]) -> list[Any] | None:
+        """The first row's values (converted), or None when there is no row."""
+        conn = session.connection()
+        dialect = conn.dialect
+        prepared = self._compiled.get(dialect.name)
+        if prepared is None:
+            prepared = self._compiled[dialect.name] = self._compile(dialect)
+        sql, order, convert = prepared
+        args: Any = params if order is None else tuple(params[name] for name in order)
+        dbapi_conn = conn.connection
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(sql, args)
+            row = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_conn, cursor):
+                conn.invalidate(exc)
+            raise DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error) from exc
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return [value if fn is None else fn(value) for value, fn in zip(row, convert)]

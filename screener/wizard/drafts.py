@@ -5,14 +5,15 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
+from ..storage.db import DriverQuery
 from ..storage.models import Clinic, Draft, utcnow
 
 TOKEN_BYTES = 24  # 192 bits
@@ -47,37 +48,75 @@ def token_hash_of(token: str) -> str | None:
     return hash_token(token)
 
 
-# Built once: the two queries of every client page (parameters bound per call).
-_CLINIC = select(Clinic).where(Clinic.slug == bindparam("slug"))
-_CLINIC_AND_DRAFT = (
-    select(Clinic, Draft)
-    .outerjoin(Draft, (Draft.clinic_id == Clinic.id) & (Draft.token_hash == bindparam("hash")))
-    .where(Clinic.slug == bindparam("slug"))
+@dataclass(slots=True)
+class ClinicRow:
+    """A clinic as client pages read it (the columns of Clinic, without the ORM)."""
+
+    id: int
+    slug: str
+    name: str
+    contact_email: str | None
+    contact_phone: str | None
+    allowed_origins: list[Any]
+    retention_days: int
+    created_at: dt.datetime
+    notify_email: str | None
+
+
+@dataclass(slots=True)
+class DraftRow:
+    """A draft as client pages read it (the columns of Draft, without the ORM). Written only
+    through save_draft and set_draft_lang, which keep it in step with what they store; the
+    submit loads the Draft itself."""
+
+    id: int
+    clinic_id: int
+    token_hash: str
+    answers: dict[str, Any]
+    current_step: str | None
+    lang: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expires_at: dt.datetime
+    submitted_at: dt.datetime | None
+    checked_for: str | None
+
+
+_CLINICS, _DRAFTS = Clinic.__table__, Draft.__table__
+_CLINIC_COLUMNS = [f.name for f in fields(ClinicRow)]
+_DRAFT_COLUMNS = [f.name for f in fields(DraftRow)]
+# The one query of every client page: the clinic of the URL and, for a token, its draft.
+_CLINIC_AND_DRAFT = DriverQuery(
+    select(*(_CLINICS.c[n] for n in _CLINIC_COLUMNS), *(_DRAFTS.c[n] for n in _DRAFT_COLUMNS))
+    .select_from(_CLINICS.outerjoin(
+        _DRAFTS,
+        (_DRAFTS.c.clinic_id == _CLINICS.c.id) & (_DRAFTS.c.token_hash == bindparam("hash")),
+    ))
+    .where(_CLINICS.c.slug == bindparam("slug"))
 )
 
 
 def find_clinic_and_draft(
     session: Session, slug: str, token: str | None
-) -> tuple[Clinic | None, Draft | None]:
+) -> tuple[ClinicRow | None, DraftRow | None]:
     """The clinic with this slug and, for a token, its live draft (unknown, expired: None).
 
-    One query for both: every client page after the first needs the two.
+    One query for both, straight on the driver (DriverQuery): every client page needs them.
     """
     wanted = token_hash_of(token) if token is not None else None
-    if wanted is None:
-        return session.scalars(_CLINIC, {"slug": slug}).first(), None
-    row = session.execute(_CLINIC_AND_DRAFT, {"slug": slug, "hash": wanted}).first()
+    row = _CLINIC_AND_DRAFT.first(session, {"slug": slug, "hash": wanted or ""})
     if row is None:
         return None, None
-    clinic, draft = row
-    if draft is None or not hmac.compare_digest(draft.token_hash, wanted):
+    split = len(_CLINIC_COLUMNS)
+    clinic = ClinicRow(*row[:split])
+    if wanted is None or row[split] is None:
         return clinic, None
-    if draft.expires_at <= utcnow():
+    draft = DraftRow(*row[split:])
+    if not hmac.compare_digest(draft.token_hash, wanted) or draft.expires_at <= utcnow():
         return clinic, None
     return clinic, draft
 
 
-_DRAFTS = Draft.__table__
 # One statement for every save of a step; a draft already submitted is never written again.
 _SAVE = (
     update(_DRAFTS)
@@ -93,24 +132,32 @@ _SAVE = (
 
 
 def save_draft(
-    session: Session, draft: Draft, answers: dict[str, Any], current_step: str,
+    session: Session, draft: DraftRow, answers: dict[str, Any], current_step: str,
     lang: str | None = None, checked_for: str | None = None,
 ) -> bool:
     """Store a step's outcome (inside a write transaction) and keep `draft` in step with it.
 
     `checked_for` says the answers were just found complete (see Draft.checked_for); without it
-    the mark is cleared. False when the draft was submitted meanwhile (nothing written). A prepared UPDATE rather than a unit-of-work flush: this runs on every
-    step a client sends.
+    the mark is cleared. False when the draft was submitted meanwhile (nothing written, `draft`
+    left as it was). A prepared UPDATE: this runs on every step a client sends.
     """
     lang, now = lang or draft.lang, utcnow()
     result = session.execute(_SAVE, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
                                      "b_lang": lang, "b_updated": now, "b_checked": checked_for})
     if result.rowcount != 1:  # submitted meanwhile: nothing was written
         return False
-    for key, value in (("answers", answers), ("current_step", current_step), ("lang", lang),
-                       ("updated_at", now), ("checked_for", checked_for)):
-        set_committed_value(draft, key, value)
+    draft.answers, draft.current_step, draft.lang = answers, current_step, lang
+    draft.updated_at, draft.checked_for = now, checked_for
     return True
+
+
+_SET_LANG = update(_DRAFTS).where(_DRAFTS.c.id == bindparam("b_id")).values(lang=bindparam("b_lang"))
+
+
+def set_draft_lang(session: Session, draft: DraftRow, lang: str) -> None:
+    """Change the language of a draft (also once submitted: its summary page follows it)."""
+    session.execute(_SET_LANG, {"b_id": draft.id, "b_lang": lang})
+    draft.lang = lang
 
 
 def bound_token(secret: str | bytes, context: str) -> str:

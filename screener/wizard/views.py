@@ -22,6 +22,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
@@ -34,9 +35,11 @@ from ..screening.render import client_summary_context
 from ..storage.models import Draft, Submission, utcnow, valid_slug
 from . import engine
 from .drafts import (
+    DraftRow,
     find_clinic_and_draft,
     new_draft,
     save_draft,
+    set_draft_lang,
     step_context,
     step_token,
     submit_token,
@@ -107,8 +110,8 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
         values.setdefault("token", token)
 
 
-def _load_draft(token: str) -> Draft:
-    draft: Draft | None = g.found_draft  # looked up with the clinic (_pull_clinic)
+def _load_draft(token: str) -> DraftRow:
+    draft: DraftRow | None = g.found_draft  # looked up with the clinic (_pull_clinic)
     if draft is None:
         abort(404, description="draft")
     g.token = token
@@ -116,13 +119,13 @@ def _load_draft(token: str) -> Draft:
     g.private_page = True
     wanted = normalise_lang(request.args.get("lang"))
     if wanted and wanted != draft.lang:
-        with db.transaction():
-            draft.lang = wanted
+        with db.transaction() as session:
+            set_draft_lang(session, draft, wanted)
     g.lang = draft.lang
     return draft
 
 
-def _resume_target(draft: Draft) -> str:
+def _resume_target(draft: DraftRow) -> str:
     if draft.submitted_at is not None:
         return wurl("summary")
     if draft.current_step == REVIEW:
@@ -138,7 +141,7 @@ def _see_other(location: str) -> ResponseReturnValue:
 
 
 def _step_form(
-    step: Step, questions: list[Question], draft: Draft, *, posted: bool, csrf: bool = True
+    step: Step, questions: list[Question], draft: DraftRow, *, posted: bool, csrf: bool = True
 ) -> StepForm:
     return make_form(
         questionnaire(),
@@ -184,7 +187,7 @@ def completeness_mark(answers: dict[str, Any]) -> str:
     return f"{questionnaire().version}:{today().isoformat()}:{digest}"
 
 
-def draft_incomplete_step(draft: Draft) -> Step | None:
+def draft_incomplete_step(draft: DraftRow) -> Step | None:
     """first_incomplete_step of a draft, skipped when a save today found these very answers
     complete."""
     if draft.checked_for is not None and draft.checked_for == completeness_mark(draft.answers):
@@ -358,7 +361,7 @@ def _render_step(
     )
 
 
-def _resume_values(draft: Draft) -> dict[str, str]:
+def _resume_values(draft: DraftRow) -> dict[str, str]:
     """What the "come back later" box shows (wizard/_resume.html)."""
     return {
         "resume_url": wurl("resume", _external=True),
@@ -400,26 +403,26 @@ def submit(token: str) -> ResponseReturnValue:
     created = False
     try:
         with db.transaction() as session:
-            session.refresh(draft, with_for_update=True)
-            if draft.submitted_at is None:
+            stored = session.get(Draft, draft.id, with_for_update=True, populate_existing=True)
+            if stored is not None and stored.submitted_at is None:
                 now = utcnow()
                 submission = Submission(
-                    clinic_id=draft.clinic_id,
-                    draft_id=draft.id,
+                    clinic_id=stored.clinic_id,
+                    draft_id=stored.id,
                     answers=answers,
                     flags=[f.to_json() for f in screen(qn, answers, today())],
                     questionnaire_version=qn.version,
-                    lang=draft.lang,
+                    lang=stored.lang,
                     full_name=str(answers.get("full_name", "")),
                     submitted_at=now,
                 )
                 session.add(submission)
-                draft.submitted_at = now
-                draft.answers = {}  # the submission holds them now; keep one copy only
+                stored.submitted_at = now
+                stored.answers = {}  # the submission holds them now; keep one copy only
                 # The link now shows a summary with health data: it works for DRAFT_DAYS more.
-                draft.expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
-                draft.current_step = None
-                draft.checked_for = None
+                stored.expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
+                stored.current_step = None
+                stored.checked_for = None
                 created = True
     except IntegrityError:  # the other of two simultaneous submits won: same outcome
         created = False
@@ -435,7 +438,7 @@ def submit(token: str) -> ResponseReturnValue:
 @bp.get("/<slug>/d/<token>/summary")
 def summary(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
-    sub = draft.submission
+    sub = db.session.scalars(select(Submission).where(Submission.draft_id == draft.id)).first()
     if draft.submitted_at is None or sub is None:
         return _see_other(_resume_target(draft))
     return render_template(

@@ -1,0 +1,64 @@
+"""The client pages' own queries (storage/db.py DriverQuery) read what the ORM reads."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from screener.extensions import db
+from screener.storage.db import DriverQuery
+from screener.storage.models import Clinic, Draft
+from screener.wizard.drafts import ClinicRow, DraftRow, find_clinic_and_draft, hash_token
+from tests.conftest import Walker
+
+
+def _columns(model: Any) -> list[str]:
+    return [c.key for c in model.__table__.columns]
+
+
+def test_the_rows_have_every_column_of_their_model() -> None:
+    assert [f.name for f in dataclasses.fields(ClinicRow)] == _columns(Clinic)
+    assert [f.name for f in dataclasses.fields(DraftRow)] == _columns(Draft)
+
+
+def test_clinic_and_draft_hold_what_the_orm_loads(app: Flask, walker: Walker) -> None:
+    walker.start()
+    assert walker.post_step({"age_band": "30_44", "pregnancy": "no"}).status_code == 303
+    with app.app_context():
+        clinic, draft = find_clinic_and_draft(db.session, "demo", walker.token)
+        orm_draft = db.session.scalars(
+            select(Draft).where(Draft.token_hash == hash_token(walker.token))
+        ).one()
+        assert clinic is not None and draft is not None
+        for name in _columns(Clinic):
+            assert getattr(clinic, name) == getattr(orm_draft.clinic, name), name
+        for name in _columns(Draft):
+            assert getattr(draft, name) == getattr(orm_draft, name), name
+        assert draft.answers["age_band"] == "30_44"
+        assert draft.created_at.tzinfo is not None and draft.submitted_at is None
+
+
+def test_unknown_clinic_token_or_expired_draft(app: Flask, walker: Walker) -> None:
+    walker.start()
+    with app.app_context():
+        assert find_clinic_and_draft(db.session, "nowhere", walker.token) == (None, None)
+        clinic, draft = find_clinic_and_draft(db.session, "demo", "x" * 32)
+        assert clinic is not None and clinic.slug == "demo" and draft is None
+        clinic, draft = find_clinic_and_draft(db.session, "demo", None)
+        assert clinic is not None and draft is None
+        with db.transaction() as s:
+            stored = s.scalars(select(Draft).where(Draft.token_hash == hash_token(walker.token))).one()
+            stored.expires_at = stored.created_at
+        assert find_clinic_and_draft(db.session, "demo", walker.token)[1] is None
+
+
+def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
+    broken = DriverQuery(select(Clinic.__table__.c.id).where(Clinic.__table__.c.slug == "x"))
+    with app.app_context():
+        broken._compiled[db.engine.dialect.name] = ("SELECT no_such_column FROM clinic", None, [None])
+        with pytest.raises(DBAPIError):
+            broken.first(db.session, {})
