@@ -1,4 +1,4 @@
-"""The client pages' own queries (storage/db.py DriverQuery) read what the ORM reads."""
+"""The client pages' own statements (storage/db.py DriverStatement) read and write as the ORM."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from screener.extensions import db
-from screener.storage.db import DriverQuery
+from screener.storage.db import DriverStatement
 from screener.storage.models import Clinic, Draft
 from screener.wizard.drafts import ClinicRow, DraftRow, find_clinic_and_draft, hash_token
 from tests.conftest import Walker
@@ -29,7 +29,7 @@ def test_clinic_and_draft_hold_what_the_orm_loads(app: Flask, walker: Walker) ->
     walker.start()
     assert walker.post_step({"age_band": "30_44", "pregnancy": "no"}).status_code == 303
     with app.app_context():
-        clinic, draft = find_clinic_and_draft(db.session, "demo", walker.token)
+        clinic, draft = find_clinic_and_draft(db.driver(), "demo", walker.token)
         orm_draft = db.session.scalars(
             select(Draft).where(Draft.token_hash == hash_token(walker.token))
         ).one()
@@ -45,20 +45,21 @@ def test_clinic_and_draft_hold_what_the_orm_loads(app: Flask, walker: Walker) ->
 def test_unknown_clinic_token_or_expired_draft(app: Flask, walker: Walker) -> None:
     walker.start()
     with app.app_context():
-        assert find_clinic_and_draft(db.session, "nowhere", walker.token) == (None, None)
-        clinic, draft = find_clinic_and_draft(db.session, "demo", "x" * 32)
+        assert find_clinic_and_draft(db.driver(), "nowhere", walker.token) == (None, None)
+        clinic, draft = find_clinic_and_draft(db.driver(), "demo", "x" * 32)
         assert clinic is not None and clinic.slug == "demo" and draft is None
-        clinic, draft = find_clinic_and_draft(db.session, "demo", None)
+        clinic, draft = find_clinic_and_draft(db.driver(), "demo", None)
         assert clinic is not None and draft is None
         with db.transaction() as s:
             stored = s.scalars(select(Draft).where(Draft.token_hash == hash_token(walker.token))).one()
             stored.expires_at = stored.created_at
-        assert find_clinic_and_draft(db.session, "demo", walker.token)[1] is None
+        assert find_clinic_and_draft(db.driver(), "demo", walker.token)[1] is None
 
 
 def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
-    broken = DriverQuery(select(Clinic.__table__.c.id).where(Clinic.__table__.c.slug == "x"))
+    broken = DriverStatement(text("SELECT no_such_column FROM clinic"))
     with app.app_context():
-        broken._compiled[db.engine.dialect.name] = ("SELECT no_such_column FROM clinic", None, [None])
         with pytest.raises(DBAPIError):
-            broken.first(db.session, {})
+            broken.first(*db.driver(), {})
+        # the connection is still usable: the next statement of the request runs
+        assert find_clinic_and_draft(db.driver(), "demo", None)[0] is not None

@@ -165,7 +165,7 @@ def test_lru_keeps_the_most_recent_entries() -> None:
 
 def _draft_row(token: str) -> DraftRow:
     """The draft as a client request reads it (find_clinic_and_draft)."""
-    clinic, draft = find_clinic_and_draft(db.session, "demo", token)
+    clinic, draft = find_clinic_and_draft(db.driver(), "demo", token)
     assert clinic is not None and clinic.slug == "demo" and draft is not None
     return draft
 
@@ -176,8 +176,8 @@ def test_a_save_never_writes_into_a_submitted_draft(app: Flask, walk: Any, sessi
     with app.app_context():
         draft = _draft_row(w.token)
         assert draft.submitted_at is not None and draft.answers == {}
-        with db.transaction() as s:  # a step save that lost the race with the submit
-            save_draft(s, draft, {"full_name": "Late"}, "details")
+        # a step save that lost the race with the submit
+        assert save_draft(db.driver(), draft, {"full_name": "Late"}, "details") is False
     session.rollback()
     stored = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
     assert stored.answers == {} and stored.current_step is None
@@ -188,8 +188,7 @@ def test_save_keeps_the_loaded_draft_in_step(app: Flask, walker: Walker, session
     with app.app_context():
         draft = _draft_row(walker.token)
         before = draft.updated_at
-        with db.transaction() as s:
-            save_draft(s, draft, {"age_band": "18_29"}, "goals", lang="zh-Hant")
+        assert save_draft(db.driver(), draft, {"age_band": "18_29"}, "goals", lang="zh-Hant")
         assert (draft.answers, draft.current_step, draft.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
         assert draft.updated_at >= before and draft.updated_at <= utcnow()
     session.rollback()
@@ -280,6 +279,5 @@ def test_a_step_save_that_lost_the_race_with_the_submit_leaves_the_draft_object_
         before = dict(draft.answers)
     assert w.submit().status_code == 303
     with app.app_context():
-        with db.transaction() as s:
-            assert save_draft(s, draft, {"full_name": "Late"}, "details") is False
+        assert save_draft(db.driver(), draft, {"full_name": "Late"}, "details") is False
         assert draft.answers == before  # not pretending the late save was stored

@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Dialect, bindparam, select, update
 from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
-from ..storage.db import DriverQuery
+from ..storage.db import DriverStatement, PoolProxiedConnection
 from ..storage.models import Clinic, Draft, utcnow
 
 TOKEN_BYTES = 24  # 192 bits
@@ -86,7 +86,7 @@ _CLINICS, _DRAFTS = Clinic.__table__, Draft.__table__
 _CLINIC_COLUMNS = [f.name for f in fields(ClinicRow)]
 _DRAFT_COLUMNS = [f.name for f in fields(DraftRow)]
 # The one query of every client page: the clinic of the URL and, for a token, its draft.
-_CLINIC_AND_DRAFT = DriverQuery(
+_CLINIC_AND_DRAFT = DriverStatement(
     select(*(_CLINICS.c[n] for n in _CLINIC_COLUMNS), *(_DRAFTS.c[n] for n in _DRAFT_COLUMNS))
     .select_from(_CLINICS.outerjoin(
         _DRAFTS,
@@ -96,15 +96,18 @@ _CLINIC_AND_DRAFT = DriverQuery(
 )
 
 
+Driver = tuple[PoolProxiedConnection, Dialect]  # Database.driver(): autocommit connection
+
+
 def find_clinic_and_draft(
-    session: Session, slug: str, token: str | None
+    driver: Driver, slug: str, token: str | None
 ) -> tuple[ClinicRow | None, DraftRow | None]:
     """The clinic with this slug and, for a token, its live draft (unknown, expired: None).
 
-    One query for both, straight on the driver (DriverQuery): every client page needs them.
+    One query for both, straight on the driver (DriverStatement): every client page needs them.
     """
     wanted = token_hash_of(token) if token is not None else None
-    row = _CLINIC_AND_DRAFT.first(session, {"slug": slug, "hash": wanted or ""})
+    row = _CLINIC_AND_DRAFT.first(*driver, {"slug": slug, "hash": wanted or ""})
     if row is None:
         return None, None
     split = len(_CLINIC_COLUMNS)
@@ -118,7 +121,7 @@ def find_clinic_and_draft(
 
 
 # One statement for every save of a step; a draft already submitted is never written again.
-_SAVE = (
+_SAVE = DriverStatement(
     update(_DRAFTS)
     .where(_DRAFTS.c.id == bindparam("b_id"), _DRAFTS.c.submitted_at.is_(None))
     .values(
@@ -132,31 +135,33 @@ _SAVE = (
 
 
 def save_draft(
-    session: Session, draft: DraftRow, answers: dict[str, Any], current_step: str,
+    driver: Driver, draft: DraftRow, answers: dict[str, Any], current_step: str,
     lang: str | None = None, checked_for: str | None = None,
 ) -> bool:
-    """Store a step's outcome (inside a write transaction) and keep `draft` in step with it.
+    """Store a step's outcome and keep `draft` in step with it: one UPDATE, committed at once.
 
     `checked_for` says the answers were just found complete (see Draft.checked_for); without it
     the mark is cleared. False when the draft was submitted meanwhile (nothing written, `draft`
-    left as it was). A prepared UPDATE: this runs on every step a client sends.
+    left as it was): the submit's write and this one exclude each other row by row.
     """
     lang, now = lang or draft.lang, utcnow()
-    result = session.execute(_SAVE, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
-                                     "b_lang": lang, "b_updated": now, "b_checked": checked_for})
-    if result.rowcount != 1:  # submitted meanwhile: nothing was written
+    written = _SAVE.rowcount(*driver, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
+                                       "b_lang": lang, "b_updated": now, "b_checked": checked_for})
+    if written != 1:  # submitted meanwhile: nothing was written
         return False
     draft.answers, draft.current_step, draft.lang = answers, current_step, lang
     draft.updated_at, draft.checked_for = now, checked_for
     return True
 
 
-_SET_LANG = update(_DRAFTS).where(_DRAFTS.c.id == bindparam("b_id")).values(lang=bindparam("b_lang"))
+_SET_LANG = DriverStatement(
+    update(_DRAFTS).where(_DRAFTS.c.id == bindparam("b_id")).values(lang=bindparam("b_lang"))
+)
 
 
-def set_draft_lang(session: Session, draft: DraftRow, lang: str) -> None:
+def set_draft_lang(driver: Driver, draft: DraftRow, lang: str) -> None:
     """Change the language of a draft (also once submitted: its summary page follows it)."""
-    session.execute(_SET_LANG, {"b_id": draft.id, "b_lang": lang})
+    _SET_LANG.rowcount(*driver, {"b_id": draft.id, "b_lang": lang})
     draft.lang = lang
 
 

@@ -87,7 +87,7 @@ def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.embedded = request.blueprint == "embed"
     # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
     clinic, draft = (
-        find_clinic_and_draft(db.session, slug, token) if valid_slug(slug) else (None, None)
+        find_clinic_and_draft(db.driver(), slug, token) if valid_slug(slug) else (None, None)
     )
     if clinic is None:
         abort(404)
@@ -119,8 +119,7 @@ def _load_draft(token: str) -> DraftRow:
     g.private_page = True
     wanted = normalise_lang(request.args.get("lang"))
     if wanted and wanted != draft.lang:
-        with db.transaction() as session:
-            set_draft_lang(session, draft, wanted)
+        set_draft_lang(db.driver(), draft, wanted)
     g.lang = draft.lang
     return draft
 
@@ -276,16 +275,14 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         # The language switch is a submit button of this form: it keeps what was typed here
         # (what passes the checks, as Back does) and shows the same step in the other language.
         saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
-        with db.transaction() as session:
-            save_draft(session, draft, saved, current.id, lang=switch_to)
+        save_draft(db.driver(), draft, saved, current.id, lang=switch_to)
         args = {"from": REVIEW} if from_review else {}
         return _see_other(wurl("step", step_id=current.id, **args))
 
     if request.form.get("action") == "back":
         saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
         previous = engine.previous_step(qn, saved, current.id, day)
-        with db.transaction() as session:
-            save_draft(session, draft, saved, previous.id if previous else current.id)
+        save_draft(db.driver(), draft, saved, previous.id if previous else current.id)
         if previous is None:
             return _see_other(wurl("start"))
         return _see_other(wurl("step", step_id=previous.id))
@@ -300,9 +297,8 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     target = engine.next_step(qn, saved, current.id, day)
     if from_review or target is None:
         target = first_incomplete_step(saved, draft.lang)
-    with db.transaction() as session:
-        save_draft(session, draft, saved, target.id if target else REVIEW,
-                   checked_for=None if target else completeness_mark(saved))
+    save_draft(db.driver(), draft, saved, target.id if target else REVIEW,
+               checked_for=None if target else completeness_mark(saved))
     if target is None:
         return _see_other(wurl("review"))
     args = {"from": REVIEW} if from_review else {}
