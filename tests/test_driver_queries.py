@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -11,8 +12,15 @@ from sqlalchemy.exc import DBAPIError
 
 from screener.extensions import db
 from screener.storage.db import DriverStatement
-from screener.storage.models import Clinic, Draft
-from screener.wizard.drafts import ClinicRow, DraftRow, find_clinic_and_draft, hash_token
+from screener.storage.models import Clinic, Draft, Submission, max_severity, utcnow
+from screener.wizard.drafts import (
+    ClinicRow,
+    DraftRow,
+    find_clinic_and_draft,
+    hash_token,
+    save_draft,
+    submit_draft,
+)
 from tests.conftest import Walker
 
 
@@ -63,3 +71,40 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
             broken.first(*db.driver(), {})
         # the connection is still usable: the next statement of the request runs
         assert find_clinic_and_draft(db.driver(), "demo", None)[0] is not None
+
+
+def test_a_submit_stores_the_submission_and_empties_the_draft(
+    app: Flask, walk: Any, session: Any
+) -> None:
+    w = walk(about_you={"pregnancy": "yes"})  # a red flag
+    assert w.submit().status_code == 303
+    draft = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+    sub = session.scalars(select(Submission).where(Submission.draft_id == draft.id)).one()
+    assert sub.flags and sub.max_severity == max_severity(sub.flags) == "red_flag"
+    assert sub.answers["pregnancy"] == "yes" and sub.clinic_id == draft.clinic_id
+    assert sub.submitted_at == draft.submitted_at and sub.reviewed_at is None
+    assert (draft.answers, draft.current_step, draft.checked_for) == ({}, None, None)
+    days = app.config["DRAFT_DAYS"]
+    assert draft.expires_at - draft.submitted_at == dt.timedelta(days=days)
+
+
+def test_a_submit_with_answers_older_than_the_draft_writes_nothing(
+    app: Flask, walk: Any, session: Any
+) -> None:
+    w = walk()
+    with app.app_context():
+        _, read = find_clinic_and_draft(db.driver(), "demo", w.token)
+        _, other_tab = find_clinic_and_draft(db.driver(), "demo", w.token)
+        assert read is not None and other_tab is not None
+        assert save_draft(db.driver(), other_tab, {**other_tab.answers, "full_name": "Changed"}, "review")
+        submission = {"clinic_id": read.clinic_id, "draft_id": read.id, "answers": read.answers,
+                      "flags": [], "questionnaire_version": "x", "lang": "en", "full_name": "",
+                      "submitted_at": utcnow()}
+        with db.transaction() as s:
+            assert submit_draft(s, read, submission, utcnow()) is None
+        # the draft as now stored is submitted
+        _, fresh = find_clinic_and_draft(db.driver(), "demo", w.token)
+        assert fresh is not None
+        with db.transaction() as s:
+            assert submit_draft(s, fresh, {**submission, "answers": fresh.answers}, utcnow())
+    assert session.scalars(select(Submission)).one().answers["full_name"] == "Changed"

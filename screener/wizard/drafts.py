@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, select, update
+from sqlalchemy import Dialect, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
 from ..storage.db import DriverStatement, PoolProxiedConnection
-from ..storage.models import Clinic, Draft, utcnow
+from ..storage.models import Clinic, Draft, Submission, max_severity, utcnow
 
 TOKEN_BYTES = 24  # 192 bits
 TOKEN_CHARS = 32  # length of token_urlsafe(24)
@@ -24,19 +24,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_draft(session: Session, clinic: Clinic, lang: str, days: int) -> tuple[Draft, str]:
-    """Create a draft; returns it with its token, which is shown once and never stored."""
+def _fresh_draft(clinic_id: int, lang: str, days: int) -> tuple[dict[str, Any], str]:
+    """The columns of a new draft, and its token (shown once, never stored)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
-    draft = Draft(
-        clinic_id=clinic.id,
-        token_hash=hash_token(token),
-        answers={},
-        lang=lang,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + dt.timedelta(days=days),
-    )
+    values = {
+        "clinic_id": clinic_id,
+        "token_hash": hash_token(token),
+        "answers": {},
+        "lang": lang,
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": now + dt.timedelta(days=days),
+    }
+    return values, token
+
+
+def new_draft(session: Session, clinic: Clinic, lang: str, days: int) -> tuple[Draft, str]:
+    """Create a draft in a session; returns it with its token."""
+    values, token = _fresh_draft(clinic.id, lang, days)
+    draft = Draft(**values)
     session.add(draft)
     return draft, token
 
@@ -163,6 +170,58 @@ def set_draft_lang(driver: Driver, draft: DraftRow, lang: str) -> None:
     """Change the language of a draft (also once submitted: its summary page follows it)."""
     _SET_LANG.rowcount(*driver, {"b_id": draft.id, "b_lang": lang})
     draft.lang = lang
+
+
+_INSERT = DriverStatement(
+    insert(_DRAFTS).values(
+        clinic_id=bindparam("b_clinic"), token_hash=bindparam("b_hash"),
+        answers=bindparam("b_answers"), current_step=bindparam("b_step"), lang=bindparam("b_lang"),
+        created_at=bindparam("b_created"), updated_at=bindparam("b_updated"),
+        expires_at=bindparam("b_expires"),
+    )
+)
+
+
+def start_draft(driver: Driver, clinic_id: int, lang: str, days: int, first_step: str) -> str:
+    """Store a new draft at its first step (one INSERT, committed at once): its token."""
+    values, token = _fresh_draft(clinic_id, lang, days)
+    _INSERT.rowcount(*driver, {
+        "b_clinic": values["clinic_id"], "b_hash": values["token_hash"],
+        "b_answers": values["answers"], "b_step": first_step, "b_lang": values["lang"],
+        "b_created": values["created_at"], "b_updated": values["updated_at"],
+        "b_expires": values["expires_at"],
+    })
+    return token
+
+
+# The submit's write: only a draft not yet submitted, and only with the answers it was read with.
+_MARK_SUBMITTED = (
+    update(_DRAFTS)
+    .where(_DRAFTS.c.id == bindparam("b_id"), _DRAFTS.c.submitted_at.is_(None),
+           _DRAFTS.c.updated_at == bindparam("b_seen"))
+    .values(submitted_at=bindparam("b_now"), answers=bindparam("b_answers"),
+            expires_at=bindparam("b_expires"), current_step=None, checked_for=None)
+)
+_SUBMISSIONS = Submission.__table__
+_INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
+
+
+def submit_draft(
+    session: Session, draft: DraftRow, submission: dict[str, Any], link_expires_at: dt.datetime
+) -> int | None:
+    """In the caller's write transaction: mark the draft submitted (its answers move to the
+    submission: one copy only; its link lives on until `link_expires_at`) and store the
+    submission (columns of Submission, submitted_at included). Its id, or None when the draft
+    was submitted meanwhile or saved since `draft` was read (then nothing is written).
+    """
+    marked = session.execute(_MARK_SUBMITTED, {
+        "b_id": draft.id, "b_seen": draft.updated_at, "b_now": submission["submitted_at"],
+        "b_answers": {}, "b_expires": link_expires_at,
+    }).rowcount
+    if marked != 1:
+        return None
+    values = {**submission, "max_severity": max_severity(submission["flags"])}
+    return session.execute(_INSERT_SUBMISSION, values).scalar_one()  # type: ignore[no-any-return]
 
 
 def bound_token(secret: str | bytes, context: str) -> str:

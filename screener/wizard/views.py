@@ -32,14 +32,15 @@ from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..security import frame_origins
 from ..screening.render import client_summary_context
-from ..storage.models import Draft, Submission, utcnow, valid_slug
+from ..storage.models import Submission, utcnow, valid_slug
 from . import engine
 from .drafts import (
     DraftRow,
     find_clinic_and_draft,
-    new_draft,
     save_draft,
     set_draft_lang,
+    start_draft,
+    submit_draft,
     step_context,
     step_token,
     submit_token,
@@ -227,11 +228,9 @@ def _submit_limit() -> str:
 @limiter.limit(_draft_limit)
 def begin() -> ResponseReturnValue:
     lang = normalise_lang(request.form.get("lang")) or request_lang() or DEFAULT_LANG
-    with db.transaction() as session:
-        draft, token = new_draft(session, g.clinic, lang, current_app.config["DRAFT_DAYS"])
-        draft.current_step = questionnaire().steps[0].id
-    g.token = token
-    return _see_other(wurl("step", step_id=draft.current_step))
+    first = questionnaire().steps[0].id
+    g.token = start_draft(db.driver(), g.clinic.id, lang, current_app.config["DRAFT_DAYS"], first)
+    return _see_other(wurl("step", step_id=first))
 
 
 @bp.get("/<slug>/d/<token>/")
@@ -394,38 +393,29 @@ def submit(token: str) -> ResponseReturnValue:
     missing = draft_incomplete_step(draft)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
-    qn = questionnaire()
-    answers = engine.prune(qn, draft.answers, today())
-    created = False
+    qn, day = questionnaire(), today()
+    answers = engine.prune(qn, draft.answers, day)
+    now = utcnow()
+    flags = [f.to_json() for f in screen(qn, answers, day)]
+    submission = {
+        "clinic_id": draft.clinic_id, "draft_id": draft.id, "answers": answers, "flags": flags,
+        "questionnaire_version": qn.version, "lang": draft.lang,
+        "full_name": str(answers.get("full_name", "")), "submitted_at": now,
+    }
+    # The link now shows a summary with health data: it works for DRAFT_DAYS more.
+    link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
     try:
         with db.transaction() as session:
-            stored = session.get(Draft, draft.id, with_for_update=True, populate_existing=True)
-            if stored is not None and stored.submitted_at is None:
-                now = utcnow()
-                submission = Submission(
-                    clinic_id=stored.clinic_id,
-                    draft_id=stored.id,
-                    answers=answers,
-                    flags=[f.to_json() for f in screen(qn, answers, today())],
-                    questionnaire_version=qn.version,
-                    lang=stored.lang,
-                    full_name=str(answers.get("full_name", "")),
-                    submitted_at=now,
-                )
-                session.add(submission)
-                stored.submitted_at = now
-                stored.answers = {}  # the submission holds them now; keep one copy only
-                # The link now shows a summary with health data: it works for DRAFT_DAYS more.
-                stored.expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
-                stored.current_step = None
-                stored.checked_for = None
-                created = True
+            submission_id = submit_draft(session, draft, submission, link_expires_at)
     except IntegrityError:  # the other of two simultaneous submits won: same outcome
-        created = False
+        submission_id = None
         db.session.rollback()
-    if created:  # committed by this request: tell the clinic (no health data; never raises)
+    created = submission_id is not None
+    if submission_id is not None:  # committed here: tell the clinic (no health data; never raises)
         clinic = g.clinic
-        notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission.id)
+        notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission_id)
+    # Submitted meanwhile, or saved from another tab since this request read the draft: the
+    # summary shows the one submission, or sends the client back to check the new answers.
     # Only the request that made the submission marks the summary: framed in a checked host
     # page, frame.js tells the host once, then drops the mark (screener/embed.py).
     return _see_other(wurl("summary", **({"done": 1} if created and g.get("embed_host") else {})))
