@@ -119,6 +119,28 @@ def test_cached_pages_equal_fresh_pages_for_any_stored_answers(app: Flask, clien
     assert token not in "".join(shells._data.values())  # shells hold no draft's values
 
 
+def test_cached_review_pages_equal_fresh_ones(app: Flask, client: FlaskClient, walk: Any) -> None:
+    """The review page from its shell is byte for byte the fully rendered one, the draft's token
+    in every link included, and typed answers (markup, marker characters) come out as typed."""
+    w = walk(details={"full_name": "<b>Ann</b> \ue000csrf_token\ue001 & Co"},
+             health={"other_health": "Hay fever <script>x</script>"})
+    shells = LRU(512)
+    for lang in ("en", "zh-Hant"):
+        for where in ("/c/demo", "/embed/demo", "/embed/demo?host=http://localhost:5001"):
+            prefix, _, query = where.partition("?")
+            url = f"{prefix}/d/{w.token}/review?" + "&".join(a for a in (query, f"lang={lang}") if a)
+            caches(app, LRU(0), LRU(0))
+            fresh = page(client, url)
+            caches(app, LRU(4096), shells)
+            assert page(client, url) == fresh
+            assert page(client, url) == fresh
+            assert f"{prefix}/d/{w.token}/s/health?from=review" in fresh
+            assert f"{prefix}/d/{w.token}/submit" in fresh
+            assert "&lt;b&gt;Ann&lt;/b&gt; \ue000csrf_token\ue001 &amp; Co" in fresh
+    assert shells.hits >= 6 and len(shells) == 6
+    assert w.token not in "".join(shells._data.values())
+
+
 def test_cached_markup_equals_fresh_markup_with_errors(app: Flask, client: FlaskClient) -> None:
     walker = Walker(client)
     walker.start()

@@ -104,14 +104,16 @@ def question_markup(
     field: Callable[[], Field],
     lang: str,
     today: dt.date,
+    locale: str | None = None,
 ) -> Markup:
     """The rendered question: from the per-process cache when its state allows, else rendered
-    from `field()` (the bound WTForms field, made only when needed)."""
+    from `field()` (the bound WTForms field, made only when needed). `locale`: ui_locale(),
+    when the caller already has it."""
     cache: LRU = current_app.extensions["question_markup"]
     key = None
     if state is not FREE_TEXT and not current_app.debug:  # debug: templates may change
         # `lang` picks the question's texts, the interface locale the macro's own words.
-        key = (qn.version, q.id, lang, ui_locale(), state, tuple(str(e) for e in errors),
+        key = (qn.version, q.id, lang, locale or ui_locale(), state, tuple(str(e) for e in errors),
                today if q.type == "date" else None)
         cached = cache.get(key)
         if cached is not None:

@@ -1,12 +1,13 @@
 """Step pages from a rendered shell: the page around the questions, rendered once per worker.
 
 A step page without errors is the same for every client of a clinic, step, language and
-position in the wizard, except for a few values of the draft: its CSRF token, the form's
-address and the private link (both carry the draft token), the date the draft expires, and the
-questions' markup (wizard/markup.py). The shell is rendered by the real template with a marker
-in place of each of those values and kept; a request fills the markers in, escaped as the
-template would escape them. Pages with errors, and debug mode (templates may change), render
-in full.
+position in the wizard, except for a few values of the draft: its token (in the page's links
+and form addresses), its CSRF token, the private link, the date the draft expires, and the
+questions' markup (wizard/markup.py). The review page likewise, but for the answers. The shell
+is rendered by the real template with a marker in place of each of those values, and a
+stand-in for the draft token in every URL, and kept; a request puts its token in and fills the
+markers in, escaped as the template would escape them. Pages with errors, and debug mode
+(templates may change), render in full.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import secrets
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from markupsafe import Markup, escape
 
 from .markup import LRU
@@ -24,6 +25,11 @@ CACHE_SIZE = 512  # shells; about 5 KB each
 # Markers nobody can type or name a clinic: private-use characters around a per-process secret.
 _NONCE = secrets.token_hex(8)
 _MARK = "\ue000{}" + _NONCE + "\ue001"
+
+
+# Stands in for the draft token (g.token, which url_for puts in draft URLs) while a shell is
+# rendered: URL-safe like a real token, so URLs carry it unchanged; random, so no page has it.
+STAND_IN_TOKEN = secrets.token_urlsafe(24)
 
 
 def marker(name: str) -> str:
@@ -40,19 +46,26 @@ def render_page(
     """The page `render(context)` gives with `values` (text, escaped by the template) and
     `safe_values` (markup).
 
-    With a `key`, `render` is called once with markers in place of the values and the result is
-    kept under the key; each request fills the markers in. Safe values are filled in last, so
-    text inside them (a client's answers) is never searched for markers. Without a key (or with
-    the cache off, or in debug mode) the page is simply rendered.
+    With a `key`, `render` is called once with markers in place of the values and the draft
+    token replaced by a stand-in, and the result is kept under the key: the key must hold all
+    else the page depends on. Each request puts its token in, then fills the markers in. Safe
+    values are filled in last, so text inside them (a client's answers) is never searched for
+    markers or the stand-in. Without a key (or with the cache off, or in debug mode) the page is
+    simply rendered.
     """
     cache: LRU = current_app.extensions["page_shells"]
     if key is None or cache.size == 0 or current_app.debug:
         return render({**values, **safe_values})
+    token = g.get("token")
     shell = cache.get(key)
     if shell is None:
-        shell = render({name: marker(name) for name in (*values, *safe_values)})
+        g.token = STAND_IN_TOKEN
+        try:
+            shell = render({name: marker(name) for name in (*values, *safe_values)})
+        finally:
+            g.token = token
         cache.put(key, shell)
-    page: str = shell
+    page: str = shell if token is None else shell.replace(STAND_IN_TOKEN, token)
     for name, value in values.items():
         page = page.replace(marker(name), str(escape(value)))
     for name, value in safe_values.items():

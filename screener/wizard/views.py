@@ -322,14 +322,14 @@ def _render_step(
     step_form = cache(
         lambda: form if form is not None else _step_form(current, rendered, draft, posted=False)
     )
-    html = []
+    html, locale = [], ui_locale()
     for q in rendered:
         if form is not None:
             state, field_errors = field_state(q, form[q.id]), form[q.id].errors
         else:
             state, field_errors = stored_state(q, draft.answers.get(q.id)), []
         html.append(question_markup(
-            qn, q, state, field_errors, lambda q=q: step_form()[q.id], draft.lang, day
+            qn, q, state, field_errors, lambda q=q: step_form()[q.id], draft.lang, day, locale
         ))
     errors = (
         [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
@@ -337,22 +337,30 @@ def _render_step(
     )
     # Everything else on the page is the same for every draft at this point of the wizard.
     key = None if errors else (
-        "step", qn.version, current.id, number, len(steps), from_review, draft.lang,
-        ui_locale(), request_lang(), g.embedded, g.get("embed_host"), g.clinic.id,
-        g.clinic.name, request.script_root,
+        "step", qn.version, current.id, number, len(steps), from_review, *_page_key(draft)
     )
     return render_page(
         key,
         lambda values: render_template(
             "wizard/step.html", step=current, number=number, total=len(steps),
-            questions=rendered, errors=errors, from_review=from_review, **values,
+            questions=rendered, errors=errors, from_review=from_review,
+            action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
+            **values,
         ),
         values={
-            "action_url": wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
             "csrf_token": step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
             **_resume_values(draft),
         },
         safe_values={"questions_block": Markup("\n").join(html)},
+    )
+
+
+def _page_key(draft: DraftRow) -> tuple[Any, ...]:
+    """What a client page's shell depends on besides the page itself (wizard/shell.py)."""
+    clinic = g.clinic
+    return (
+        draft.lang, ui_locale(), request_lang(), g.embedded, g.get("embed_host"), clinic.id,
+        clinic.slug, clinic.name, request.script_root,
     )
 
 
@@ -372,11 +380,20 @@ def review(token: str) -> ResponseReturnValue:
     missing = draft_incomplete_step(draft)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
-    return render_template(
-        "wizard/review.html",
+    answers = render_template(
+        "wizard/_answers.html",
         sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
-        csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
-        **_resume_values(draft),
+        lang=draft.lang,
+    )
+    return render_page(
+        ("review", questionnaire().version, *_page_key(draft)),
+        lambda values: render_template("wizard/review.html", **values),
+        values={
+            "csrf_token": submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
+            **_resume_values(draft),
+        },
+        # The output of an autoescaping template: already HTML.
+        safe_values={"answers_block": Markup(answers)},  # nosec B704
     )
 
 
