@@ -3,9 +3,11 @@ never keeps a client's typed text; a step save never writes into a submitted dra
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from types import SimpleNamespace
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, url_for
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +25,7 @@ from screener.wizard.drafts import (
     submit_token,
 )
 from screener.wizard.markup import LRU
+from screener.wizard.shell import STAND_IN_TOKEN, draft_url
 
 from .conftest import TEST_SECRET, Walker, csrf_of
 
@@ -303,3 +306,29 @@ def test_a_step_save_that_lost_the_race_with_the_submit_leaves_the_draft_object_
     with app.app_context():
         assert save_draft(db.driver(), draft, {"full_name": "Late"}, "details") is False
         assert draft.answers == before  # not pretending the late save was stored
+
+
+def test_draft_urls_equal_url_for(app: Flask) -> None:
+    """wurl's URLs, built once with a stand-in token (shell.draft_url), are url_for's for every
+    draft, clinic, host and blueprint, and the cache holds no draft's token."""
+    app.extensions["draft_urls"] = cache = LRU(2048)
+    calls = [("step", {"step_id": "health", "from": "review"}), ("resume", {"_external": True}),
+             ("review", {"lang": "zh-Hant"}), ("submit", {})]
+    tokens = [secrets.token_urlsafe(24) for _ in range(3)]
+    for base in ("http://a.example", "https://b.example:8443", "https://b.example:8443/root"):
+        for slug in ("demo", "other"):
+            for token in tokens:
+                with app.test_request_context("/", base_url=base):
+                    g.clinic, g.token = SimpleNamespace(slug=slug), token
+                    for blueprint in ("client", "embed"):
+                        for endpoint, values in calls:
+                            name = f"{blueprint}.{endpoint}"
+                            url = draft_url(name, values)
+                            assert url == url_for(name, **values), (base, slug, name)
+                            assert f"/{slug}/d/{token}/" in url
+                    assert g.token == token
+                    start = draft_url("client.start", {})  # no draft yet: no token
+                    assert start == url_for("client.start") and "/d/" not in start
+    kept = "".join(cache._data.values())
+    assert cache.hits >= 3 * 2 * 2 * 4 * 2 and STAND_IN_TOKEN in kept
+    assert not any(token in kept for token in tokens)

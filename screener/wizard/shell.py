@@ -15,12 +15,13 @@ import secrets
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app, g, request, url_for
 from markupsafe import Markup, escape
 
 from .markup import LRU
 
 CACHE_SIZE = 512  # shells; about 5 KB each
+URL_CACHE_SIZE = 2048  # draft URLs
 
 # Markers nobody can type or name a clinic: private-use characters around a per-process secret.
 _NONCE = secrets.token_hex(8)
@@ -73,5 +74,25 @@ def render_page(
     return page
 
 
+def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
+    """`url_for(endpoint, **values)`, built once per process for every draft: with the stand-in
+    in place of the draft token (g.token), which each call puts back. The key holds what else
+    url_for reads: the address the request came to (host, script root) and the clinic."""
+    cache: LRU = current_app.extensions["draft_urls"]
+    token, clinic = g.get("token"), g.get("clinic")
+    key = (endpoint, tuple(sorted(values.items())), token is None, request.host_url,
+           request.script_root, clinic.slug if clinic is not None else None)
+    url = cache.get(key)
+    if url is None:
+        g.token = STAND_IN_TOKEN if token is not None else None
+        try:
+            url = url_for(endpoint, **values)
+        finally:
+            g.token = token
+        cache.put(key, url)
+    return url if token is None else url.replace(STAND_IN_TOKEN, token)
+
+
 def init_app(app: Any) -> None:
     app.extensions["page_shells"] = LRU(CACHE_SIZE)
+    app.extensions["draft_urls"] = LRU(URL_CACHE_SIZE)

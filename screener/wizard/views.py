@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
@@ -54,7 +53,7 @@ from .forms import (
     valid_field_answers,
 )
 from .markup import field_state, question_markup, stored_state
-from .shell import render_page
+from .shell import draft_url, render_page
 from .summary import answer_rows
 
 bp = Blueprint("wizard", __name__)
@@ -72,8 +71,9 @@ def today() -> dt.date:
 
 
 def wurl(endpoint: str, **values: Any) -> str:
-    """url_for within the blueprint serving this request (standalone or embed)."""
-    return url_for(f"{request.blueprint}.{endpoint}", **values)
+    """url_for within the blueprint serving this request (standalone or embed), built once per
+    process for all drafts (shell.draft_url)."""
+    return draft_url(f"{request.blueprint}.{endpoint}", values)
 
 
 @bp.app_context_processor
