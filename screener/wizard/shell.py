@@ -11,6 +11,7 @@ markers in, escaped as the template would escape them. Pages with errors, and de
 """
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
@@ -48,30 +49,47 @@ def render_page(
     `safe_values` (markup).
 
     With a `key`, `render` is called once with markers in place of the values and the draft
-    token replaced by a stand-in, and the result is kept under the key: the key must hold all
-    else the page depends on. Each request puts its token in, then fills the markers in. Safe
-    values are filled in last, so text inside them (a client's answers) is never searched for
-    markers or the stand-in. Without a key (or with the cache off, or in debug mode) the page is
+    token replaced by a stand-in; the result is kept under the key, cut at the markers and the
+    stand-in: the key must hold all else the page depends on. Each request joins the pieces
+    with its token and values, in one pass, so nothing filled in (a client's answers) is ever
+    searched for markers. Without a key (or with the cache off, or in debug mode) the page is
     simply rendered.
     """
     cache: LRU = current_app.extensions["page_shells"]
     if key is None or cache.size == 0 or current_app.debug:
         return render({**values, **safe_values})
     token = g.get("token")
-    shell = cache.get(key)
-    if shell is None:
-        g.token = STAND_IN_TOKEN
+    pieces = cache.get(key)
+    if pieces is None:
+        g.token = STAND_IN_TOKEN if token is not None else None
         try:
             shell = render({name: marker(name) for name in (*values, *safe_values)})
         finally:
             g.token = token
-        cache.put(key, shell)
-    page: str = shell if token is None else shell.replace(STAND_IN_TOKEN, token)
-    for name, value in values.items():
-        page = page.replace(marker(name), str(escape(value)))
-    for name, value in safe_values.items():
-        page = page.replace(marker(name), str(value))
-    return page
+        pieces = _cut(shell)
+        cache.put(key, pieces)
+    fill = {name: str(escape(value)) for name, value in values.items()}
+    fill.update((name, str(value)) for name, value in safe_values.items())
+    fill[""] = token or ""
+    page = list(pieces)
+    page[1::2] = [fill[name] for name in pieces[1::2]]
+    return "".join(page)
+
+
+# A marker (its name in group 1) or the stand-in token (group 1 empty).
+_SLOT = re.compile(
+    "\ue000(\\w+)" + _NONCE + "\ue001|" + re.escape(STAND_IN_TOKEN)
+)
+
+
+def _cut(shell: str) -> tuple[str, ...]:
+    """A shell as text pieces alternating with slot names (odd places; "" for the token)."""
+    pieces, start = [], 0
+    for m in _SLOT.finditer(shell):
+        pieces += [shell[start:m.start()], m.group(1) or ""]
+        start = m.end()
+    pieces.append(shell[start:])
+    return tuple(pieces)
 
 
 def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
