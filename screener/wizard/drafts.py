@@ -87,6 +87,7 @@ class DraftRow:
     expires_at: dt.datetime
     submitted_at: dt.datetime | None
     checked_for: str | None
+    step_checks: dict[str, Any] | None
 
 
 _CLINICS, _DRAFTS = Clinic.__table__, Draft.__table__
@@ -137,6 +138,7 @@ _SAVE = DriverStatement(
         lang=bindparam("b_lang"),
         updated_at=bindparam("b_updated"),
         checked_for=bindparam("b_checked"),
+        step_checks=bindparam("b_step_checks"),
     )
 )
 
@@ -144,20 +146,24 @@ _SAVE = DriverStatement(
 def save_draft(
     driver: Driver, draft: DraftRow, answers: dict[str, Any], current_step: str,
     lang: str | None = None, checked_for: str | None = None,
+    step_checks: dict[str, Any] | None = None,
 ) -> bool:
     """Store a step's outcome and keep `draft` in step with it: one UPDATE, committed at once.
 
     `checked_for` says the answers were just found complete (see Draft.checked_for); without it
-    the mark is cleared. False when the draft was submitted meanwhile (nothing written, `draft`
-    left as it was): the submit's write and this one exclude each other row by row.
+    the mark is cleared. `step_checks` replaces the draft's (see Draft.step_checks); without it
+    they are kept. False when the draft was submitted meanwhile (nothing written, `draft` left
+    as it was): the submit's write and this one exclude each other row by row.
     """
     lang, now = lang or draft.lang, utcnow()
+    checks = draft.step_checks if step_checks is None else step_checks
     written = _SAVE.rowcount(*driver, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
-                                       "b_lang": lang, "b_updated": now, "b_checked": checked_for})
+                                       "b_lang": lang, "b_updated": now, "b_checked": checked_for,
+                                       "b_step_checks": checks})
     if written != 1:  # submitted meanwhile: nothing was written
         return False
     draft.answers, draft.current_step, draft.lang = answers, current_step, lang
-    draft.updated_at, draft.checked_for = now, checked_for
+    draft.updated_at, draft.checked_for, draft.step_checks = now, checked_for, checks
     return True
 
 
@@ -200,7 +206,8 @@ _MARK_SUBMITTED = (
     .where(_DRAFTS.c.id == bindparam("b_id"), _DRAFTS.c.submitted_at.is_(None),
            _DRAFTS.c.updated_at == bindparam("b_seen"))
     .values(submitted_at=bindparam("b_now"), answers=bindparam("b_answers"),
-            expires_at=bindparam("b_expires"), current_step=None, checked_for=None)
+            expires_at=bindparam("b_expires"), current_step=None, checked_for=None,
+            step_checks=None)
 )
 _SUBMISSIONS = Submission.__table__
 _INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)

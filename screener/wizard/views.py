@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flask import (
@@ -192,14 +192,60 @@ def draft_incomplete_step(draft: DraftRow) -> Step | None:
     complete."""
     if draft.checked_for is not None and draft.checked_for == completeness_mark(draft.answers):
         return None
-    return first_incomplete_step(draft.answers, draft.lang)
+    return first_incomplete_step(draft.answers, draft.lang, draft.step_checks)
 
 
-def first_incomplete_step(answers: dict[str, Any], lang: str) -> Step | None:
-    for step in engine.visible_steps(questionnaire(), answers, today()):
+def first_incomplete_step(
+    answers: dict[str, Any], lang: str, step_checks: dict[str, Any] | None = None
+) -> Step | None:
+    """The first visible step whose stored answers do not pass its form, or None.
+
+    A step whose entry in `step_checks` (Draft.step_checks) is the step_digest of these answers
+    was found complete with them and is not checked again.
+    """
+    qn, day = questionnaire(), today()
+    for step in engine.visible_steps(qn, answers, day):
+        if step_checks and step_checks.get(step.id) == step_digest(step, answers, day):
+            continue
         if stored_form(step, answers, lang).errors:
             return step
     return None
+
+
+def step_digest(step: Step, answers: dict[str, Any], day: dt.date) -> str:
+    """A digest of all that decides whether a step's stored answers pass its form: the
+    questionnaire version, the day (date checks, date conditions), the answers of the step's
+    questions and the answers their visibility depends on. (The language only words the
+    messages.)"""
+    qn = questionnaire()
+    relevant = {qid: answers.get(qid) for qid in _step_inputs(qn, step)}
+    blob = json.dumps([qn.version, day.isoformat(), step.id, relevant], sort_keys=True,
+                      ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@lru_cache(maxsize=256)
+def _step_inputs(qn: Questionnaire, step: Step) -> tuple[str, ...]:
+    """The answers a step's form check reads: its questions' and their conditions' inputs."""
+    ids = {q.id for q in step.questions}
+    for q in step.questions:
+        if q.show_if is not None:
+            ids.update(q.show_if.question_ids())
+    return tuple(sorted(ids))
+
+
+def _checks_after_save(
+    draft: DraftRow, step: Step, checked: list[Question], saved: dict[str, Any], day: dt.date
+) -> dict[str, Any]:
+    """The draft's step_checks once `step` was sent complete: its `checked` questions passed
+    the form. The step is marked only when those are exactly the questions its stored answers
+    show, so that the mark stands for the check the stored answers would get."""
+    checks = dict(draft.step_checks or {})
+    checks.pop(step.id, None)
+    stored = engine.visible_questions(questionnaire(), step, saved, day)
+    if [q.id for q in stored] == [q.id for q in checked]:
+        checks[step.id] = step_digest(step, saved, day)
+    return checks
 
 
 # Routes -----------------------------------------------------------------------------------
@@ -267,7 +313,8 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     # Which questions apply depends on what was just posted on this very step.
     posted = {**draft.answers, **form_answers(form, rendered)}
     visible = [q for q in rendered if engine.question_visible(qn, q, posted, day)]
-    others = {k: v for k, v in draft.answers.items() if k not in {q.id for q in current.questions}}
+    own = {q.id for q in current.questions}
+    others = {k: v for k, v in draft.answers.items() if k not in own}
 
     switch_to = normalise_lang(request.form.get("switch_lang"))
     if switch_to:
@@ -293,11 +340,12 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         return _render_step(current, steps, rendered, from_review, form)
 
     saved = engine.prune(qn, {**others, **form_answers(form, visible)}, day)
+    checks = _checks_after_save(draft, current, visible, saved, day)
     target = engine.next_step(qn, saved, current.id, day)
     if from_review or target is None:
-        target = first_incomplete_step(saved, draft.lang)
+        target = first_incomplete_step(saved, draft.lang, checks)
     save_draft(db.driver(), draft, saved, target.id if target else REVIEW,
-               checked_for=None if target else completeness_mark(saved))
+               checked_for=None if target else completeness_mark(saved), step_checks=checks)
     if target is None:
         return _see_other(wurl("review"))
     args = {"from": REVIEW} if from_review else {}
