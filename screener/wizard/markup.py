@@ -24,6 +24,7 @@ from . import engine
 
 CLOSED_TYPES = frozenset({"single", "multi", "scale", "consent"})
 CACHE_SIZE = 4096  # entries; a question's markup is 0.2 to 3 KB
+BLOCK_CACHE_SIZE = 512  # a step's questions: up to ~30 KB
 
 
 class LRU:
@@ -127,5 +128,30 @@ def question_markup(
     return html
 
 
+def questions_block(
+    qn: Questionnaire,
+    questions: Sequence[Question],
+    states: Sequence[Hashable],
+    lang: str,
+    locale: str,
+    today: dt.date,
+    render: Callable[[], Markup],
+) -> Markup:
+    """The markup of a step's questions shown from stored answers: `render()`, kept per process
+    for these questions in these states (a step first reached has them all unanswered, the
+    same for every client). With a typed answer among them it is not kept."""
+    cache: LRU = current_app.extensions["questions_blocks"]
+    if current_app.debug or cache.size == 0 or any(s is FREE_TEXT for s in states):
+        return render()
+    key = (qn.version, tuple(q.id for q in questions), tuple(states), lang, locale,
+           today if any(q.type == "date" for q in questions) else None)
+    block = cache.get(key)
+    if block is None:
+        block = render()
+        cache.put(key, block)
+    return block
+
+
 def init_app(app: Any) -> None:
     app.extensions["question_markup"] = LRU(CACHE_SIZE)
+    app.extensions["questions_blocks"] = LRU(BLOCK_CACHE_SIZE)

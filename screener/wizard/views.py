@@ -52,7 +52,7 @@ from .forms import (
     make_form,
     valid_field_answers,
 )
-from .markup import field_state, question_markup, stored_state
+from .markup import field_state, question_markup, questions_block, stored_state
 from .shell import draft_url, render_page
 from .summary import answer_rows
 
@@ -361,24 +361,31 @@ def _render_step(
 ) -> str:
     """The step page: from the stored answers, or (form) from a posted form and its errors.
 
-    Without a form, question markup usually comes from the cache (wizard/markup.py) and the
-    WTForms form is only built if some question has to be rendered afresh.
+    Without a form, the questions' markup usually comes from the caches (wizard/markup.py) and
+    the WTForms form is only built if some question has to be rendered afresh.
     """
     qn, day, draft = questionnaire(), today(), g.draft
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
-    # The form behind the markup, built only if some question is not in the cache.
-    step_form = cache(
-        lambda: form if form is not None else _step_form(current, rendered, draft, posted=False)
-    )
-    html, locale = [], ui_locale()
-    for q in rendered:
-        if form is not None:
-            state, field_errors = field_state(q, form[q.id]), form[q.id].errors
-        else:
-            state, field_errors = stored_state(q, draft.answers.get(q.id)), []
-        html.append(question_markup(
-            qn, q, state, field_errors, lambda q=q: step_form()[q.id], draft.lang, day, locale
-        ))
+    locale = ui_locale()
+    if form is not None:
+        block = Markup("\n").join(
+            question_markup(qn, q, field_state(q, form[q.id]), form[q.id].errors,
+                            lambda q=q: form[q.id], draft.lang, day, locale)
+            for q in rendered
+        )
+    else:
+        states = [stored_state(q, draft.answers.get(q.id)) for q in rendered]
+        # The form behind the markup, built only if some question is not in the cache.
+        stored = cache(lambda: _step_form(current, rendered, draft, posted=False))
+
+        def each_question() -> Markup:
+            return Markup("\n").join(
+                question_markup(qn, q, state, [], lambda q=q: stored()[q.id], draft.lang, day,
+                                locale)
+                for q, state in zip(rendered, states)
+            )
+
+        block = questions_block(qn, rendered, states, draft.lang, locale, day, each_question)
     errors = (
         [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
         if form is not None else []
@@ -399,7 +406,7 @@ def _render_step(
             "csrf_token": step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
             **_resume_values(draft),
         },
-        safe_values={"questions_block": Markup("\n").join(html)},
+        safe_values={"questions_block": block},
     )
 
 
