@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 import flask_babel
-from babel import dates
+from babel import Locale, dates
 from flask import Flask, g, request
 
 from .questionnaire.model import LANGUAGES
@@ -55,7 +55,7 @@ def install_template_gettext(app: Flask) -> None:
 
     def translations() -> Any:
         locale = flask_babel.get_locale()
-        name = str(locale) if locale is not None else ""
+        name = locale_name(locale) if locale is not None else ""
         catalog = catalogs.get(name)
         if catalog is None:
             catalog = flask_babel.get_translations()
@@ -74,7 +74,18 @@ def install_template_gettext(app: Flask) -> None:
 
 def ui_locale() -> str:
     """The name of the locale interface text is in now (part of cache keys for markup)."""
-    return str(flask_babel.get_locale())
+    return locale_name(flask_babel.get_locale())
+
+
+_LOCALE_NAMES: dict[Locale, str] = {}
+
+
+def locale_name(locale: Locale) -> str:
+    """str(locale), kept: Babel builds the name anew on every call, a few times a page."""
+    name = _LOCALE_NAMES.get(locale)
+    if name is None:
+        name = _LOCALE_NAMES[locale] = str(locale)
+    return name
 
 
 @lru_cache(maxsize=4096)
@@ -90,4 +101,4 @@ def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> 
         return str(flask_babel.format_date(None, format))
     if isinstance(value, dt.datetime):
         value = flask_babel.to_user_timezone(value).date()
-    return _format_day(value, format, str(flask_babel.get_locale()))
+    return _format_day(value, format, locale_name(flask_babel.get_locale()))

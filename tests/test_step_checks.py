@@ -71,7 +71,7 @@ def test_the_digest_covers_what_the_check_reads(app: Flask) -> None:
     answers: dict[str, Any] = {k: v for a in STEP_ANSWERS.values() for k, v in a.items()}
     with app.app_context():
         for step in qn.steps:
-            inputs = set(views._step_inputs(qn, step))
+            inputs = set(views._step_inputs(qn, step.id))
             for q in step.questions:
                 assert q.id in inputs
                 if q.show_if is not None:

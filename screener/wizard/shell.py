@@ -95,11 +95,11 @@ def _cut(shell: str) -> tuple[str, ...]:
 def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
     """`url_for(endpoint, **values)`, built once per process for every draft: with the stand-in
     in place of the draft token (g.token), which each call puts back. The key holds what else
-    url_for reads: the address the request came to (host, script root) and the clinic."""
+    url_for reads: the address the request came to (scheme, host, script root) and the clinic."""
     cache: LRU = current_app.extensions["draft_urls"]
     token, clinic = g.get("token"), g.get("clinic")
-    key = (endpoint, tuple(sorted(values.items())), token is None, request.host_url,
-           request.script_root, clinic.slug if clinic is not None else None)
+    key = (endpoint, tuple(sorted(values.items())), token is None, request.scheme, request.host,
+           request.root_path, clinic.slug if clinic is not None else None)
     url = cache.get(key)
     if url is None:
         g.token = STAND_IN_TOKEN if token is not None else None

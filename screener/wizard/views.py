@@ -218,15 +218,17 @@ def step_digest(step: Step, answers: dict[str, Any], day: dt.date) -> str:
     questions and the answers their visibility depends on. (The language only words the
     messages.)"""
     qn = questionnaire()
-    relevant = {qid: answers.get(qid) for qid in _step_inputs(qn, step)}
+    relevant = {qid: answers.get(qid) for qid in _step_inputs(qn, step.id)}
     blob = json.dumps([qn.version, day.isoformat(), step.id, relevant], sort_keys=True,
                       ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
 @lru_cache(maxsize=256)
-def _step_inputs(qn: Questionnaire, step: Step) -> tuple[str, ...]:
+def _step_inputs(qn: Questionnaire, step_id: str) -> tuple[str, ...]:
     """The answers a step's form check reads: its questions' and their conditions' inputs."""
+    step = qn.step(step_id)
+    assert step is not None
     ids = {q.id for q in step.questions}
     for q in step.questions:
         if q.show_if is not None:
