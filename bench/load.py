@@ -259,14 +259,23 @@ def main() -> int:
         # PostgreSQL prepares statements). The warm-up questionnaires are checked like the rest.
         warmup = run_wizard(product.port, args.clients, args.concurrency, args.seed - 1)
         run_baseline(baseline_server.port, 500, args.concurrency)
+        # About as many requests as a wizard round, in two halves each a multiple of concurrency.
+        half = max(1000, args.clients * 15 // 2) // args.concurrency * args.concurrency
         for r in range(args.rounds):
+            # The baseline runs just before and just after the wizard, half its requests each
+            # time, so a drift in machine speed during the round weighs on both sides alike.
+            before = with_cpu(baseline_server, lambda: run_baseline(
+                baseline_server.port, half, args.concurrency))
             result, result["server_cpu"], result["client_cpu"] = with_cpu(
                 product, lambda: run_wizard(product.port, args.clients, args.concurrency, args.seed + r)
             )
-            result["base_requests"] = base_requests = max(2000, result["requests"])
-            result["baseline_rps"], result["base_server_cpu"], result["base_client_cpu"] = with_cpu(
-                baseline_server, lambda: run_baseline(baseline_server.port, base_requests, args.concurrency)
-            )
+            after = with_cpu(baseline_server, lambda: run_baseline(
+                baseline_server.port, half, args.concurrency))
+            result["base_requests"] = 2 * half
+            # requests per second over both halves (equal request counts: the harmonic mean)
+            result["baseline_rps"] = 2 / (1 / before[0] + 1 / after[0])
+            result["base_server_cpu"] = before[1] + after[1]
+            result["base_client_cpu"] = before[2] + after[2]
             rounds.append(result)
     finally:
         product.stop()
