@@ -39,8 +39,12 @@ def request_lang() -> str:
     return normalise_lang(best) or DEFAULT_LANG
 
 
-def locale_selector() -> str:
-    return BABEL_LOCALE[request_lang()]
+# Parsed once: Flask-Babel takes a Locale as it is, where it would parse a name on every request.
+_BABEL_LOCALES = {lang: Locale.parse(name) for lang, name in BABEL_LOCALE.items()}
+
+
+def locale_selector() -> Locale:
+    return _BABEL_LOCALES[request_lang()]
 
 
 def install_template_gettext(app: Flask) -> None:

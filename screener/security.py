@@ -69,19 +69,21 @@ def set_security_headers(response: Response) -> Response:
     # g.frame_ancestors holds frame_origins() of the clinic's list (wizard/views.py): only
     # normalised origins reach the header, so a stored "https://a.example; script-src *" adds
     # no directive, and a clinic whose origins are all invalid is not embeddable.
-    origins: list[str] = g.get("frame_ancestors") or []
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    origins: list[str] = ctx.get("frame_ancestors") or []
     ancestors = " ".join(origins) if origins else "'none'"
-    response.headers["Content-Security-Policy"] = f"{CSP}; frame-ancestors {ancestors}"
+    headers = response.headers
+    headers["Content-Security-Policy"] = f"{CSP}; frame-ancestors {ancestors}"
     if not origins:
-        response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
     # Draft tokens live in URL paths: never send them to another site (a page may relax this
     # for its own site, as the dashboard does, through g.referrer_policy).
-    response.headers["Referrer-Policy"] = g.get("referrer_policy", "no-referrer")
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if g.get("private_page"):
-        response.headers["Cache-Control"] = "no-store"
+    headers["Referrer-Policy"] = ctx.get("referrer_policy", "no-referrer")
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if ctx.get("private_page"):
+        headers["Cache-Control"] = "no-store"
     if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response

@@ -97,16 +97,17 @@ def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
     in place of the draft token (g.token), which each call puts back. The key holds what else
     url_for reads: the address the request came to (scheme, host, script root) and the clinic."""
     cache: LRU = current_app.extensions["draft_urls"]
-    token, clinic = g.get("token"), g.get("clinic")
-    key = (endpoint, tuple(sorted(values.items())), token is None, request.scheme, request.host,
-           request.root_path, clinic.slug if clinic is not None else None)
+    ctx, req = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]
+    token, clinic = ctx.get("token"), ctx.get("clinic")
+    key = (endpoint, tuple(sorted(values.items())), token is None, req.scheme, req.host,
+           req.root_path, clinic.slug if clinic is not None else None)
     url = cache.get(key)
     if url is None:
-        g.token = STAND_IN_TOKEN if token is not None else None
+        ctx.token = STAND_IN_TOKEN if token is not None else None
         try:
             url = url_for(endpoint, **values)
         finally:
-            g.token = token
+            ctx.token = token
         cache.put(key, url)
     return url if token is None else url.replace(STAND_IN_TOKEN, token)
 

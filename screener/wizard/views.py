@@ -85,18 +85,19 @@ def _helpers() -> dict[str, Any]:
 def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("slug", "")
     token = (values or {}).get("token")
-    g.embedded = request.blueprint == "embed"
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    ctx.embedded = request.blueprint == "embed"
     # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
     clinic, draft = (
         find_clinic_and_draft(db.driver(), slug, token) if valid_slug(slug) else (None, None)
     )
     if clinic is None:
         abort(404)
-    g.clinic = clinic
-    g.found_draft = draft
-    if g.embedded:
+    ctx.clinic = clinic
+    ctx.found_draft = draft
+    if ctx.embedded:
         # Normalised once here, for the CSP header and the embed host check (security, embed).
-        g.frame_ancestors = frame_origins(clinic.allowed_origins)
+        ctx.frame_ancestors = frame_origins(clinic.allowed_origins)
 
 
 @bp.url_defaults
@@ -112,16 +113,17 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
 
 
 def _load_draft(token: str) -> DraftRow:
-    draft: DraftRow | None = g.found_draft  # looked up with the clinic (_pull_clinic)
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    draft: DraftRow | None = ctx.found_draft  # looked up with the clinic (_pull_clinic)
     if draft is None:
         abort(404, description="draft")
-    g.token = token
-    g.draft = draft
-    g.private_page = True
+    ctx.token = token
+    ctx.draft = draft
+    ctx.private_page = True
     wanted = normalise_lang(request.args.get("lang"))
     if wanted and wanted != draft.lang:
         set_draft_lang(db.driver(), draft, wanted)
-    g.lang = draft.lang
+    ctx.lang = draft.lang
     return draft
 
 
