@@ -18,12 +18,14 @@ from . import engine
 class Row:
     question: Question
     value: str
+    label: str  # the question's label in the rows' language
 
 
 @dataclass(frozen=True)
 class Section:
     step: Step
     rows: list[Row]
+    title: str  # the step's title in the rows' language
 
 
 def display_answer(q: Question, value: Any, lang: str) -> str:
@@ -53,8 +55,8 @@ def answer_rows(
     sections = []
     for step in engine.visible_steps(qn, answers, day):
         rows = [
-            Row(q, display_answer(q, answers.get(q.id), lang))
+            Row(q, display_answer(q, answers.get(q.id), lang), q.label.get(lang))
             for q in engine.visible_questions(qn, step, answers, day)
         ]
-        sections.append(Section(step, rows))
+        sections.append(Section(step, rows, step.title.get(lang)))
     return sections

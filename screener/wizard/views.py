@@ -15,7 +15,6 @@ from flask import (
     abort,
     current_app,
     g,
-    redirect,
     render_template,
     request,
 )
@@ -139,7 +138,9 @@ def _resume_target(draft: DraftRow) -> str:
 
 
 def _see_other(location: str) -> ResponseReturnValue:
-    return redirect(location, code=303)
+    """303 to `location` (ASCII: wizard URLs only), without the HTML body `redirect()` writes
+    for browsers that do not follow redirects."""
+    return current_app.response_class(status=303, headers={"Location": location})
 
 
 def _step_form(
