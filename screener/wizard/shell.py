@@ -95,12 +95,13 @@ def _cut(shell: str) -> tuple[str, ...]:
 def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
     """`url_for(endpoint, **values)`, built once per process for every draft: with the stand-in
     in place of the draft token (g.token), which each call puts back. The key holds what else
-    url_for reads: the address the request came to (scheme, host, script root) and the clinic."""
+    url_for reads (the app's url_defaults included): the address the request came to (scheme,
+    host, script root), the clinic, and the embedding page kept in framed URLs (embed.py)."""
     cache: LRU = current_app.extensions["draft_urls"]
     ctx, req = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]
     token, clinic = ctx.get("token"), ctx.get("clinic")
     key = (endpoint, tuple(sorted(values.items())), token is None, req.scheme, req.host,
-           req.root_path, clinic.slug if clinic is not None else None)
+           req.root_path, clinic.slug if clinic is not None else None, ctx.get("embed_host"))
     url = cache.get(key)
     if url is None:
         ctx.token = STAND_IN_TOKEN if token is not None else None
