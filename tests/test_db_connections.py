@@ -3,13 +3,14 @@ before use and replaced when dead (screener/storage/db.py). Against PostgreSQL i
 of scripts/test: SQLite has no server to lose."""
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from screener.storage.db import make_engine
+from screener.storage.db import AUTOCOMMIT_MARK, make_engine
 
 
 @pytest.fixture
@@ -54,5 +55,31 @@ def test_without_the_check_the_dead_connection_fails_the_request(server_url: str
             conn.execute(text("SELECT 1"))
         with engine.connect() as conn:  # the pool was replaced after the failure
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_driver_connection_leaves_autocommit_when_returned(server_url: str) -> None:
+    """Database.driver lends connections in autocommit mode; back in the pool they are in the
+    engine's mode again, even when the request never closed them (found by the collector)."""
+    engine = make_engine(server_url)
+    try:
+        for close in (True, False):
+            conn = engine.raw_connection()
+            conn.info[AUTOCOMMIT_MARK] = True
+            engine.dialect.set_isolation_level(conn.dbapi_connection, "AUTOCOMMIT")
+            raw = conn.dbapi_connection
+            assert raw.autocommit
+            if close:
+                conn.close()
+            else:
+                del conn
+                gc.collect()
+            assert raw.autocommit is False
+            with engine.connect() as again:  # and a transaction on it can roll back
+                again.execute(text("CREATE TEMP TABLE t (x int)"))
+                again.rollback()
+                assert again.execute(text(
+                    "SELECT count(*) FROM pg_tables WHERE tablename = 't'")).scalar_one() == 0
     finally:
         engine.dispose()

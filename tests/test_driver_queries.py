@@ -108,3 +108,31 @@ def test_a_submit_with_answers_older_than_the_draft_writes_nothing(
         with db.transaction() as s:
             assert submit_draft(s, fresh, {**submission, "answers": fresh.answers}, utcnow())
     assert session.scalars(select(Submission)).one().answers["full_name"] == "Changed"
+
+
+def test_a_submit_that_finds_the_draft_changed_goes_back_to_the_review(
+    walk: Any, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import screener.wizard.views as views
+
+    w = walk()
+    monkeypatch.setattr(views, "submit_draft", lambda *args: None)  # lost the race
+    r = w.submit()
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/d/{w.token}/review")
+    assert session.scalars(select(Submission)).first() is None
+
+
+def test_a_lost_connection_is_invalidated_and_errors_hide_answers(app: Flask) -> None:
+    with app.app_context():
+        conn, engine = db.driver()
+        pool_before = engine.pool
+        conn.dbapi_connection.close()  # the server went away under this connection
+        with pytest.raises(DBAPIError) as caught:
+            save_draft(db.driver(), DraftRow(0, 0, "", {}, None, "en", utcnow(), utcnow(),
+                                             utcnow(), None, None, None),
+                       {"health_notes": "secret"}, "health")
+        assert caught.value.connection_invalidated and not conn.is_valid
+        assert "secret" not in str(caught.value)
+        assert engine.pool is not pool_before  # older pooled connections are not reused
+    with app.app_context():  # the next request gets a working connection
+        assert find_clinic_and_draft(db.driver(), "demo", None)[0] is not None

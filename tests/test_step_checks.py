@@ -8,7 +8,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from screener.extensions import db
 from screener.storage.models import Draft
 from screener.wizard import views
 from screener.wizard.drafts import hash_token

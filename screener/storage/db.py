@@ -14,6 +14,10 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
+# Database.driver(): the request's autocommit driver connection, and its engine.
+Driver = tuple[PoolProxiedConnection, Engine]
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -64,8 +68,11 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
 def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
     """An engine for `url`; SQLite gets WAL mode, foreign keys and a busy timeout; a server
     database gets its idle pooled connections checked before use."""
+    # Bound parameters hold clients' answers: never copied into error messages and logs.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10, "isolation_level": None})
+        engine = create_engine(
+            url, connect_args={"timeout": 10, "isolation_level": None}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own BEGIN is off (isolation_level None). Write transactions take the write
         # lock at BEGIN, so concurrent writers queue on busy_timeout instead of failing to
@@ -74,9 +81,28 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
         return engine
     # READ COMMITTED (PostgreSQL's default, stated): a write continues the request's read
     # transaction (Database.transaction) and re-reads rows it must lock.
-    engine = create_engine(url, isolation_level="READ COMMITTED")
+    engine = create_engine(url, isolation_level="READ COMMITTED", hide_parameters=True)
     _ping_after_idle(engine, ping_after_idle)
+    _end_autocommit_at_checkin(engine)
     return engine
+
+
+AUTOCOMMIT_MARK = "screener_autocommit"
+
+
+def _end_autocommit_at_checkin(engine: Engine) -> None:
+    """A connection lent out in autocommit mode (Database.driver) goes back to the pool in the
+    engine's own mode, however it comes back (closed by the request, or found by the garbage
+    collector after an error)."""
+
+    @event.listens_for(engine, "checkin")
+    def _reset(dbapi_conn: Any, record: Any) -> None:
+        if not record.info.pop(AUTOCOMMIT_MARK, False) or dbapi_conn is None:
+            return
+        try:
+            engine.dialect.reset_isolation_level(dbapi_conn)
+        except Exception as exc:  # broken: the pool must not hand it out again
+            record.invalidate(exc)
 
 
 @dataclass(frozen=True)
@@ -155,36 +181,33 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def driver(self) -> tuple[PoolProxiedConnection, Dialect]:
-        """The context's pooled driver connection in autocommit mode, with its dialect.
+    def driver(self) -> Driver:
+        """The context's pooled driver connection in autocommit mode, with its engine.
 
         For DriverStatement: each statement on it is a transaction of its own (a single SELECT
         reads one consistent snapshot; a single UPDATE is atomic), with no BEGIN or COMMIT
-        round trips. Work of more than one statement goes through `transaction()`.
+        round trips. Work of more than one statement goes through `transaction()`. The
+        connection leaves autocommit when it goes back to the pool (make_engine).
         """
         held = g.get("db_driver")
         if held is None:
             engine = self.engine
             conn = engine.raw_connection()
             if engine.dialect.name != "sqlite":  # pysqlite here already runs in autocommit
+                conn.info[AUTOCOMMIT_MARK] = True
                 engine.dialect.set_isolation_level(conn.dbapi_connection, "AUTOCOMMIT")
-            held = g.db_driver = (conn, engine.dialect)
+            held = g.db_driver = (conn, engine)
         return held  # type: ignore[no-any-return]
 
     def _close(self, _exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
         held = g.pop("db_driver", None)
-        if held is not None:
-            conn, dialect = held
-            try:
-                if dialect.name != "sqlite" and conn.is_valid:
-                    dialect.reset_isolation_level(conn.dbapi_connection)
-            except dialect.loaded_dbapi.Error as exc:  # broken: the pool must not hand it out
-                conn.invalidate(exc)
-            finally:
-                conn.close()  # back to the pool
+        session = g.pop("db_session", None)
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            if held is not None:
+                held[0].close()  # back to the pool, out of autocommit (make_engine)
 
 
 
@@ -196,13 +219,14 @@ class DriverStatement:
     For the statements of every client request (find the clinic and draft, save a step):
     SQLAlchemy's execution, ORM loading and transaction handling cost ten times the statement
     itself on SQLite (~300 µs against ~30 µs), and on PostgreSQL each of those requests takes one
-    round trip instead of three. Errors come out as SQLAlchemy's (DBAPIError subclasses), and a
-    lost connection is invalidated as Core does, so the pool opens a new one.
+    round trip instead of three. Errors come out as SQLAlchemy's (DBAPIError subclasses,
+    parameters hidden); a lost connection is invalidated and the engine's pool replaced, so
+    connections opened before the loss are not handed out again.
     """
 
     def __init__(self, stmt: Executable) -> None:
         self.stmt = stmt
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.stmt.compile(dialect=dialect)
@@ -217,37 +241,47 @@ class DriverStatement:
         result = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         return _Compiled(compiled.string, order, {k: f for k, f in bind.items() if f}, result)
 
-    def _run(self, conn: PoolProxiedConnection, dialect: Dialect, params: dict[str, Any],
+    def _run(self, conn: PoolProxiedConnection, engine: Engine, params: dict[str, Any],
              fetch: bool) -> tuple[Any, int]:
-        prepared = self._compiled.get(dialect.name)
+        dialect = engine.dialect
+        # SQL and conversions depend on the dialect, its driver and the server's version.
+        key = (type(dialect), dialect.server_version_info)
+        prepared = self._compiled.get(key)
         if prepared is None:
-            prepared = self._compiled[dialect.name] = self._compile(dialect)
+            prepared = self._compiled[key] = self._compile(dialect)
         values = {k: (prepared.bind[k](v) if k in prepared.bind else v) for k, v in params.items()}
         args: Any = values if prepared.order is None else tuple(values[k] for k in prepared.order)
-        cursor = conn.cursor()
+        cursor = None
         try:
+            cursor = conn.cursor()
             cursor.execute(prepared.sql, args)
             row = cursor.fetchone() if fetch else None
             count = cursor.rowcount
         except dialect.loaded_dbapi.Error as exc:
-            if dialect.is_disconnect(exc, conn.dbapi_connection, cursor):
+            lost = dialect.is_disconnect(exc, conn.dbapi_connection, cursor)
+            if lost:  # as Core does: this connection and every older pooled one are done
                 conn.invalidate(exc)
-            raise DBAPIError.instance(prepared.sql, args, exc, dialect.loaded_dbapi.Error) from exc
+                engine.dispose(close=False)
+            raise DBAPIError.instance(
+                prepared.sql, args, exc, dialect.loaded_dbapi.Error,
+                hide_parameters=True, connection_invalidated=lost,
+            ) from exc
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
         if row is not None:
             row = [v if fn is None else fn(v) for v, fn in zip(row, prepared.result)]
         return row, count
 
-    def first(self, conn: PoolProxiedConnection, dialect: Dialect,
+    def first(self, conn: PoolProxiedConnection, engine: Engine,
               params: dict[str, Any]) -> list[Any] | None:
         """The first row's values (converted), or None when there is no row."""
-        return self._run(conn, dialect, params, fetch=True)[0]  # type: ignore[no-any-return]
+        return self._run(conn, engine, params, fetch=True)[0]  # type: ignore[no-any-return]
 
-    def rowcount(self, conn: PoolProxiedConnection, dialect: Dialect,
+    def rowcount(self, conn: PoolProxiedConnection, engine: Engine,
                  params: dict[str, Any]) -> int:
         """Run an INSERT/UPDATE/DELETE (committed at once): the number of rows it touched."""
-        return self._run(conn, dialect, params, fetch=False)[1]
+        return self._run(conn, engine, params, fetch=False)[1]
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Dialect, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
-from ..storage.db import DriverStatement, PoolProxiedConnection
+from ..storage.db import Driver, DriverStatement
 from ..storage.models import Clinic, Draft, Submission, max_severity, utcnow
 
 TOKEN_BYTES = 24  # 192 bits
@@ -102,9 +102,6 @@ _CLINIC_AND_DRAFT = DriverStatement(
     ))
     .where(_CLINICS.c.slug == bindparam("slug"))
 )
-
-
-Driver = tuple[PoolProxiedConnection, Dialect]  # Database.driver(): autocommit connection
 
 
 def find_clinic_and_draft(

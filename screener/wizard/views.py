@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -180,12 +181,21 @@ def stored_form(step: Step, answers: dict[str, Any], lang: str) -> StepForm:
     return form
 
 
+# The code that checks answers (forms, fields, visibility, questionnaire model), as a digest of
+# its source: marks made by other code (before a deploy) are not trusted.
+CHECKS_VERSION = hashlib.sha256(b"".join(
+    (Path(__file__).parent / name).read_bytes()
+    for name in ("forms.py", "fields.py", "engine.py", "../questionnaire/model.py",
+                 "../questionnaire/conditions.py")
+)).hexdigest()[:8]
+
+
 def completeness_mark(answers: dict[str, Any]) -> str:
     """What Draft.checked_for holds for these answers, found complete by this questionnaire
-    today: version, day and a digest of the answers, so answers changed in any other way (or
-    another day, or another questionnaire) are checked again."""
+    and checking code today: their versions, the day and a digest of the answers, so answers
+    changed in any other way (or another day, questionnaire or code) are checked again."""
     digest = hashlib.sha256(
-        json.dumps(answers, sort_keys=True, ensure_ascii=False).encode()
+        json.dumps([CHECKS_VERSION, answers], sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()[:24]
     return f"{questionnaire().version}:{today().isoformat()}:{digest}"
 
@@ -217,13 +227,13 @@ def first_incomplete_step(
 
 def step_digest(step: Step, answers: dict[str, Any], day: dt.date) -> str:
     """A digest of all that decides whether a step's stored answers pass its form: the
-    questionnaire version, the day (date checks, date conditions), the answers of the step's
-    questions and the answers their visibility depends on. (The language only words the
-    messages.)"""
+    checking code and questionnaire versions, the day (date checks, date conditions), the
+    answers of the step's questions and the answers their visibility depends on. (The language
+    only words the messages.)"""
     qn = questionnaire()
     relevant = {qid: answers.get(qid) for qid in _step_inputs(qn, step.id)}
-    blob = json.dumps([qn.version, day.isoformat(), step.id, relevant], sort_keys=True,
-                      ensure_ascii=False)
+    blob = json.dumps([CHECKS_VERSION, qn.version, day.isoformat(), step.id, relevant],
+                      sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -484,18 +494,19 @@ def submit(token: str) -> ResponseReturnValue:
     try:
         with db.transaction() as session:
             submission_id = submit_draft(session, draft, submission, link_expires_at)
-    except IntegrityError:  # the other of two simultaneous submits won: same outcome
+    except IntegrityError:  # a submission for this draft exists (the unique key): not twice
         submission_id = None
         db.session.rollback()
-    created = submission_id is not None
-    if submission_id is not None:  # committed here: tell the clinic (no health data; never raises)
-        clinic = g.clinic
-        notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission_id)
-    # Submitted meanwhile, or saved from another tab since this request read the draft: the
-    # summary shows the one submission, or sends the client back to check the new answers.
+    if submission_id is None:
+        # Submitted meanwhile (the review page then shows the summary), or saved from another
+        # tab since this request read the draft: the review page shows the answers as they are.
+        return _see_other(wurl("review"))
+    # Committed here: tell the clinic (no health data; never raises).
+    clinic = g.clinic
+    notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission_id)
     # Only the request that made the submission marks the summary: framed in a checked host
     # page, frame.js tells the host once, then drops the mark (screener/embed.py).
-    return _see_other(wurl("summary", **({"done": 1} if created and g.get("embed_host") else {})))
+    return _see_other(wurl("summary", **({"done": 1} if g.get("embed_host") else {})))
 
 
 @bp.get("/<slug>/d/<token>/summary")
