@@ -68,7 +68,7 @@ def test_driver_errors_come_out_as_sqlalchemy_errors(app: Flask) -> None:
     broken = DriverStatement(text("SELECT no_such_column FROM clinic"))
     with app.app_context():
         with pytest.raises(DBAPIError):
-            broken.first(*db.driver(), {})
+            broken.first(db.driver(), {})
         # the connection is still usable: the next statement of the request runs
         assert find_clinic_and_draft(db.driver(), "demo", None)[0] is not None
 

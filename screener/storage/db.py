@@ -233,16 +233,14 @@ class DriverStatement:
         if getattr(compiled, "escaped_bind_names", None):
             raise ValueError("bind parameter names must be plain identifiers")
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        bind = {
-            name: param.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, param in ((p.key, p) for p in compiled.binds.values())
-        }
+        bind = {p.key: p.type.dialect_impl(dialect).bind_processor(dialect)
+                for p in compiled.binds.values()}
         columns = getattr(self.stmt, "selected_columns", None) or []
         result = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         return _Compiled(compiled.string, order, {k: f for k, f in bind.items() if f}, result)
 
-    def _run(self, conn: PoolProxiedConnection, engine: Engine, params: dict[str, Any],
-             fetch: bool) -> tuple[Any, int]:
+    def _run(self, driver: Driver, params: dict[str, Any], fetch: bool) -> tuple[Any, int]:
+        conn, engine = driver
         dialect = engine.dialect
         # SQL and conversions depend on the dialect, its driver and the server's version.
         key = (type(dialect), dialect.server_version_info)
@@ -273,15 +271,13 @@ class DriverStatement:
             row = [v if fn is None else fn(v) for v, fn in zip(row, prepared.result)]
         return row, count
 
-    def first(self, conn: PoolProxiedConnection, engine: Engine,
-              params: dict[str, Any]) -> list[Any] | None:
+    def first(self, driver: Driver, params: dict[str, Any]) -> list[Any] | None:
         """The first row's values (converted), or None when there is no row."""
-        return self._run(conn, engine, params, fetch=True)[0]  # type: ignore[no-any-return]
+        return self._run(driver, params, fetch=True)[0]  # type: ignore[no-any-return]
 
-    def rowcount(self, conn: PoolProxiedConnection, engine: Engine,
-                 params: dict[str, Any]) -> int:
+    def rowcount(self, driver: Driver, params: dict[str, Any]) -> int:
         """Run an INSERT/UPDATE/DELETE (committed at once): the number of rows it touched."""
-        return self._run(conn, engine, params, fetch=False)[1]
+        return self._run(driver, params, fetch=False)[1]
 
 
 @dataclass(frozen=True)

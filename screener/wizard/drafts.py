@@ -112,7 +112,7 @@ def find_clinic_and_draft(
     One query for both, straight on the driver (DriverStatement): every client page needs them.
     """
     wanted = token_hash_of(token) if token is not None else None
-    row = _CLINIC_AND_DRAFT.first(*driver, {"slug": slug, "hash": wanted or ""})
+    row = _CLINIC_AND_DRAFT.first(driver, {"slug": slug, "hash": wanted or ""})
     if row is None:
         return None, None
     split = len(_CLINIC_COLUMNS)
@@ -154,9 +154,9 @@ def save_draft(
     """
     lang, now = lang or draft.lang, utcnow()
     checks = draft.step_checks if step_checks is None else step_checks
-    written = _SAVE.rowcount(*driver, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
-                                       "b_lang": lang, "b_updated": now, "b_checked": checked_for,
-                                       "b_step_checks": checks})
+    written = _SAVE.rowcount(driver, {"b_id": draft.id, "b_answers": answers, "b_step": current_step,
+                                      "b_lang": lang, "b_updated": now, "b_checked": checked_for,
+                                      "b_step_checks": checks})
     if written != 1:  # submitted meanwhile: nothing was written
         return False
     draft.answers, draft.current_step, draft.lang = answers, current_step, lang
@@ -171,29 +171,22 @@ _SET_LANG = DriverStatement(
 
 def set_draft_lang(driver: Driver, draft: DraftRow, lang: str) -> None:
     """Change the language of a draft (also once submitted: its summary page follows it)."""
-    _SET_LANG.rowcount(*driver, {"b_id": draft.id, "b_lang": lang})
+    _SET_LANG.rowcount(driver, {"b_id": draft.id, "b_lang": lang})
     draft.lang = lang
 
 
-_INSERT = DriverStatement(
-    insert(_DRAFTS).values(
-        clinic_id=bindparam("b_clinic"), token_hash=bindparam("b_hash"),
-        answers=bindparam("b_answers"), current_step=bindparam("b_step"), lang=bindparam("b_lang"),
-        created_at=bindparam("b_created"), updated_at=bindparam("b_updated"),
-        expires_at=bindparam("b_expires"),
-    )
-)
+# The columns _fresh_draft gives, and the first step. (Parameters may not share a column's
+# name in an INSERT's values: "b_" + column.)
+_NEW_COLUMNS = ("clinic_id", "token_hash", "answers", "lang", "created_at", "updated_at",
+                "expires_at", "current_step")
+_INSERT = DriverStatement(insert(_DRAFTS).values({c: bindparam(f"b_{c}") for c in _NEW_COLUMNS}))
 
 
 def start_draft(driver: Driver, clinic_id: int, lang: str, days: int, first_step: str) -> str:
     """Store a new draft at its first step (one INSERT, committed at once): its token."""
     values, token = _fresh_draft(clinic_id, lang, days)
-    _INSERT.rowcount(*driver, {
-        "b_clinic": values["clinic_id"], "b_hash": values["token_hash"],
-        "b_answers": values["answers"], "b_step": first_step, "b_lang": values["lang"],
-        "b_created": values["created_at"], "b_updated": values["updated_at"],
-        "b_expires": values["expires_at"],
-    })
+    values["current_step"] = first_step
+    _INSERT.rowcount(driver, {f"b_{c}": values[c] for c in _NEW_COLUMNS})
     return token
 
 

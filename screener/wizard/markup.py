@@ -12,15 +12,16 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from markupsafe import Markup
 from wtforms import Field
 
-from ..i18n import ui_locale
 from ..questionnaire.model import Question, Questionnaire
 from . import engine
+
+T = TypeVar("T")
 
 CLOSED_TYPES = frozenset({"single", "multi", "scale", "consent"})
 CACHE_SIZE = 4096  # entries; a question's markup is 0.2 to 3 KB
@@ -32,11 +33,11 @@ class LRU:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable) -> Markup | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             value = self._data.get(key)
             if value is None:
@@ -46,12 +47,20 @@ class LRU:
             self._data.move_to_end(key)
             return value
 
-    def put(self, key: Hashable, value: Markup) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The value under `key`, made by `make()` and kept when missing."""
+        value = self.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        return value  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
         return len(self._data)
@@ -105,27 +114,23 @@ def question_markup(
     field: Callable[[], Field],
     lang: str,
     today: dt.date,
-    locale: str | None = None,
+    locale: str,
 ) -> Markup:
     """The rendered question: from the per-process cache when its state allows, else rendered
-    from `field()` (the bound WTForms field, made only when needed). `locale`: ui_locale(),
-    when the caller already has it."""
-    cache: LRU = current_app.extensions["question_markup"]
-    key = None
-    if state is not FREE_TEXT and not current_app.debug:  # debug: templates may change
-        # `lang` picks the question's texts, the interface locale the macro's own words.
-        key = (qn.version, q.id, lang, locale or ui_locale(), state, tuple(str(e) for e in errors),
-               today if q.type == "date" else None)
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-    reveal = engine.reveal_controller(qn, q)
-    leaves = engine.compare_leaves(q) if reveal else ()
-    macro: Any = current_app.jinja_env.get_template("macros/forms.html").module.question  # type: ignore[attr-defined]
-    html: Markup = macro(q, field(), lang, reveal, leaves, today)  # escaped by the template
-    if key is not None:
-        cache.put(key, html)
-    return html
+    from `field()` (the bound WTForms field, made only when needed). `locale`: ui_locale()."""
+
+    def render() -> Markup:
+        reveal = engine.reveal_controller(qn, q)
+        leaves = engine.compare_leaves(q) if reveal else ()
+        macro: Any = current_app.jinja_env.get_template("macros/forms.html").module.question  # type: ignore[attr-defined]
+        return macro(q, field(), lang, reveal, leaves, today)  # type: ignore[no-any-return]  # escaped by the template
+
+    if state is FREE_TEXT or current_app.debug:  # debug: templates may change
+        return render()
+    # `lang` picks the question's texts, the interface locale the macro's own words.
+    key = (qn.version, q.id, lang, locale, state, tuple(str(e) for e in errors),
+           today if q.type == "date" else None)
+    return current_app.extensions["question_markup"].get_or_make(key, render)  # type: ignore[no-any-return]
 
 
 def questions_block(
@@ -145,11 +150,7 @@ def questions_block(
         return render()
     key = (qn.version, tuple(q.id for q in questions), tuple(states), lang, locale,
            today if any(q.type == "date" for q in questions) else None)
-    block = cache.get(key)
-    if block is None:
-        block = render()
-        cache.put(key, block)
-    return block
+    return cache.get_or_make(key, render)
 
 
 def init_app(app: Any) -> None:

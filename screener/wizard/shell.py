@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, request, url_for
@@ -59,15 +60,12 @@ def render_page(
     if key is None or cache.size == 0 or current_app.debug:
         return render({**values, **safe_values})
     token = g.get("token")
-    pieces = cache.get(key)
-    if pieces is None:
-        g.token = STAND_IN_TOKEN if token is not None else None
-        try:
-            shell = render({name: marker(name) for name in (*values, *safe_values)})
-        finally:
-            g.token = token
-        pieces = _cut(shell)
-        cache.put(key, pieces)
+
+    def make() -> tuple[str, ...]:
+        with _stand_in_token():
+            return _cut(render({name: marker(name) for name in (*values, *safe_values)}))
+
+    pieces = cache.get_or_make(key, make)
     fill = {name: str(escape(value)) for name, value in values.items()}
     fill.update((name, str(value)) for name, value in safe_values.items())
     fill[""] = token or ""
@@ -102,15 +100,24 @@ def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
     token, clinic = ctx.get("token"), ctx.get("clinic")
     key = (endpoint, tuple(sorted(values.items())), token is None, req.scheme, req.host,
            req.root_path, clinic.slug if clinic is not None else None, ctx.get("embed_host"))
-    url = cache.get(key)
-    if url is None:
-        ctx.token = STAND_IN_TOKEN if token is not None else None
-        try:
-            url = url_for(endpoint, **values)
-        finally:
-            ctx.token = token
-        cache.put(key, url)
+
+    def make() -> str:
+        with _stand_in_token():
+            return url_for(endpoint, **values)
+
+    url: str = cache.get_or_make(key, make)
     return url if token is None else url.replace(STAND_IN_TOKEN, token)
+
+
+@contextmanager
+def _stand_in_token() -> Iterator[None]:
+    """g.token is the stand-in meanwhile (if the request has a draft token at all)."""
+    token = g.get("token")
+    g.token = STAND_IN_TOKEN if token is not None else None
+    try:
+        yield
+    finally:
+        g.token = token
 
 
 def init_app(app: Any) -> None:

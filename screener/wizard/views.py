@@ -190,14 +190,17 @@ CHECKS_VERSION = hashlib.sha256(b"".join(
 )).hexdigest()[:8]
 
 
+def _digest(*parts: Any) -> str:
+    """A short digest of JSON-ready values (key order does not count)."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
 def completeness_mark(answers: dict[str, Any]) -> str:
     """What Draft.checked_for holds for these answers, found complete by this questionnaire
     and checking code today: their versions, the day and a digest of the answers, so answers
     changed in any other way (or another day, questionnaire or code) are checked again."""
-    digest = hashlib.sha256(
-        json.dumps([CHECKS_VERSION, answers], sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()[:24]
-    return f"{questionnaire().version}:{today().isoformat()}:{digest}"
+    return f"{questionnaire().version}:{today().isoformat()}:{_digest(CHECKS_VERSION, answers)}"
 
 
 def draft_incomplete_step(draft: DraftRow) -> Step | None:
@@ -232,9 +235,7 @@ def step_digest(step: Step, answers: dict[str, Any], day: dt.date) -> str:
     only words the messages.)"""
     qn = questionnaire()
     relevant = {qid: answers.get(qid) for qid in _step_inputs(qn, step.id)}
-    blob = json.dumps([CHECKS_VERSION, qn.version, day.isoformat(), step.id, relevant],
-                      sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return _digest(CHECKS_VERSION, qn.version, day.isoformat(), step.id, relevant)
 
 
 @lru_cache(maxsize=256)
