@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -184,6 +185,30 @@ def run_wizard(port: int, clients: int, concurrency: int, seed: int) -> dict[str
             "plans": plans, "requests": requests}
 
 
+def run_floor(port: int, clients: int, concurrency: int) -> dict[str, Any]:
+    """The floor app (bench/floor_app.py) driven like the wizard: per client one start and seven
+    GET + POST pairs, 15 requests with the database statements of the wizard's 15."""
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one(_: int) -> None:
+        w = HttpWalker("127.0.0.1", port)
+        try:
+            page = w.expect(w.request("POST", "/c/demo/start", []), 303, "start")
+            path = urllib.parse.urlsplit(page.headers["location"]).path
+            for _ in range(7):
+                w.expect(w.request("GET", path), 200, "page")
+                w.expect(w.request("POST", path, []), 303, "save")
+        except Exception as exc:  # counted, reported; the run goes on
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(clients)))
+    return {"elapsed": time.perf_counter() - started, "requests": 15 * clients, "errors": errors}
+
+
 def run_baseline(port: int, requests: int, concurrency: int) -> float:
     """Requests per second of the bare Flask app (GET of one small template)."""
     w = HttpWalker("127.0.0.1", port)
@@ -252,6 +277,7 @@ def main() -> int:
     # (other load, CPU throttling) affects both sides of each ratio alike.
     product = Server("wsgi:app", 18431, args.workers, env)
     baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
+    floor_server = Server("bench.floor_app:app", 18433, args.workers, {"DATABASE_URL": url})
     rounds: list[dict[str, Any]] = []
     try:
         # Warm-up, not timed, as long as a round: each side serves requests first, as a server
@@ -259,6 +285,7 @@ def main() -> int:
         # PostgreSQL prepares statements). The warm-up questionnaires are checked like the rest.
         warmup = run_wizard(product.port, args.clients, args.concurrency, args.seed - 1)
         run_baseline(baseline_server.port, 500, args.concurrency)
+        floor_warmup = run_floor(floor_server.port, args.clients, args.concurrency)
         # About as many requests as a wizard round, in two halves each a multiple of concurrency.
         half = max(1000, args.clients * 15 // 2) // args.concurrency * args.concurrency
         for r in range(args.rounds):
@@ -269,6 +296,8 @@ def main() -> int:
             result, result["server_cpu"], result["client_cpu"] = with_cpu(
                 product, lambda: run_wizard(product.port, args.clients, args.concurrency, args.seed + r)
             )
+            result["floor"], result["floor_server_cpu"], _ = with_cpu(
+                floor_server, lambda: run_floor(floor_server.port, args.clients, args.concurrency))
             after = with_cpu(baseline_server, lambda: run_baseline(
                 baseline_server.port, half, args.concurrency))
             result["base_requests"] = 2 * half
@@ -280,6 +309,7 @@ def main() -> int:
     finally:
         product.stop()
         baseline_server.stop()
+        floor_server.stop()
 
     print(f"Screener load benchmark: {engine_name}, {args.rounds} rounds of {args.clients} clients, "
           f"concurrency {args.concurrency}, gunicorn --workers {args.workers} (sync), "
@@ -298,6 +328,16 @@ def main() -> int:
               f"  {res['base_server_cpu'] / nb * 1000:16.2f} / {res['base_client_cpu'] / nb * 1000:.2f}")
     print(f"  ratio ours / baseline (median of rounds): {statistics.median(ratios):.0%}"
           f" (range {min(ratios):.0%} to {max(ratios):.0%})")
+    # The floor: the same statements per request with nothing else (bench/floor_app.py).
+    floor_ratios = [res["floor"]["requests"] / res["floor"]["elapsed"] / res["baseline_rps"]
+                    for res in rounds]
+    shares = [o / f for o, f in zip(ratios, floor_ratios, strict=True)]
+    floor_cpu = [res["floor_server_cpu"] / res["floor"]["requests"] * 1000 for res in rounds]
+    floor_errors = floor_warmup["errors"] + [e for res in rounds for e in res["floor"]["errors"]]
+    print(f"  floor (bare Flask + the wizard's database statements) / baseline: "
+          f"{statistics.median(floor_ratios):.0%} (range {min(floor_ratios):.0%} to "
+          f"{max(floor_ratios):.0%}), CPU {min(floor_cpu):.2f} to {max(floor_cpu):.2f} ms/req, "
+          f"errors {len(floor_errors)}; ours / floor: {statistics.median(shares):.0%}")
     combined = {
         "walkers": [w for res in (warmup, *rounds) for w in res["walkers"]],
         "plans": [p for res in (warmup, *rounds) for p in res["plans"]],
@@ -316,7 +356,7 @@ def main() -> int:
     print("  database check: " + (
         f"OK, exactly one complete submission for each of the {len(combined['plans'])} clients "
         "(warm-up included), identical to what was sent" if not problems else "; ".join(problems[:5])))
-    return 1 if problems or combined["errors"] else 0
+    return 1 if problems or combined["errors"] or floor_errors else 0
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from screener.extensions import db
-from screener.storage.db import DriverStatement
+from screener.storage.db import DriverStatement, driver_transaction
 from screener.storage.models import Clinic, Draft, Submission, max_severity, utcnow
 from screener.wizard.drafts import (
     ClinicRow,
@@ -100,14 +100,65 @@ def test_a_submit_with_answers_older_than_the_draft_writes_nothing(
         submission = {"clinic_id": read.clinic_id, "draft_id": read.id, "answers": read.answers,
                       "flags": [], "questionnaire_version": "x", "lang": "en", "full_name": "",
                       "submitted_at": utcnow()}
-        with db.transaction() as s:
-            assert submit_draft(s, read, submission, utcnow()) is None
+        assert submit_draft(db.driver(), read, submission, utcnow()) is None
         # the draft as now stored is submitted
         _, fresh = find_clinic_and_draft(db.driver(), "demo", w.token)
         assert fresh is not None
-        with db.transaction() as s:
-            assert submit_draft(s, fresh, {**submission, "answers": fresh.answers}, utcnow())
+        assert submit_draft(db.driver(), fresh, {**submission, "answers": fresh.answers}, utcnow())
+        # and only once: the draft is no longer open for a submit
+        again = {**submission, "answers": fresh.answers}
+        assert submit_draft(db.driver(), fresh, again, utcnow()) is None
     assert session.scalars(select(Submission)).one().answers["full_name"] == "Changed"
+
+
+def test_a_submit_stores_both_writes_or_neither(app: Flask, walk: Any, session: Any) -> None:
+    w = walk()
+    draft = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+    answers = dict(draft.answers)
+    # A submission already stored for this draft (the unique key) makes the INSERT fail ...
+    session.add(Submission(clinic_id=draft.clinic_id, draft_id=draft.id, answers={}, flags=[],
+                           questionnaire_version="x", lang="en"))
+    session.commit()
+    with app.app_context():
+        _, read = find_clinic_and_draft(db.driver(), "demo", w.token)
+        assert read is not None
+        submission = {"clinic_id": read.clinic_id, "draft_id": read.id, "answers": read.answers,
+                      "flags": [], "questionnaire_version": "x", "lang": "en", "full_name": "",
+                      "submitted_at": utcnow()}
+        with pytest.raises(IntegrityError):
+            submit_draft(db.driver(), read, submission, utcnow())
+        # ... and then the draft is not marked either: its answers are where they were.
+        _, after = find_clinic_and_draft(db.driver(), "demo", w.token)
+        assert after is not None and after.submitted_at is None and after.answers == answers
+        assert after.updated_at == read.updated_at
+        # the connection is usable (no transaction left open)
+        assert save_draft(db.driver(), after, {**answers, "full_name": "Next"}, "review")
+
+
+def test_driver_transactions_roll_back_on_error_and_are_for_sqlite_only(
+    app: Flask, walker: Walker
+) -> None:
+    walker.start()
+    with app.app_context():
+        driver = db.driver()
+        _, draft = find_clinic_and_draft(driver, "demo", walker.token)
+        assert draft is not None
+        if driver[1].dialect.name != "sqlite":  # a server database does it in one statement
+            with pytest.raises(ValueError), driver_transaction(driver):
+                pass
+            return
+        with pytest.raises(RuntimeError), driver_transaction(driver):
+            assert save_draft(driver, draft, {"full_name": "Not kept"}, "details")
+            raise RuntimeError("after the write")
+        _, again = find_clinic_and_draft(driver, "demo", walker.token)
+        assert again is not None and "full_name" not in again.answers
+
+
+def test_statements_with_literal_values_are_refused(app: Flask) -> None:
+    with app.app_context():
+        stmt = DriverStatement(Draft.__table__.update().values(lang="en"))
+        with pytest.raises(ValueError, match="bindparam"):
+            stmt.rowcount(db.driver(), {})
 
 
 def test_a_submit_that_finds_the_draft_changed_goes_back_to_the_review(

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Dialect, Engine, Executable, PoolProxiedConnection, create_engine, event
+from sqlalchemy import (
+    Dialect, Engine, Executable, PoolProxiedConnection, create_engine, event, text,
+)
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -191,12 +193,7 @@ class Database:
         """
         held = g.get("db_driver")
         if held is None:
-            engine = self.engine
-            conn = engine.raw_connection()
-            if engine.dialect.name != "sqlite":  # pysqlite here already runs in autocommit
-                conn.info[AUTOCOMMIT_MARK] = True
-                engine.dialect.set_isolation_level(conn.dbapi_connection, "AUTOCOMMIT")
-            held = g.db_driver = (conn, engine)
+            held = g.db_driver = open_driver(self.engine)
         return held  # type: ignore[no-any-return]
 
     def _close(self, _exc: BaseException | None) -> None:
@@ -209,6 +206,38 @@ class Database:
             if held is not None:
                 held[0].close()  # back to the pool, out of autocommit (make_engine)
 
+
+
+def open_driver(engine: Engine) -> Driver:
+    """A pooled driver connection of `engine` in autocommit mode, with the engine (a Driver).
+
+    Close its connection to give it back: it leaves autocommit at check-in (make_engine).
+    """
+    conn = engine.raw_connection()
+    if engine.dialect.name != "sqlite":  # pysqlite here already runs in autocommit
+        conn.info[AUTOCOMMIT_MARK] = True
+        engine.dialect.set_isolation_level(conn.dbapi_connection, "AUTOCOMMIT")
+    return conn, engine
+
+
+@contextmanager
+def driver_transaction(driver: Driver) -> Iterator[None]:
+    """Several DriverStatements on a SQLite driver connection as one write transaction.
+
+    BEGIN IMMEDIATE takes the write lock first, as Database.transaction does; COMMIT at the
+    end, ROLLBACK when the block raises. (On a server database one statement does such work
+    atomically, e.g. with a data-modifying WITH: there, use that.)
+    """
+    if driver[1].dialect.name != "sqlite":
+        raise ValueError("driver_transaction is for SQLite's driver connections")
+    _SQLITE_BEGIN.rowcount(driver, {})
+    try:
+        yield
+    except BaseException:
+        with suppress(DBAPIError):  # a lost connection: the pool discards it anyway
+            _SQLITE_ROLLBACK.rowcount(driver, {})
+        raise
+    _SQLITE_COMMIT.rowcount(driver, {})
 
 
 class DriverStatement:
@@ -232,10 +261,13 @@ class DriverStatement:
         compiled = self.stmt.compile(dialect=dialect)
         if getattr(compiled, "escaped_bind_names", None):
             raise ValueError("bind parameter names must be plain identifiers")
+        if any(not p.required for p in compiled.binds.values()):
+            # Core would fill in such values; here every parameter comes from the caller.
+            raise ValueError("literal values must be written as bindparam() or null()")
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         bind = {p.key: p.type.dialect_impl(dialect).bind_processor(dialect)
                 for p in compiled.binds.values()}
-        columns = getattr(self.stmt, "selected_columns", None) or []
+        columns = getattr(self.stmt, "exported_columns", None) or []  # SELECT or RETURNING
         result = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         return _Compiled(compiled.string, order, {k: f for k, f in bind.items() if f}, result)
 
@@ -268,7 +300,7 @@ class DriverStatement:
             if cursor is not None:
                 cursor.close()
         if row is not None:
-            row = [v if fn is None else fn(v) for v, fn in zip(row, prepared.result)]
+            row = [v if fn is None else fn(v) for v, fn in zip(row, prepared.result, strict=True)]
         return row, count
 
     def first(self, driver: Driver, params: dict[str, Any]) -> list[Any] | None:
@@ -286,3 +318,8 @@ class _Compiled:
     order: tuple[str, ...] | None  # positional parameter names, in order (None: named)
     bind: dict[str, Any]  # parameter name -> conversion
     result: list[Any]  # column -> conversion (None: as the driver returns it)
+
+
+_SQLITE_BEGIN = DriverStatement(text("BEGIN IMMEDIATE"))
+_SQLITE_COMMIT = DriverStatement(text("COMMIT"))
+_SQLITE_ROLLBACK = DriverStatement(text("ROLLBACK"))

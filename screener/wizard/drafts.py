@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, null, select, update
 from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
-from ..storage.db import Driver, DriverStatement
+from ..storage.db import Driver, DriverStatement, driver_transaction
 from ..storage.models import Clinic, Draft, Submission, max_severity, utcnow
 
 TOKEN_BYTES = 24  # 192 bits
@@ -196,29 +196,57 @@ _MARK_SUBMITTED = (
     .where(_DRAFTS.c.id == bindparam("b_id"), _DRAFTS.c.submitted_at.is_(None),
            _DRAFTS.c.updated_at == bindparam("b_seen"))
     .values(submitted_at=bindparam("b_now"), answers=bindparam("b_answers"),
-            expires_at=bindparam("b_expires"), current_step=None, checked_for=None,
-            step_checks=None)
+            expires_at=bindparam("b_expires"), current_step=null(), checked_for=null(),
+            step_checks=null())
 )
 _SUBMISSIONS = Submission.__table__
-_INSERT_SUBMISSION = insert(_SUBMISSIONS).returning(_SUBMISSIONS.c.id)
+# The submission's columns given by the caller (draft_id: the marked draft's id).
+_SUBMISSION_COLUMNS = ("clinic_id", "answers", "flags", "questionnaire_version", "lang",
+                       "full_name", "submitted_at", "max_severity")
+_SUBMISSION_VALUES = [
+    bindparam(f"s_{c}", type_=_SUBMISSIONS.c[c].type) for c in _SUBMISSION_COLUMNS
+]
+# SQLite: the mark and the INSERT, in one transaction on the driver connection.
+_MARK = DriverStatement(_MARK_SUBMITTED)
+_INSERT_SUBMISSION = DriverStatement(
+    insert(_SUBMISSIONS)
+    .values({**dict(zip(_SUBMISSION_COLUMNS, _SUBMISSION_VALUES, strict=True)),
+             "draft_id": bindparam("s_draft_id")})
+    .returning(_SUBMISSIONS.c.id)
+)
+# PostgreSQL: both in one statement (one round trip, atomic on its own): the INSERT takes the
+# draft's id from the UPDATE, so it inserts nothing when the UPDATE marked nothing.
+_marked = _MARK_SUBMITTED.returning(_DRAFTS.c.id).cte("marked")
+_MARK_AND_INSERT = DriverStatement(
+    insert(_SUBMISSIONS)
+    .from_select([*_SUBMISSION_COLUMNS, "draft_id"], select(*_SUBMISSION_VALUES, _marked.c.id))
+    .returning(_SUBMISSIONS.c.id)
+)
 
 
 def submit_draft(
-    session: Session, draft: DraftRow, submission: dict[str, Any], link_expires_at: dt.datetime
+    driver: Driver, draft: DraftRow, submission: dict[str, Any], link_expires_at: dt.datetime
 ) -> int | None:
-    """In the caller's write transaction: mark the draft submitted (its answers move to the
-    submission: one copy only; its link lives on until `link_expires_at`) and store the
-    submission (columns of Submission, submitted_at included). Its id, or None when the draft
-    was submitted meanwhile or saved since `draft` was read (then nothing is written).
+    """Mark the draft submitted (its answers move to the submission: one copy only; its link
+    lives on until `link_expires_at`) and store the submission (columns of Submission,
+    submitted_at included), both or neither. Its id, or None when the draft was submitted
+    meanwhile or saved since `draft` was read (then nothing is written). A submission already
+    stored for the draft raises IntegrityError (the unique key).
     """
-    marked = session.execute(_MARK_SUBMITTED, {
-        "b_id": draft.id, "b_seen": draft.updated_at, "b_now": submission["submitted_at"],
-        "b_answers": {}, "b_expires": link_expires_at,
-    }).rowcount
-    if marked != 1:
-        return None
     values = {**submission, "max_severity": max_severity(submission["flags"])}
-    return session.execute(_INSERT_SUBMISSION, values).scalar_one()  # type: ignore[no-any-return]
+    params = {f"s_{c}": values[c] for c in _SUBMISSION_COLUMNS}
+    params.update(b_id=draft.id, b_seen=draft.updated_at, b_now=values["submitted_at"],
+                  b_answers={}, b_expires=link_expires_at)
+    if driver[1].dialect.name == "postgresql":
+        row = _MARK_AND_INSERT.first(driver, params)
+        return None if row is None else row[0]  # type: ignore[no-any-return]
+    mark = {k: v for k, v in params.items() if k.startswith("b_")}
+    with driver_transaction(driver):
+        if _MARK.rowcount(driver, mark) != 1:
+            return None
+        params = {k: v for k, v in params.items() if k.startswith("s_")}
+        row = _INSERT_SUBMISSION.first(driver, {**params, "s_draft_id": draft.id})
+    return None if row is None else row[0]  # type: ignore[no-any-return]
 
 
 def bound_token(secret: str | bytes, context: str) -> str:

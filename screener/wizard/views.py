@@ -493,11 +493,9 @@ def submit(token: str) -> ResponseReturnValue:
     # The link now shows a summary with health data: it works for DRAFT_DAYS more.
     link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
     try:
-        with db.transaction() as session:
-            submission_id = submit_draft(session, draft, submission, link_expires_at)
+        submission_id = submit_draft(db.driver(), draft, submission, link_expires_at)
     except IntegrityError:  # a submission for this draft exists (the unique key): not twice
         submission_id = None
-        db.session.rollback()
     if submission_id is None:
         # Submitted meanwhile (the review page then shows the summary), or saved from another
         # tab since this request read the draft: the review page shows the answers as they are.

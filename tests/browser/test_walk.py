@@ -9,6 +9,10 @@ from .conftest import LiveServer
 
 
 def fill_step(page: Page, answers: dict[str, object]) -> None:
+    # The step's page may still be loading after the click that led here: wait for its fields
+    # before asking what kind they are (count() does not wait).
+    for name in answers:
+        page.locator(f'[name="{name}"]').first.wait_for(state="attached")
     for name, value in answers.items():
         if isinstance(value, list):
             for v in value:
