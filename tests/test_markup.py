@@ -24,7 +24,7 @@ from screener.wizard.drafts import (
     save_draft,
     submit_token,
 )
-from screener.wizard.markup import LRU
+from screener.wizard.markup import FREE_TEXT, LRU, answer_state
 from screener.wizard.shell import STAND_IN_TOKEN, draft_url
 
 from .conftest import TEST_SECRET, Walker, csrf_of
@@ -82,14 +82,16 @@ def page(client: FlaskClient, url: str) -> str:
 
 
 def caches(
-    app: Flask, markup: LRU, shells: LRU, blocks: LRU | None = None, urls: LRU | None = None
+    app: Flask, markup: LRU, shells: LRU, blocks: LRU | None = None, urls: LRU | None = None,
+    sections: LRU | None = None,
 ) -> None:
-    """The wizard's caches: question markup, page shells, questions blocks and draft URLs (the
-    last two off unless given)."""
+    """The wizard's caches: question markup, page shells, questions blocks, draft URLs and the
+    review page's answer sections (the last three off unless given)."""
     app.extensions["question_markup"] = markup
     app.extensions["page_shells"] = shells
     app.extensions["questions_blocks"] = blocks if blocks is not None else LRU(0)
     app.extensions["draft_urls"] = urls if urls is not None else LRU(0)
+    app.extensions["answer_sections"] = sections if sections is not None else LRU(0)
 
 
 def test_cached_pages_equal_fresh_pages_for_any_stored_answers(app: Flask, client: FlaskClient) -> None:
@@ -134,21 +136,61 @@ def test_cached_review_pages_equal_fresh_ones(app: Flask, client: FlaskClient, w
     in every link included, and typed answers (markup, marker characters) come out as typed."""
     w = walk(details={"full_name": "<b>Ann</b> \ue000csrf_token\ue001 & Co"},
              health={"other_health": "Hay fever <script>x</script>"})
-    shells, urls = LRU(512), LRU(2048)
+    typed_token = w.token
+    # no typed text on its health step, and another answer on the comfort step
+    plain_token = walk(health={"other_health": ""}, comfort={"pain_tolerance": "3"}).token
+    shells, urls, sections = LRU(512), LRU(2048), LRU(2048)
     for lang in ("en", "zh-Hant"):
         for where in ("/c/demo", "/embed/demo", "/embed/demo?host=http://localhost:5001"):
-            prefix, _, query = where.partition("?")
-            url = f"{prefix}/d/{w.token}/review?" + "&".join(a for a in (query, f"lang={lang}") if a)
-            caches(app, LRU(0), LRU(0))
-            fresh = page(client, url)
-            caches(app, LRU(4096), shells, urls=urls)
-            assert page(client, url) == fresh
-            assert page(client, url) == fresh
-            assert f"{prefix}/d/{w.token}/s/health?from=review" in fresh
-            assert f"{prefix}/d/{w.token}/submit" in fresh
-            assert "&lt;b&gt;Ann&lt;/b&gt; \ue000csrf_token\ue001 &amp; Co" in fresh
+            for token in (typed_token, plain_token):
+                prefix, _, query = where.partition("?")
+                url = f"{prefix}/d/{token}/review?" + "&".join(
+                    a for a in (query, f"lang={lang}") if a)
+                caches(app, LRU(0), LRU(0))
+                fresh = page(client, url)
+                caches(app, LRU(4096), shells, urls=urls, sections=sections)
+                assert page(client, url) == fresh
+                assert page(client, url) == fresh
+                assert f"{prefix}/d/{token}/s/health?from=review" in fresh
+                assert f"{prefix}/d/{token}/s/about_you?from=review" in fresh
+                assert f"{prefix}/d/{token}/submit" in fresh
+            typed = page(client, url.replace(plain_token, typed_token))
+            assert "&lt;b&gt;Ann&lt;/b&gt; \ue000csrf_token\ue001 &amp; Co" in typed
+            assert "6" in _answer_of(typed, "pain_tolerance")
+            assert "3" in _answer_of(page(client, url), "pain_tolerance")
     assert shells.hits >= 6 and len(shells) == 6
-    assert w.token not in "".join("".join(p) for p in shells._data.values())
+    # Sections without typed text were kept and shared by both drafts; none holds a token or
+    # typed text (the details step, with a name, never is; health only for the second walk).
+    assert sections.hits > 20
+    kept = "".join(sections._data.values())
+    assert typed_token not in kept and plain_token not in kept and "Ann" not in kept
+    assert "Hay fever" not in kept and "health" in {k[1] for k in sections._data}
+    assert "details" not in {k[1] for k in sections._data}
+
+
+def _answer_of(html: str, question_id: str) -> str:
+    """The shown answer of a question on a review page."""
+    row = html[:html.index(f"#q-{question_id}")].rsplit('<div class="answer-row">', 1)[1]
+    return row.split('<dd class="answer-value">', 1)[1].split("</dd>", 1)[0]
+
+
+def test_answer_states_keep_only_the_questions_own_values(app: Flask) -> None:
+    qn = questionnaire(app)
+    by_type = {q.type: q for q in qn.questions.values()}
+    single, multi, scale = by_type["single"], by_type["multi"], by_type["scale"]
+    value = single.choice_values[0]
+    assert answer_state(single, value) == value
+    assert answer_state(single, "not one of them") is FREE_TEXT
+    assert answer_state(multi, list(multi.choice_values[:2])) == tuple(multi.choice_values[:2])
+    assert answer_state(multi, [multi.choice_values[0], "typed"]) is FREE_TEXT
+    assert answer_state(scale, 3) == 3 and answer_state(scale, "3") is FREE_TEXT
+    assert answer_state(scale, True) is FREE_TEXT  # True == 1, but it would show otherwise
+    assert answer_state(by_type["consent"], True) is True
+    assert answer_state(by_type["consent"], "yes") is False  # shown as not answered
+    for typed in ("text", "textarea", "date"):
+        if typed in by_type:
+            assert answer_state(by_type[typed], "2020-01-01") is FREE_TEXT
+    assert answer_state(single, None) is None and answer_state(multi, []) is None
 
 
 def test_cached_markup_equals_fresh_markup_with_errors(app: Flask, client: FlaskClient) -> None:

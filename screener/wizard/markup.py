@@ -26,6 +26,7 @@ T = TypeVar("T")
 CLOSED_TYPES = frozenset({"single", "multi", "scale", "consent"})
 CACHE_SIZE = 4096  # entries; a question's markup is 0.2 to 3 KB
 BLOCK_CACHE_SIZE = 512  # a step's questions: up to ~30 KB
+SECTION_CACHE_SIZE = 2048  # a step's answers on the review page: up to ~5 KB
 
 
 class LRU:
@@ -153,6 +154,25 @@ def questions_block(
     return cache.get_or_make(key, render)
 
 
+def answer_state(q: Question, value: Any) -> Hashable:
+    """What a review row shows of a stored answer, as a cache key; FREE_TEXT (never kept) for
+    typed text, dates, and anything that is not one of the question's own choices or values."""
+    if value is None or value == "" or value == []:
+        return None  # "Not answered"
+    if q.type == "single" and type(value) is str and value in q.choice_values:
+        return value
+    if q.type == "multi" and type(value) is list and all(
+        type(v) is str and v in q.choice_values for v in value
+    ):
+        return tuple(value)
+    if q.type == "scale" and type(value) is int:
+        return value
+    if q.type == "consent":
+        return value is True
+    return FREE_TEXT
+
+
 def init_app(app: Any) -> None:
     app.extensions["question_markup"] = LRU(CACHE_SIZE)
     app.extensions["questions_blocks"] = LRU(BLOCK_CACHE_SIZE)
+    app.extensions["answer_sections"] = LRU(SECTION_CACHE_SIZE)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, request, url_for
 from markupsafe import Markup, escape
 
-from .markup import LRU
+from .markup import FREE_TEXT, LRU, answer_state
+from .summary import Section
 
 CACHE_SIZE = 512  # shells; about 5 KB each
 URL_CACHE_SIZE = 2048  # draft URLs
@@ -118,6 +119,39 @@ def _stand_in_token() -> Iterator[None]:
         yield
     finally:
         g.token = token
+
+
+def answers_block(
+    page_key: Hashable,
+    sections: Sequence[Section],
+    answers: Mapping[str, Any],
+    render: Callable[[Section], str],
+) -> Markup:
+    """The review page's answers: `render(section)` for each step's, escaped HTML with the
+    draft's links. A section without typed text (markup.answer_state) is rendered once per
+    process with the stand-in token, per page (`page_key`: what its links and words depend on)
+    and answers shown, and gets the request's token put in; one with typed text every time."""
+    cache: LRU = current_app.extensions["answer_sections"]
+    token = g.get("token")
+    out = []
+    for section in sections:
+        states = tuple(
+            (row.question.id, answer_state(row.question, answers.get(row.question.id)))
+            for row in section.rows
+        )
+        if current_app.debug or cache.size == 0 or token is None or any(
+            state is FREE_TEXT for _, state in states
+        ):
+            out.append(str(render(section)))
+            continue
+
+        def make(section: Section = section) -> str:
+            with _stand_in_token():
+                return str(render(section))
+
+        kept: str = cache.get_or_make((page_key, section.step.id, states), make)
+        out.append(kept.replace(STAND_IN_TOKEN, token))
+    return Markup("".join(out))  # nosec B704  (each part: output of an autoescaping template)
 
 
 def init_app(app: Any) -> None:

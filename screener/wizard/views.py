@@ -20,6 +20,7 @@ from flask import (
     request,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,8 +30,8 @@ from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang, ui_l
 from ..notify import notify_new_submission
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
-from ..security import frame_origins
 from ..screening.render import client_summary_context
+from ..security import frame_origins
 from ..storage.models import Submission, utcnow, valid_slug
 from . import engine
 from .drafts import (
@@ -39,9 +40,9 @@ from .drafts import (
     save_draft,
     set_draft_lang,
     start_draft,
-    submit_draft,
     step_context,
     step_token,
+    submit_draft,
     submit_token,
     submit_token_valid,
 )
@@ -53,7 +54,7 @@ from .forms import (
     valid_field_answers,
 )
 from .markup import field_state, question_markup, questions_block, stored_state
-from .shell import draft_url, render_page
+from .shell import answers_block, draft_url, render_page
 from .summary import answer_rows
 
 bp = Blueprint("wizard", __name__)
@@ -451,20 +452,25 @@ def review(token: str) -> ResponseReturnValue:
     missing = draft_incomplete_step(draft)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
-    answers = render_template(
-        "wizard/_answers.html",
-        sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
-        lang=draft.lang,
+    qn = questionnaire()
+    page_key = ("review", qn.version, *_page_key(draft))
+    sections = current_app.jinja_env.get_template("wizard/_answer_section.html")
+    macro = sections.module.answer_section  # type: ignore[attr-defined]
+    change = gettext("Change")
+    answers = answers_block(
+        page_key, answer_rows(qn, draft.answers, draft.lang, today()), draft.answers,
+        lambda section: macro(
+            section, wurl("step", step_id=section.step.id, **{"from": REVIEW}), change
+        ),
     )
     return render_page(
-        ("review", questionnaire().version, *_page_key(draft)),
+        page_key,
         lambda values: render_template("wizard/review.html", **values),
         values={
             "csrf_token": submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
             **_resume_values(draft),
         },
-        # The output of an autoescaping template: already HTML.
-        safe_values={"answers_block": Markup(answers)},  # nosec B704
+        safe_values={"answers_block": answers},
     )
 
 
