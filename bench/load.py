@@ -3,7 +3,9 @@
 It reports completed questionnaires per second, p50/p99 latency per step and the error count,
 then checks in the database that exactly N submissions exist, each identical to what was sent.
 In the same run it serves a bare Flask app rendering one small template under the same gunicorn
-settings and reports our request throughput as a ratio of that baseline.
+settings and reports our request throughput as a ratio of that baseline, and a floor: that bare
+page plus exactly the wizard's database statements (bench/floor_app.py), what the wizard could
+reach on the database if it did nothing else.
 
     .venv/bin/python -m bench.load --clients 200 --concurrency 16            # SQLite
     .venv/bin/python -m bench.load --database-url postgresql+psycopg://...   # PostgreSQL
