@@ -152,29 +152,41 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run_wizard(port: int, clients: int, concurrency: int, seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)
-    plans = [realistic_answers(random.Random(rng.random())) for _ in range(clients)]
-    walkers: list[HttpWalker | None] = [None] * clients
+def run_clients(
+    clients: int, concurrency: int, walk: Callable[[int], None]
+) -> tuple[float, list[str]]:
+    """walk(i) for each client, `concurrency` at a time: the seconds it took and the errors
+    (counted and reported; the run goes on)."""
     errors: list[str] = []
     lock = threading.Lock()
 
     def one(i: int) -> None:
-        w = HttpWalker("127.0.0.1", port)
         try:
-            w.start()
-            for step_id, answers in plans[i]:
-                w.step(answers, step_id)
-            w.submit()
-            walkers[i] = w
-        except Exception as exc:  # counted, reported; the run goes on
+            walk(i)
+        except Exception as exc:
             with lock:
                 errors.append(f"{type(exc).__name__}: {exc}")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(clients)))
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started, errors
+
+
+def run_wizard(port: int, clients: int, concurrency: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    plans = [realistic_answers(random.Random(rng.random())) for _ in range(clients)]
+    walkers: list[HttpWalker | None] = [None] * clients
+
+    def walk(i: int) -> None:
+        w = HttpWalker("127.0.0.1", port)
+        w.start()
+        for step_id, answers in plans[i]:
+            w.step(answers, step_id)
+        w.submit()
+        walkers[i] = w
+
+    elapsed, errors = run_clients(clients, concurrency, walk)
     per_step: dict[str, list[float]] = defaultdict(list)
     requests = 0
     for w in walkers:
@@ -190,25 +202,17 @@ def run_wizard(port: int, clients: int, concurrency: int, seed: int) -> dict[str
 def run_floor(port: int, clients: int, concurrency: int) -> dict[str, Any]:
     """The floor app (bench/floor_app.py) driven like the wizard: per client one start and seven
     GET + POST pairs, 15 requests with the database statements of the wizard's 15."""
-    errors: list[str] = []
-    lock = threading.Lock()
 
-    def one(_: int) -> None:
+    def walk(_: int) -> None:
         w = HttpWalker("127.0.0.1", port)
-        try:
-            page = w.expect(w.request("POST", "/c/demo/start", []), 303, "start")
-            path = urllib.parse.urlsplit(page.headers["location"]).path
-            for _ in range(7):
-                w.expect(w.request("GET", path), 200, "page")
-                w.expect(w.request("POST", path, []), 303, "save")
-        except Exception as exc:  # counted, reported; the run goes on
-            with lock:
-                errors.append(f"{type(exc).__name__}: {exc}")
+        page = w.expect(w.request("POST", "/c/demo/start", []), 303, "start")
+        path = urllib.parse.urlsplit(page.headers["location"]).path
+        for _ in range(7):
+            w.expect(w.request("GET", path), 200, "page")
+            w.expect(w.request("POST", path, []), 303, "save")
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(clients)))
-    return {"elapsed": time.perf_counter() - started, "requests": 15 * clients, "errors": errors}
+    elapsed, errors = run_clients(clients, concurrency, walk)
+    return {"elapsed": elapsed, "requests": 15 * clients, "errors": errors}
 
 
 def run_baseline(port: int, requests: int, concurrency: int) -> float:
