@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -201,15 +200,15 @@ def run_wizard(port: int, clients: int, concurrency: int, seed: int) -> dict[str
 
 def run_floor(port: int, clients: int, concurrency: int) -> dict[str, Any]:
     """The floor app (bench/floor_app.py) driven like the wizard: per client one start and seven
-    GET + POST pairs, 15 requests with the database statements of the wizard's 15."""
+    GET + POST pairs: 15 requests, with the wizard's statements for its 15 (the submit counted as
+    a step save)."""
 
     def walk(_: int) -> None:
         w = HttpWalker("127.0.0.1", port)
-        page = w.expect(w.request("POST", "/c/demo/start", []), 303, "start")
-        path = urllib.parse.urlsplit(page.headers["location"]).path
+        w.start()
         for _ in range(7):
-            w.expect(w.request("GET", path), 200, "page")
-            w.expect(w.request("POST", path, []), 303, "save")
+            w.expect(w.request("GET", w.url), 200, "page")
+            w.expect(w.request("POST", w.url, []), 303, "save")
 
     elapsed, errors = run_clients(clients, concurrency, walk)
     return {"elapsed": elapsed, "requests": 15 * clients, "errors": errors}
@@ -265,7 +264,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--rounds", type=int, default=3,
-                        help="alternate wizard and baseline runs this many times")
+                        help="rounds of baseline, wizard, floor and baseline again")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="screener-bench-"))
@@ -279,8 +278,9 @@ def main() -> int:
     qn = load_questionnaire(ROOT / "questions.yaml")
     engine_name = url.split(":", 1)[0]
 
-    # Both servers stay up; rounds alternate between them so that a machine whose speed drifts
-    # (other load, CPU throttling) affects both sides of each ratio alike.
+    # The three servers stay up; each round runs them in turn (the baseline before and after)
+    # so that a machine whose speed drifts (other load, CPU throttling) affects both sides of
+    # each ratio alike.
     product = Server("wsgi:app", 18431, args.workers, env)
     baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
     floor_server = Server("bench.floor_app:app", 18433, args.workers, {"DATABASE_URL": url})

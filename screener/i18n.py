@@ -105,4 +105,4 @@ def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> 
         return str(flask_babel.format_date(None, format))
     if isinstance(value, dt.datetime):
         value = flask_babel.to_user_timezone(value).date()
-    return _format_day(value, format, locale_name(flask_babel.get_locale()))
+    return _format_day(value, format, ui_locale())

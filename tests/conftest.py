@@ -24,6 +24,7 @@ from screener.config import ROOT
 from screener.extensions import db
 from screener.storage.migrate import recreate
 from screener.storage.models import Base, Clinic, Draft, Submission
+from screener.wizard.drafts import hash_token
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
 RELAXED_LIMITS = {"DRAFT_RATE_LIMIT": "100000 per minute", "SUBMIT_RATE_LIMIT": "100000 per minute"}
@@ -226,6 +227,12 @@ def walk(walker: Walker) -> Callable[..., Walker]:
 def drafts(session: Any) -> list[Draft]:
     session.rollback()  # a new transaction: see what other connections committed
     return list(session.scalars(select(Draft)))
+
+
+def draft_of(session: Any, token: str) -> Draft:
+    """The stored draft of a client's token, as committed now."""
+    session.rollback()  # a new transaction: see what other connections committed
+    return session.scalars(select(Draft).where(Draft.token_hash == hash_token(token))).one()
 
 
 def submissions(session: Any) -> list[Submission]:

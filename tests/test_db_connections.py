@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from screener.storage.db import AUTOCOMMIT_MARK, make_engine
+from screener.storage.db import make_engine, open_driver
 
 
 @pytest.fixture
@@ -65,9 +65,7 @@ def test_a_driver_connection_leaves_autocommit_when_returned(server_url: str) ->
     engine = make_engine(server_url)
     try:
         for close in (True, False):
-            conn = engine.raw_connection()
-            conn.info[AUTOCOMMIT_MARK] = True
-            engine.dialect.set_isolation_level(conn.dbapi_connection, "AUTOCOMMIT")
+            conn, _ = open_driver(engine)
             raw = conn.dbapi_connection
             assert raw.autocommit
             if close:

@@ -88,6 +88,13 @@ def test_a_submit_stores_the_submission_and_empties_the_draft(
     assert draft.expires_at - draft.submitted_at == dt.timedelta(days=days)
 
 
+def _submission_of(draft: DraftRow) -> dict[str, Any]:
+    """A submission of the draft's answers as read, as the submit view builds it."""
+    return {"clinic_id": draft.clinic_id, "draft_id": draft.id, "answers": draft.answers,
+            "flags": [], "questionnaire_version": "x", "lang": "en", "full_name": "",
+            "submitted_at": utcnow()}
+
+
 def test_a_submit_with_answers_older_than_the_draft_writes_nothing(
     app: Flask, walk: Any, session: Any
 ) -> None:
@@ -97,9 +104,7 @@ def test_a_submit_with_answers_older_than_the_draft_writes_nothing(
         _, other_tab = find_clinic_and_draft(db.driver(), "demo", w.token)
         assert read is not None and other_tab is not None
         assert save_draft(db.driver(), other_tab, {**other_tab.answers, "full_name": "Changed"}, "review")
-        submission = {"clinic_id": read.clinic_id, "draft_id": read.id, "answers": read.answers,
-                      "flags": [], "questionnaire_version": "x", "lang": "en", "full_name": "",
-                      "submitted_at": utcnow()}
+        submission = _submission_of(read)
         assert submit_draft(db.driver(), read, submission, utcnow()) is None
         # the draft as now stored is submitted
         _, fresh = find_clinic_and_draft(db.driver(), "demo", w.token)
@@ -122,9 +127,7 @@ def test_a_submit_stores_both_writes_or_neither(app: Flask, walk: Any, session: 
     with app.app_context():
         _, read = find_clinic_and_draft(db.driver(), "demo", w.token)
         assert read is not None
-        submission = {"clinic_id": read.clinic_id, "draft_id": read.id, "answers": read.answers,
-                      "flags": [], "questionnaire_version": "x", "lang": "en", "full_name": "",
-                      "submitted_at": utcnow()}
+        submission = _submission_of(read)
         with pytest.raises(IntegrityError):
             submit_draft(db.driver(), read, submission, utcnow())
         # ... and then the draft is not marked either: its answers are where they were.

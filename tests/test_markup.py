@@ -27,7 +27,7 @@ from screener.wizard.drafts import (
 from screener.wizard.markup import FREE_TEXT, LRU, answer_state
 from screener.wizard.shell import STAND_IN_TOKEN, draft_url
 
-from .conftest import TEST_SECRET, Walker, csrf_of
+from .conftest import TEST_SECRET, Walker, csrf_of, draft_of
 
 PROPERTY = settings(
     max_examples=80,
@@ -277,27 +277,22 @@ def mark_of(app: Flask, answers: dict[str, Any]) -> str:
         return completeness_mark(answers)
 
 
-def the_draft(session: Any, token: str) -> Draft:
-    session.rollback()
-    return session.scalars(select(Draft).where(Draft.token_hash == hash_token(token))).one()
-
-
 def test_a_complete_walk_is_marked_checked_and_any_other_save_clears_the_mark(
     app: Flask, walk: Any, session: Any
 ) -> None:
     w = walk()
-    draft = the_draft(session, w.token)
+    draft = draft_of(session, w.token)
     assert draft.checked_for == mark_of(app, draft.answers)
     assert draft.checked_for.startswith(f"{questionnaire(app).version}:{dt.date.today().isoformat()}:")
     # Back from the last step saves the step without the full check: the mark goes.
     r = w.post_step({}, action="back", url=f"{w.base}/s/details")
     assert r.status_code == 303
-    assert the_draft(session, w.token).checked_for is None
+    assert draft_of(session, w.token).checked_for is None
     # Sending the step again from the review page checks everything again.
     r = w.post_step({"full_name": "Mei Chen", "email": "mei@example.com", "consent_store": "y",
                      "consent_not_advice": "y"}, url=f"{w.base}/s/details?from=review")
     assert r.status_code == 303 and r.headers["Location"].endswith("/review")
-    draft = the_draft(session, w.token)
+    draft = draft_of(session, w.token)
     assert draft.checked_for == mark_of(app, draft.answers)
 
 
@@ -305,7 +300,7 @@ def test_a_mark_for_other_answers_another_day_or_questionnaire_does_not_skip_the
     app: Flask, walk: Any, session: Any
 ) -> None:
     w = walk()
-    draft = the_draft(session, w.token)
+    draft = draft_of(session, w.token)
     complete = dict(draft.answers)
     answers = {k: v for k, v in complete.items() if k != "consent_store"}  # now incomplete
     version, digest = questionnaire(app).version, mark_of(app, answers).rsplit(":", 1)[1]
@@ -322,7 +317,7 @@ def test_a_mark_for_other_answers_another_day_or_questionnaire_does_not_skip_the
         token = submit_token(TEST_SECRET, hash_token(w.token))  # what the review page would carry
         r = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
         assert r.status_code == 303 and "/s/details?check=1" in r.headers["Location"]
-    assert the_draft(session, w.token).submitted_at is None
+    assert draft_of(session, w.token).submitted_at is None
     # The control: the right mark for these answers does skip the check (review shows them).
     session.execute(update(Draft).where(Draft.id == draft.id).values(checked_for=mark_of(app, answers)))
     session.commit()

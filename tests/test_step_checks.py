@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from screener.storage.models import Draft
 from screener.wizard import views
-from screener.wizard.drafts import hash_token
 
-from .conftest import STEP_ANSWERS, Walker
+from .conftest import STEP_ANSWERS, Walker, draft_of
 
 
 @pytest.fixture
@@ -29,33 +28,25 @@ def checked_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def _draft(session: Any, token: str) -> Draft:
-    session.rollback()
-    return session.scalars(select(Draft).where(Draft.token_hash == hash_token(token))).one()
-
-
 def test_a_straight_walk_is_not_checked_twice(
-    walker: Walker, session: Any, checked_steps: list[str]
+    walk: Any, session: Any, checked_steps: list[str]
 ) -> None:
-    walker.start()
-    for answers in STEP_ANSWERS.values():
-        assert walker.post_step(answers).status_code == 303
-    assert walker.url.endswith("/review")
+    walker = walk()  # every step sent, ending on the review page
     assert checked_steps == []  # every step was marked when it was sent
-    assert set(_draft(session, walker.token).step_checks or {}) == set(STEP_ANSWERS)
+    assert set(draft_of(session, walker.token).step_checks or {}) == set(STEP_ANSWERS)
     assert walker.get().status_code == 200  # the review page: complete, no re-check either
     assert checked_steps == []
 
 
 def test_a_step_changed_behind_its_mark_is_checked_again(
-    app: Flask, walker: Walker, session: Any, checked_steps: list[str]
+    walker: Walker, session: Any, checked_steps: list[str]
 ) -> None:
     walker.start()
     steps = list(STEP_ANSWERS)
     for step_id in steps[:-1]:
         assert walker.post_step(STEP_ANSWERS[step_id]).status_code == 303
     # A required answer of "goals" disappears (the marks stay as they were).
-    draft = _draft(session, walker.token)
+    draft = draft_of(session, walker.token)
     answers = {k: v for k, v in draft.answers.items() if k != "course_commitment"}
     session.execute(update(Draft).where(Draft.id == draft.id).values(answers=answers))
     session.commit()

@@ -188,7 +188,8 @@ class Database:
 
         For DriverStatement: each statement on it is a transaction of its own (a single SELECT
         reads one consistent snapshot; a single UPDATE is atomic), with no BEGIN or COMMIT
-        round trips. Work of more than one statement goes through `transaction()`. The
+        round trips. Work of more than one statement goes through `transaction()` (the
+        session) or, on SQLite, `driver_transaction()` on this connection. The
         connection leaves autocommit when it goes back to the pool (make_engine).
         """
         held = g.get("db_driver")

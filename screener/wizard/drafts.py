@@ -73,8 +73,8 @@ class ClinicRow:
 @dataclass(slots=True)
 class DraftRow:
     """A draft as client pages read it (the columns of Draft, without the ORM). Written only
-    through save_draft and set_draft_lang, which keep it in step with what they store; the
-    submit loads the Draft itself."""
+    through save_draft and set_draft_lang, which keep it in step with what they store, and
+    submit_draft (the request ends with it)."""
 
     id: int
     clinic_id: int
@@ -240,11 +240,9 @@ def submit_draft(
     if driver[1].dialect.name == "postgresql":
         row = _MARK_AND_INSERT.first(driver, params)
         return None if row is None else row[0]  # type: ignore[no-any-return]
-    mark = {k: v for k, v in params.items() if k.startswith("b_")}
-    with driver_transaction(driver):
-        if _MARK.rowcount(driver, mark) != 1:
+    with driver_transaction(driver):  # each statement takes the parameters it names
+        if _MARK.rowcount(driver, params) != 1:
             return None
-        params = {k: v for k, v in params.items() if k.startswith("s_")}
         row = _INSERT_SUBMISSION.first(driver, {**params, "s_draft_id": draft.id})
     return None if row is None else row[0]  # type: ignore[no-any-return]
 

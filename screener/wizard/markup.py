@@ -70,6 +70,13 @@ class LRU:
 FREE_TEXT = object()  # a state that is not memoised
 
 
+def kept_in(name: str) -> LRU | None:
+    """The app's cache of that name, or None when nothing is to be kept: in debug mode
+    (templates may change) or when the cache has no room (size 0: off, as tests set it)."""
+    cache: LRU = current_app.extensions[name]
+    return None if current_app.debug or cache.size == 0 else cache
+
+
 def _closed_state(q: Question, value: Any) -> Hashable:
     """The value as the field holds it (WTForms' coercion, mirrored), reduced to what the
     markup shows: only known values are ever marked checked."""
@@ -126,12 +133,13 @@ def question_markup(
         macro: Any = current_app.jinja_env.get_template("macros/forms.html").module.question  # type: ignore[attr-defined]
         return macro(q, field(), lang, reveal, leaves, today)  # type: ignore[no-any-return]  # escaped by the template
 
-    if state is FREE_TEXT or current_app.debug:  # debug: templates may change
+    cache = kept_in("question_markup")
+    if state is FREE_TEXT or cache is None:
         return render()
     # `lang` picks the question's texts, the interface locale the macro's own words.
     key = (qn.version, q.id, lang, locale, state, tuple(str(e) for e in errors),
            today if q.type == "date" else None)
-    return current_app.extensions["question_markup"].get_or_make(key, render)  # type: ignore[no-any-return]
+    return cache.get_or_make(key, render)  # type: ignore[no-any-return]
 
 
 def questions_block(
@@ -146,8 +154,8 @@ def questions_block(
     """The markup of a step's questions shown from stored answers: `render()`, kept per process
     for these questions in these states (a step first reached has them all unanswered, the
     same for every client). With a typed answer among them it is not kept."""
-    cache: LRU = current_app.extensions["questions_blocks"]
-    if current_app.debug or cache.size == 0 or any(s is FREE_TEXT for s in states):
+    cache = kept_in("questions_blocks")
+    if cache is None or any(s is FREE_TEXT for s in states):
         return render()
     key = (qn.version, tuple(q.id for q in questions), tuple(states), lang, locale,
            today if any(q.type == "date" for q in questions) else None)

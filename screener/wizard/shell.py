@@ -11,17 +11,20 @@ markers in, escaped as the template would escape them. Pages with errors, and de
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, request, url_for
 from markupsafe import Markup, escape
 
-from .markup import FREE_TEXT, LRU, answer_state
-from .summary import Section
+from ..questionnaire.model import Question, Questionnaire, Step
+from . import engine
+from .markup import FREE_TEXT, LRU, answer_state, kept_in
+from .summary import Section, answer_section
 
 CACHE_SIZE = 512  # shells; about 5 KB each
 URL_CACHE_SIZE = 2048  # draft URLs
@@ -57,8 +60,8 @@ def render_page(
     searched for markers. Without a key (or with the cache off, or in debug mode) the page is
     simply rendered.
     """
-    cache: LRU = current_app.extensions["page_shells"]
-    if key is None or cache.size == 0 or current_app.debug:
+    cache = kept_in("page_shells")
+    if key is None or cache is None:
         return render({**values, **safe_values})
     token = g.get("token")
 
@@ -102,12 +105,20 @@ def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
     key = (endpoint, tuple(sorted(values.items())), token is None, req.scheme, req.host,
            req.root_path, clinic.slug if clinic is not None else None, ctx.get("embed_host"))
 
-    def make() -> str:
-        with _stand_in_token():
-            return url_for(endpoint, **values)
+    return _for_any_draft(cache, key, lambda: url_for(endpoint, **values))
 
-    url: str = cache.get_or_make(key, make)
-    return url if token is None else url.replace(STAND_IN_TOKEN, token)
+
+def _for_any_draft(cache: LRU, key: Hashable, make: Callable[[], str]) -> str:
+    """make()'s text kept under `key`: made with the stand-in in place of the draft token, which
+    each call replaces with the request's token (g.token; none: nothing to replace)."""
+
+    def with_stand_in() -> str:
+        with _stand_in_token():
+            return make()
+
+    text: str = cache.get_or_make(key, with_stand_in)
+    token = g.get("token")
+    return text if token is None else text.replace(STAND_IN_TOKEN, token)
 
 
 @contextmanager
@@ -123,34 +134,29 @@ def _stand_in_token() -> Iterator[None]:
 
 def answers_block(
     page_key: Hashable,
-    sections: Sequence[Section],
+    qn: Questionnaire,
     answers: Mapping[str, Any],
+    lang: str,
+    day: dt.date,
     render: Callable[[Section], str],
 ) -> Markup:
-    """The review page's answers: `render(section)` for each step's, escaped HTML with the
-    draft's links. A section without typed text (markup.answer_state) is rendered once per
-    process with the stand-in token, per page (`page_key`: what its links and words depend on)
-    and answers shown, and gets the request's token put in; one with typed text every time."""
-    cache: LRU = current_app.extensions["answer_sections"]
-    token = g.get("token")
+    """The review page's answers: `render(section)` for each visible step's, escaped HTML with
+    the draft's links. A section without typed text (markup.answer_state) is kept per process
+    with the stand-in token, per page (`page_key`: what its links and words depend on) and
+    answers shown, and is not even built again; one with typed text is rendered every time."""
+    cache = kept_in("answer_sections")
     out = []
-    for section in sections:
-        states = tuple(
-            (row.question.id, answer_state(row.question, answers.get(row.question.id)))
-            for row in section.rows
-        )
-        if current_app.debug or cache.size == 0 or token is None or any(
-            state is FREE_TEXT for _, state in states
-        ):
-            out.append(str(render(section)))
-            continue
+    for step in engine.visible_steps(qn, answers, day):
+        questions = engine.visible_questions(qn, step, answers, day)
 
-        def make(section: Section = section) -> str:
-            with _stand_in_token():
-                return str(render(section))
+        def make(step: Step = step, questions: list[Question] = questions) -> str:
+            return str(render(answer_section(step, questions, answers, lang)))
 
-        kept: str = cache.get_or_make((page_key, section.step.id, states), make)
-        out.append(kept.replace(STAND_IN_TOKEN, token))
+        states = tuple((q.id, answer_state(q, answers.get(q.id))) for q in questions)
+        if cache is None or any(state is FREE_TEXT for _, state in states):
+            out.append(make())
+        else:
+            out.append(_for_any_draft(cache, (page_key, step.id, states), make))
     return Markup("".join(out))  # nosec B704  (each part: output of an autoescaping template)
 
 

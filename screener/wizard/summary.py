@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,15 +48,21 @@ def display_answer(q: Question, value: Any, lang: str) -> str:
     return str(value)
 
 
+def answer_section(
+    step: Step, questions: Iterable[Question], answers: Mapping[str, Any], lang: str
+) -> Section:
+    """A step with these (its visible) questions and their answers in words."""
+    rows = [
+        Row(q, display_answer(q, answers.get(q.id), lang), q.label.get(lang)) for q in questions
+    ]
+    return Section(step, rows, step.title.get(lang))
+
+
 def answer_rows(
     qn: Questionnaire, answers: Mapping[str, Any], lang: str, day: dt.date
 ) -> list[Section]:
     """Every visible step with its visible questions and the answers in words."""
-    sections = []
-    for step in engine.visible_steps(qn, answers, day):
-        rows = [
-            Row(q, display_answer(q, answers.get(q.id), lang), q.label.get(lang))
-            for q in engine.visible_questions(qn, step, answers, day)
-        ]
-        sections.append(Section(step, rows, step.title.get(lang)))
-    return sections
+    return [
+        answer_section(step, engine.visible_questions(qn, step, answers, day), answers, lang)
+        for step in engine.visible_steps(qn, answers, day)
+    ]

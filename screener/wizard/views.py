@@ -55,7 +55,7 @@ from .forms import (
 )
 from .markup import field_state, question_markup, questions_block, stored_state
 from .shell import answers_block, draft_url, render_page
-from .summary import answer_rows
+from .summary import Section, answer_rows
 
 bp = Blueprint("wizard", __name__)
 
@@ -454,15 +454,14 @@ def review(token: str) -> ResponseReturnValue:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     qn = questionnaire()
     page_key = ("review", qn.version, *_page_key(draft))
-    sections = current_app.jinja_env.get_template("wizard/_answer_section.html")
-    macro = sections.module.answer_section  # type: ignore[attr-defined]
-    change = gettext("Change")
-    answers = answers_block(
-        page_key, answer_rows(qn, draft.answers, draft.lang, today()), draft.answers,
-        lambda section: macro(
-            section, wurl("step", step_id=section.step.id, **{"from": REVIEW}), change
-        ),
-    )
+
+    def render_section(section: Section) -> str:  # only for sections not kept (shell.py)
+        template = current_app.jinja_env.get_template("wizard/_answer_section.html")
+        return template.module.answer_section(  # type: ignore[attr-defined,no-any-return]
+            section, wurl("step", step_id=section.step.id, **{"from": REVIEW}), gettext("Change")
+        )
+
+    answers = answers_block(page_key, qn, draft.answers, draft.lang, today(), render_section)
     return render_page(
         page_key,
         lambda values: render_template("wizard/review.html", **values),
@@ -517,8 +516,10 @@ def submit(token: str) -> ResponseReturnValue:
 @bp.get("/<slug>/d/<token>/summary")
 def summary(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
+    if draft.submitted_at is None:
+        return _see_other(_resume_target(draft))
     sub = db.session.scalars(select(Submission).where(Submission.draft_id == draft.id)).first()
-    if draft.submitted_at is None or sub is None:
+    if sub is None:
         return _see_other(_resume_target(draft))
     return render_template(
         "wizard/summary.html",
