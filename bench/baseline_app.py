@@ -1,6 +1,7 @@
 """The baseline for bench/load.py: a bare Flask app rendering one small template."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from flask import Flask, render_template
@@ -16,3 +17,6 @@ def index() -> str:
 @app.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+gc.freeze()  # as wsgi.py does, so that every server of the benchmark starts alike

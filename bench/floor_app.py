@@ -17,6 +17,7 @@ DATABASE_URL, migrated, with the demo clinic).
 """
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -56,3 +57,6 @@ def page(slug: str, token: str) -> ResponseReturnValue:
 @app.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+gc.freeze()  # as wsgi.py does, so that every server of the benchmark starts alike
