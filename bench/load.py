@@ -28,10 +28,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 T = TypeVar("T")
 
@@ -119,19 +120,58 @@ class Server:
 
     def worker_cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the workers (Linux /proc; 0 elsewhere)."""
-        tick = os.sysconf("SC_CLK_TCK")
+        return sum(map(process_cpu_seconds, children_of(self.proc.pid)))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process (Linux /proc; 0 when unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class DatabaseCpu:
+    """CPU time used by a PostgreSQL server on this machine: its postmaster and every process
+    it started (backends, WAL writer, checkpointer...). None for SQLite, whose work runs inside
+    the workers, and for a server elsewhere."""
+
+    def __init__(self, url: str) -> None:
+        self.postmaster: int | None = None
+        if url.startswith("sqlite"):
+            return
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        engine.dispose()
         try:
-            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        except OSError:
-            return 0.0
-        total = 0
-        for pid in children:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / tick
+            parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):  # not on this machine
+            return
+        self.postmaster = parent
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        pm = self.postmaster
+        return process_cpu_seconds(pm) + sum(map(process_cpu_seconds, children_of(pm)))
+
+
+def idle_cpu_seconds() -> float:
+    """The machine's idle CPU time so far, all cores (Linux /proc/stat: idle + iowait)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
 
 
 def client_cpu_seconds() -> float:
@@ -139,11 +179,40 @@ def client_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def with_cpu(server: Server, run: Callable[[], T]) -> tuple[T, float, float]:
-    """run()'s result, with the CPU seconds it cost the server's workers and this process."""
-    server_before, client_before = server.worker_cpu_seconds(), client_cpu_seconds()
+@dataclass
+class CpuUse:
+    """CPU seconds spent while a run went on, by whom."""
+
+    server: float  # the gunicorn workers
+    client: float  # this process: the simulated clients
+    database: float | None  # the PostgreSQL server (see DatabaseCpu)
+    idle: float  # left idle, all cores
+
+    def __add__(self, other: CpuUse) -> CpuUse:
+        database = (None if self.database is None or other.database is None
+                    else self.database + other.database)
+        return CpuUse(self.server + other.server, self.client + other.client, database,
+                      self.idle + other.idle)
+
+    def per_request(self, requests: int) -> str:
+        """Milliseconds per request: "app / client / database, idle"."""
+        ms = [f"{x / requests * 1000:.2f}" if x is not None else "-"
+              for x in (self.server, self.client, self.database, self.idle)]
+        return f"{ms[0]} / {ms[1]} / {ms[2]}, idle {ms[3]}"
+
+
+def with_cpu(server: Server, database: DatabaseCpu, run: Callable[[], T]) -> tuple[T, CpuUse]:
+    """run()'s result, with the CPU time spent meanwhile."""
+    def now() -> tuple[float, float, float | None, float]:
+        return (server.worker_cpu_seconds(), client_cpu_seconds(), database.seconds(),
+                idle_cpu_seconds())
+
+    before = now()
     value = run()
-    return value, server.worker_cpu_seconds() - server_before, client_cpu_seconds() - client_before
+    after = now()
+    database_cpu = (None if before[2] is None or after[2] is None else after[2] - before[2])
+    return value, CpuUse(after[0] - before[0], after[1] - before[1], database_cpu,
+                         after[3] - before[3])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -284,6 +353,7 @@ def main() -> int:
     product = Server("wsgi:app", 18431, args.workers, env)
     baseline_server = Server("bench.baseline_app:app", 18432, args.workers, {})
     floor_server = Server("bench.floor_app:app", 18433, args.workers, {"DATABASE_URL": url})
+    database_cpu = DatabaseCpu(url)
     rounds: list[dict[str, Any]] = []
     try:
         # Warm-up, not timed, as long as a round: each side serves requests first, as a server
@@ -297,20 +367,20 @@ def main() -> int:
         for r in range(args.rounds):
             # The baseline runs just before and just after the wizard, half its requests each
             # time, so a drift in machine speed during the round weighs on both sides alike.
-            before = with_cpu(baseline_server, lambda: run_baseline(
+            before = with_cpu(baseline_server, database_cpu, lambda: run_baseline(
                 baseline_server.port, half, args.concurrency))
-            result, result["server_cpu"], result["client_cpu"] = with_cpu(
-                product, lambda: run_wizard(product.port, args.clients, args.concurrency, args.seed + r)
-            )
-            result["floor"], result["floor_server_cpu"], _ = with_cpu(
-                floor_server, lambda: run_floor(floor_server.port, args.clients, args.concurrency))
-            after = with_cpu(baseline_server, lambda: run_baseline(
+            result, result["cpu"] = with_cpu(
+                product, database_cpu,
+                lambda: run_wizard(product.port, args.clients, args.concurrency, args.seed + r))
+            result["floor"], result["floor_cpu"] = with_cpu(
+                floor_server, database_cpu,
+                lambda: run_floor(floor_server.port, args.clients, args.concurrency))
+            after = with_cpu(baseline_server, database_cpu, lambda: run_baseline(
                 baseline_server.port, half, args.concurrency))
             result["base_requests"] = 2 * half
             # requests per second over both halves (equal request counts: the harmonic mean)
             result["baseline_rps"] = 2 / (1 / before[0] + 1 / after[0])
-            result["base_server_cpu"] = before[1] + after[1]
-            result["base_client_cpu"] = before[2] + after[2]
+            result["base_cpu"] = before[1] + after[1]
             rounds.append(result)
     finally:
         product.stop()
@@ -320,30 +390,35 @@ def main() -> int:
     print(f"Screener load benchmark: {engine_name}, {args.rounds} rounds of {args.clients} clients, "
           f"concurrency {args.concurrency}, gunicorn --workers {args.workers} (sync), "
           f"{os.cpu_count()} cores")
-    print("  round  questionnaires/s  wizard req/s  baseline req/s  ratio  "
-          "CPU ms/req ours (server/client)  baseline (server/client)")
+    print("  round  questionnaires/s  wizard req/s  baseline req/s  ratio")
     ratios = []
     for i, res in enumerate(rounds, 1):
-        n, nb = res["requests"], res["base_requests"]
+        n = res["requests"]
         ours_rps = n / res["elapsed"]
         completed = sum(w is not None for w in res["walkers"])
         ratios.append(ours_rps / res["baseline_rps"])
         print(f"  {i:>5}  {completed / res['elapsed']:16.1f}  {ours_rps:12.0f}  "
-              f"{res['baseline_rps']:14.0f}  {ratios[-1]:5.0%}  "
-              f"{res['server_cpu'] / n * 1000:13.2f} / {res['client_cpu'] / n * 1000:.2f}"
-              f"  {res['base_server_cpu'] / nb * 1000:16.2f} / {res['base_client_cpu'] / nb * 1000:.2f}")
+              f"{res['baseline_rps']:14.0f}  {ratios[-1]:5.0%}")
+    # Where the machine's time went, per request (gunicorn workers / simulated clients /
+    # PostgreSQL server, and the CPU time left idle), in each round.
+    print("  CPU ms per request (app / client / database, idle):")
+    for label, cpu_of, requests_of in (
+        ("ours", lambda res: res["cpu"], lambda res: res["requests"]),
+        ("floor", lambda res: res["floor_cpu"], lambda res: res["floor"]["requests"]),
+        ("baseline", lambda res: res["base_cpu"], lambda res: res["base_requests"]),
+    ):
+        print(f"    {label:<9}" + "   ".join(cpu_of(res).per_request(requests_of(res))
+                                         for res in rounds))
     print(f"  ratio ours / baseline (median of rounds): {statistics.median(ratios):.0%}"
           f" (range {min(ratios):.0%} to {max(ratios):.0%})")
     # The floor: the same statements per request with nothing else (bench/floor_app.py).
     floor_ratios = [res["floor"]["requests"] / res["floor"]["elapsed"] / res["baseline_rps"]
                     for res in rounds]
     shares = [o / f for o, f in zip(ratios, floor_ratios, strict=True)]
-    floor_cpu = [res["floor_server_cpu"] / res["floor"]["requests"] * 1000 for res in rounds]
     floor_errors = floor_warmup["errors"] + [e for res in rounds for e in res["floor"]["errors"]]
     print(f"  floor (bare Flask + the wizard's database statements) / baseline: "
           f"{statistics.median(floor_ratios):.0%} (range {min(floor_ratios):.0%} to "
-          f"{max(floor_ratios):.0%}), CPU {min(floor_cpu):.2f} to {max(floor_cpu):.2f} ms/req, "
-          f"errors {len(floor_errors)}; ours / floor: {statistics.median(shares):.0%}")
+          f"{max(floor_ratios):.0%}), errors {len(floor_errors)}; ours / floor: {statistics.median(shares):.0%}")
     combined = {
         "walkers": [w for res in (warmup, *rounds) for w in res["walkers"]],
         "plans": [p for res in (warmup, *rounds) for p in res["plans"]],
