@@ -123,11 +123,18 @@ class Server:
         return sum(map(process_cpu_seconds, children_of(self.proc.pid)))
 
 
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def process_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process (Linux /proc; 0 when unknown)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = proc_stat(pid)
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
@@ -152,11 +159,13 @@ class DatabaseCpu:
         with engine.connect() as conn:
             backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         engine.dispose()
-        try:
-            parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):  # not on this machine
-            return
-        self.postmaster = parent
+        fields = proc_stat(backend)
+        try:  # a process of that id, named postgres, here: this server's backend
+            here = Path(f"/proc/{backend}/comm").read_text().strip() == "postgres"
+        except OSError:
+            here = False
+        if fields is not None and here:
+            self.postmaster = int(fields[1])  # the backend's parent
 
     def seconds(self) -> float | None:
         if self.postmaster is None:
