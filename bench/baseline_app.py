@@ -19,4 +19,6 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-gc.freeze()  # as wsgi.py does, so that every server of the benchmark starts alike
+# As wsgi.py does, so that every server of the benchmark starts alike.
+gc.collect()
+gc.freeze()

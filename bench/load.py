@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import operator
 import os
 import random
 import resource
@@ -131,12 +132,16 @@ def proc_stat(pid: int) -> list[str] | None:
         return None
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process (Linux /proc; 0 when unknown)."""
+def process_cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
+    """CPU time (user + system) used so far by a process (Linux /proc; 0 when unknown), with
+    that of its children which ended and were waited for if asked."""
     fields = proc_stat(pid)
     if fields is None:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if ended_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def children_of(pid: int) -> list[int]:
@@ -170,8 +175,9 @@ class DatabaseCpu:
     def seconds(self) -> float | None:
         if self.postmaster is None:
             return None
-        pm = self.postmaster
-        return process_cpu_seconds(pm) + sum(map(process_cpu_seconds, children_of(pm)))
+        pm = self.postmaster  # its ended children too: backends and autovacuum workers come and go
+        return (process_cpu_seconds(pm, ended_children=True)
+                + sum(map(process_cpu_seconds, children_of(pm))))
 
 
 def idle_cpu_seconds() -> float:
@@ -190,38 +196,48 @@ def client_cpu_seconds() -> float:
 
 @dataclass
 class CpuUse:
-    """CPU seconds spent while a run went on, by whom."""
+    """Seconds of the machine's time, by whom (a reading, or the difference of two)."""
 
-    server: float  # the gunicorn workers
-    client: float  # this process: the simulated clients
-    database: float | None  # the PostgreSQL server (see DatabaseCpu)
+    server: float  # CPU of the gunicorn workers
+    client: float  # CPU of this process: the simulated clients
+    database: float | None  # CPU of the PostgreSQL server (see DatabaseCpu)
     idle: float  # left idle, all cores
+    machine: float  # all of it: cores x wall time
+
+    @classmethod
+    def now(cls, server: Server, database: DatabaseCpu) -> CpuUse:
+        return cls(server.worker_cpu_seconds(), client_cpu_seconds(), database.seconds(),
+                   idle_cpu_seconds(), (os.cpu_count() or 1) * time.perf_counter())
+
+    def _combine(self, other: CpuUse, op: Callable[[float, float], float]) -> CpuUse:
+        database = (None if self.database is None or other.database is None
+                    else op(self.database, other.database))
+        return CpuUse(op(self.server, other.server), op(self.client, other.client), database,
+                      op(self.idle, other.idle), op(self.machine, other.machine))
 
     def __add__(self, other: CpuUse) -> CpuUse:
-        database = (None if self.database is None or other.database is None
-                    else self.database + other.database)
-        return CpuUse(self.server + other.server, self.client + other.client, database,
-                      self.idle + other.idle)
+        return self._combine(other, operator.add)
+
+    def __sub__(self, other: CpuUse) -> CpuUse:
+        return self._combine(other, operator.sub)
 
     def per_request(self, requests: int) -> str:
-        """Milliseconds per request: "app / client / database, idle"."""
-        ms = [f"{x / requests * 1000:.2f}" if x is not None else "-"
-              for x in (self.server, self.client, self.database, self.idle)]
-        return f"{ms[0]} / {ms[1]} / {ms[2]}, idle {ms[3]}"
+        """Milliseconds per request: "app / client / database, idle, other: total", where other
+        is the rest of the machine's time (other processes, the gunicorn masters, the kernel's
+        own threads)."""
+        def ms(seconds: float | None) -> str:
+            return "-" if seconds is None else f"{seconds / requests * 1000:.2f}"
+
+        other = self.machine - self.server - self.client - (self.database or 0.0) - self.idle
+        return (f"{ms(self.server)} / {ms(self.client)} / {ms(self.database)}, "
+                f"idle {ms(self.idle)}, other {ms(other)}: {ms(self.machine)}")
 
 
 def with_cpu(server: Server, database: DatabaseCpu, run: Callable[[], T]) -> tuple[T, CpuUse]:
-    """run()'s result, with the CPU time spent meanwhile."""
-    def now() -> tuple[float, float, float | None, float]:
-        return (server.worker_cpu_seconds(), client_cpu_seconds(), database.seconds(),
-                idle_cpu_seconds())
-
-    before = now()
+    """run()'s result, with the machine's time spent meanwhile."""
+    before = CpuUse.now(server, database)
     value = run()
-    after = now()
-    database_cpu = (None if before[2] is None or after[2] is None else after[2] - before[2])
-    return value, CpuUse(after[0] - before[0], after[1] - before[1], database_cpu,
-                         after[3] - before[3])
+    return value, CpuUse.now(server, database) - before
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -408,9 +424,9 @@ def main() -> int:
         ratios.append(ours_rps / res["baseline_rps"])
         print(f"  {i:>5}  {completed / res['elapsed']:16.1f}  {ours_rps:12.0f}  "
               f"{res['baseline_rps']:14.0f}  {ratios[-1]:5.0%}")
-    # Where the machine's time went, per request (gunicorn workers / simulated clients /
-    # PostgreSQL server, and the CPU time left idle), in each round.
-    print("  CPU ms per request (app / client / database, idle):")
+    # Where the machine's time went, per request, in each round: CPU of the gunicorn workers,
+    # the simulated clients and the PostgreSQL server, the time left idle, and the rest.
+    print("  machine ms per request (CPU of app / client / database, idle, other: total):")
     for label, cpu_of, requests_of in (
         ("ours", lambda res: res["cpu"], lambda res: res["requests"]),
         ("floor", lambda res: res["floor_cpu"], lambda res: res["floor"]["requests"]),
