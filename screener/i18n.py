@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import flask_babel
@@ -81,15 +81,10 @@ def ui_locale() -> str:
     return locale_name(flask_babel.get_locale())
 
 
-_LOCALE_NAMES: dict[Locale, str] = {}
-
-
+@cache
 def locale_name(locale: Locale) -> str:
     """str(locale), kept: Babel builds the name anew on every call, a few times a page."""
-    name = _LOCALE_NAMES.get(locale)
-    if name is None:
-        name = _LOCALE_NAMES[locale] = str(locale)
-    return name
+    return str(locale)
 
 
 @lru_cache(maxsize=4096)

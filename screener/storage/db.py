@@ -208,7 +208,6 @@ class Database:
                 held[0].close()  # back to the pool, out of autocommit (make_engine)
 
 
-
 def open_driver(engine: Engine) -> Driver:
     """A pooled driver connection of `engine` in autocommit mode, with the engine (a Driver).
 
