@@ -30,6 +30,9 @@ class Filters:
     name: str | None = None
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (or SQLite INTEGER) holds
+
+
 @dataclass(frozen=True)
 class Cursor:
     """A position in a newest-first list: the (time, id) of a row."""
@@ -50,10 +53,14 @@ class Cursor:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             at_text, _, id_text = raw.partition("|")
             at = dt.datetime.fromisoformat(at_text)
-            if at.tzinfo is None or not id_text.isdigit():
+            if at.tzinfo is None or not id_text.isascii() or not id_text.isdigit():
                 return None
-            return cls(at, int(id_text))
-        except (ValueError, UnicodeDecodeError):
+            row_id = int(id_text)
+            if row_id > MAX_ROW_ID:  # no such row; the database could not even take the number
+                return None
+            # In UTC, as stored (a time near year 1 or 9999 may have no UTC equivalent).
+            return cls(at.astimezone(dt.UTC), row_id)
+        except (ValueError, UnicodeDecodeError, OverflowError):
             return None
 
 
