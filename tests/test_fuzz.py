@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from screener.i18n import LANGUAGE_NAMES
 from screener.questionnaire.model import TEXT_TYPES, Question, Questionnaire
 from screener.wizard.views import step_digest, stored_form
 
-from .conftest import STEP_ANSWERS, Walker, csrf_of, drafts
+from .conftest import STEP_ANSWERS, Walker, csrf_of, drafts, submissions
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 FUZZ = settings(
@@ -77,10 +78,16 @@ def assert_valid_answer(q: Question, value: Any, today: dt.date) -> None:
         assert value is True
 
 
+# The step form's buttons: continue, back, a language switch; and anything else in their place.
+actions = st.sampled_from(["continue", "back"]) | nasty_text
+languages = st.sampled_from(["en", "zh-Hant", "zh-TW", "zh-Hans", "fr"]) | nasty_text
+
+
 def check_stored(app: Flask, session: Any) -> None:
     qn = app.extensions["questionnaire"]
     today = dt.date.today()
     for draft in drafts(session):
+        assert draft.lang in LANGUAGE_NAMES, draft.lang
         for qid, value in draft.answers.items():
             assert qid in qn.questions, f"unknown answer {qid!r} stored"
             assert_valid_answer(qn.questions[qid], value, today)
@@ -90,6 +97,14 @@ def check_stored(app: Flask, session: Any) -> None:
                 step = qn.step(step_id)
                 if digest == step_digest(step, draft.answers, today):
                     assert not stored_form(step, draft.answers, draft.lang).errors, step_id
+    seen: set[int] = set()
+    for sub in submissions(session):
+        assert sub.draft_id not in seen, "two submissions for one draft"
+        seen.add(sub.draft_id)
+        assert sub.lang in LANGUAGE_NAMES, sub.lang
+        for qid, value in sub.answers.items():
+            assert qid in qn.questions, f"unknown answer {qid!r} submitted"
+            assert_valid_answer(qn.questions[qid], value, today)
 
 
 @pytest.mark.parametrize("step_id", list(STEP_ANSWERS))
@@ -103,9 +118,10 @@ def test_arbitrary_posts_to_every_step(client: FlaskClient, app: Flask, session:
     token = csrf_of(client.get(url))
 
     @FUZZ
-    @given(data=form_data(field_names(qn, step_id)), keep_csrf=st.booleans(), back=st.booleans(),
-           from_valid=st.booleans())
-    def fuzz(data: MultiDict[str, str], keep_csrf: bool, back: bool, from_valid: bool) -> None:
+    @given(data=form_data(field_names(qn, step_id)), keep_csrf=st.booleans(),
+           action=st.none() | actions, switch=st.none() | languages, from_valid=st.booleans())
+    def fuzz(data: MultiDict[str, str], keep_csrf: bool, action: str | None, switch: str | None,
+             from_valid: bool) -> None:
         if from_valid:  # the valid answers with some fields replaced: often accepted
             valid = MultiDict(STEP_ANSWERS[step_id])
             for name in data:
@@ -113,15 +129,62 @@ def test_arbitrary_posts_to_every_step(client: FlaskClient, app: Flask, session:
             data = valid
         if keep_csrf:
             data.setlist("csrf_token", [token])
-        if back:
-            data.setlist("action", ["back"])
+        if action is not None:
+            data.setlist("action", [action])
+        if switch is not None:
+            data.setlist("switch_lang", [switch])
         r = client.post(url, data=data)
         assert r.status_code in (200, 303, 400), r.status_code
-        if r.status_code == 200:
-            assert "There is a problem" in r.get_data(as_text=True)
+        if r.status_code == 200:  # the step again, with its errors (in the draft's language)
+            assert 'id="error-summary-title"' in r.get_data(as_text=True)
         check_stored(app, session)
 
     fuzz()
+
+
+@FUZZ
+@given(data=form_data(["lang"]), lang=st.none() | languages)
+def test_arbitrary_posts_to_start(client: FlaskClient, app: Flask, session: Any,
+                                  data: MultiDict[str, str], lang: str | None) -> None:
+    if lang is not None:
+        data.setlist("lang", [lang])
+    r = client.post("/c/demo/start", data=data)
+    assert r.status_code == 303, r.status_code  # a new draft whatever came with the request
+    assert "/d/" in r.headers["Location"]
+    check_stored(app, session)
+
+
+def test_arbitrary_posts_to_submit(client: FlaskClient, app: Flask, session: Any) -> None:
+    """On a complete draft: only its own token submits, exactly once, whatever else is sent."""
+    walker = Walker(client)
+    walker.start()
+    for answers in STEP_ANSWERS.values():
+        walker.post_step(answers)
+    review = client.get(f"{walker.base}/review")
+    assert review.status_code == 200
+    token = csrf_of(review)
+
+    done = False
+
+    @FUZZ
+    @given(data=form_data(["csrf_token", "lang"]), keep_csrf=st.booleans())
+    def fuzz(data: MultiDict[str, str], keep_csrf: bool) -> None:
+        nonlocal done
+        if keep_csrf:
+            data.setlist("csrf_token", [token])
+        sent = data.get("csrf_token") == token  # the first value is the one read
+        r = client.post(f"{walker.base}/submit", data=data)
+        # Refused without the draft's token until submitted; afterwards a re-sent form (a
+        # double click) is sent to the summary, token or not.
+        assert r.status_code == (303 if sent or done else 400), (r.status_code, sent, done)
+        done = done or sent
+        assert len(submissions(session)) == (1 if done else 0)
+        check_stored(app, session)
+
+    fuzz()
+    client.post(f"{walker.base}/submit", data={"csrf_token": token})
+    assert len(submissions(session)) == 1
+    check_stored(app, session)
 
 
 @given(token=st.text(max_size=80), step=st.text(max_size=40))
