@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -62,14 +63,20 @@ def test_payloads_are_inert_in_every_output(
     assert "<script>alert(1)" not in listing and ESCAPED in listing
     assert_inert_html(staff.get(f"/dashboard/submissions/{sub.id}").get_data(as_text=True), "dashboard detail")
 
-    for path in (f"/dashboard/submissions/{sub.id}.json", f"/dashboard/submissions/{sub.id}.fhir.json"):
+    for path, mimetype in ((f"/dashboard/submissions/{sub.id}.json", "application/json"),
+                           (f"/dashboard/submissions/{sub.id}.fhir.json", "application/fhir+json")):
         r = staff.get(path)
-        assert r.status_code == 200 and "json" in r.headers["Content-Type"]
+        assert r.status_code == 200 and r.mimetype == mimetype
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["Content-Disposition"].startswith("attachment")
         text = r.get_data(as_text=True)
-        assert PAYLOAD in json.dumps(json.loads(text), ensure_ascii=False)  # exact text, as data
-        assert "<script>" not in text or "\\u003c" in text or r.mimetype != "text/html"
+        # No markup in the file itself: < > & ' are JSON escapes...
+        assert not set("<>&'") & set(text), path
+        assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in text, path
+        # ...which any JSON reader turns back into exactly what the client typed.
+        strings = re.findall(r'"(?:[^"\\]|\\.)*"', text)
+        assert PAYLOAD in {json.loads(s) for s in strings}, path
+        assert f"Mei {PAYLOAD}" in {json.loads(s) for s in strings}, path
 
     r = staff.get("/dashboard/submissions.csv")
     assert r.headers["Content-Type"].startswith("text/csv")

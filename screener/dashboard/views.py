@@ -6,7 +6,6 @@ submission is a 404, exactly like one that does not exist, so ids reveal nothing
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -28,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -320,7 +320,9 @@ def fhir_urls() -> fhir.Urls:
 
 
 def _json_download(data: Any, filename: str, mimetype: str = "application/json") -> Response:
-    body = json.dumps(data, ensure_ascii=False, indent=2)
+    # < > & ' inside strings written as \u escapes (the same text to any JSON reader): a file
+    # shown as HTML by mistake holds no markup.
+    body = str(htmlsafe_json_dumps(data, ensure_ascii=False, indent=2))
     response = current_app.response_class(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
