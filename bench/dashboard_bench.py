@@ -172,8 +172,9 @@ def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any
         middle = db.session.execute(
             text(
                 "SELECT submitted_at, id FROM submission ORDER BY submitted_at DESC, id DESC"
-                f" LIMIT 1 OFFSET {size // 2}"
-            )
+                " LIMIT 1 OFFSET :middle"
+            ),
+            {"middle": size // 2},
         ).one()
         at = (
             middle[0]
