@@ -61,6 +61,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # shared RATELIMIT_STORAGE_URI (e.g. redis://host:6379) for the limits to hold across them.
         "RATELIMIT_ENABLED": os.environ.get("SCREENER_RATE_LIMITS", "on").lower()
         not in ("off", "false", "0", "no"),
+        # A shared store that cannot be reached (Redis down) must not fail every login and new
+        # questionnaire: each process then counts in its own memory until the store is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "DRAFT_RATE_LIMIT": os.environ.get("SCREENER_DRAFT_RATE_LIMIT") or "20 per minute;200 per hour",
         "SUBMIT_RATE_LIMIT": os.environ.get("SCREENER_SUBMIT_RATE_LIMIT")
         or "20 per minute;200 per hour",

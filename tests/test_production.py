@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,14 +37,17 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn serving wsgi:app on loopback, in its own process group so it can be killed whole."""
 
-    def __init__(self, database_url: str, workers: int, log: Path) -> None:
+    def __init__(
+        self, database_url: str, workers: int, log: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.database_url, self.workers, self.log = database_url, workers, log
+        self.env = env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": TEST_SECRET,
-               "SCREENER_DRAFT_RATE_LIMIT": "1000 per minute"}
+               "SCREENER_DRAFT_RATE_LIMIT": "1000 per minute", **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--workers", str(self.workers),
@@ -98,6 +103,87 @@ def test_questionnaires_complete_under_gunicorn_with_several_workers(gunicorn: G
     subs = submissions(session)
     assert len(subs) == len(walkers)
     assert all(s.answers["full_name"] == "Mei Chen" and s.answers["pain_tolerance"] == 6 for s in subs)
+
+
+class RedisServer:
+    """A real Redis server on loopback (Debian's redis-server, which the test command installs),
+    keeping nothing on disk."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (scripts/test-deps.sh installs it)")
+        port = free_port()
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no", "--dir", str(folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail(f"redis-server exited with status {self.proc.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("redis-server did not start")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
+
+
+def drafts_accepted(servers: list[Gunicorn], attempts: int) -> int:
+    """Start drafts from one address, in turn on each server (a new connection each time): how
+    many were let through (303) before the rate limit answered 429."""
+    accepted = 0
+    for i in range(attempts):
+        r = servers[i % len(servers)].walker().request("POST", "/c/demo/start", [("lang", "en")])
+        assert r.status in (303, 429), r.status
+        accepted += r.status == 303
+    return accepted
+
+
+@pytest.mark.parametrize("storage", ["redis", "memory"])
+def test_rate_limits_hold_across_app_servers_sharing_a_store(
+    app: Flask, database_url: str, tmp_path: Path, request: pytest.FixtureRequest, storage: str,
+) -> None:
+    """Two gunicorn servers of two workers each on one database: with the documented shared
+    store (RATELIMIT_STORAGE_URI=redis://...) an address gets the limit once in all; with the
+    default per-process memory it gets it once per process that happens to serve it."""
+    redis = request.getfixturevalue("redis_server") if storage == "redis" else None
+    env = {"RATELIMIT_STORAGE_URI": redis.url if redis else "memory://",
+           "SCREENER_DRAFT_RATE_LIMIT": "5 per minute"}
+    servers = [Gunicorn(database_url, workers=2, log=tmp_path / f"gunicorn{i}.log", env=env)
+               for i in range(2)]
+    try:
+        for server in servers:
+            server.start()
+        accepted = drafts_accepted(servers, 24)
+        if redis is not None:
+            assert accepted == 5
+            # The store dies: still no error for anyone (drafts_accepted checks every status),
+            # and each process goes on limiting in its own memory (4 processes: 4 x 5 at most).
+            redis.stop()
+            assert drafts_accepted(servers, 40) <= 20
+        else:  # each server let at least its own 5 through: the limit did not hold
+            assert accepted >= 10
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session: Any) -> None:

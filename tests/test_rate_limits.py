@@ -1,6 +1,7 @@
 """Rate limits on draft creation and submission (the practitioners' login has its own tests)."""
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,3 +54,21 @@ def test_submission_is_limited_and_the_draft_survives(limited: Flask, session: A
     assert not submissions(session)
     # The answers are still there: the review page still shows them once the client retries.
     assert "Mei Chen" in client.get(f"{w.base}/review").get_data(as_text=True)
+
+
+def test_an_unreachable_shared_store_falls_back_to_memory(app: Flask, database_url: str) -> None:
+    """RATELIMIT_STORAGE_URI names a Redis server that is down: requests are still served (no
+    500) and the limits still hold, counted in the process's memory."""
+    with socket.socket() as s:  # a loopback port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = create_app(
+        {"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url,
+         "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0", "DRAFT_RATE_LIMIT": "3 per minute"}
+    )
+    client = down.test_client()
+    codes = [client.post("/c/demo/start", data={"lang": "en"}).status_code for _ in range(5)]
+    assert codes == [303, 303, 303, 429, 429]
+    from screener.extensions import db
+
+    db.of(down).engine.dispose()
