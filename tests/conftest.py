@@ -23,6 +23,7 @@ from screener import create_app
 from screener.config import ROOT
 from screener.extensions import db
 from screener.storage.migrate import recreate
+from screener.questionnaire.model import TEXT_TYPES, Question
 from screener.storage.models import Base, Clinic, Draft, Submission
 from screener.wizard.drafts import hash_token
 
@@ -238,3 +239,31 @@ def draft_of(session: Any, token: str) -> Draft:
 def submissions(session: Any) -> list[Submission]:
     session.rollback()  # a new transaction: see what other connections committed
     return list(session.scalars(select(Submission)))
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def assert_valid_answer(q: Question, value: Any, today: dt.date) -> None:
+    """What may be stored for a question: the right type, an allowed value, within limits."""
+    if q.type == "single":
+        assert value in q.choice_values
+    elif q.type == "multi":
+        assert isinstance(value, list) and value and set(value) <= set(q.choice_values)
+        assert len(set(value)) == len(value)
+        if set(q.exclusive or ()) & set(value):
+            assert len(value) == 1
+    elif q.type == "scale":
+        assert isinstance(value, int) and not isinstance(value, bool)
+        assert q.min is not None and q.max is not None and q.min <= value <= q.max
+    elif q.type in TEXT_TYPES:
+        assert isinstance(value, str) and value == value.strip() and value
+        assert len(value) <= q.text_max_length and not CONTROL.search(value)
+    elif q.type == "date":
+        day = dt.date.fromisoformat(value)
+        if q.date_range == "past":
+            assert day <= today
+        if q.date_range == "future":
+            assert day >= today
+    elif q.type == "consent":
+        assert value is True

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pytest
@@ -13,12 +12,11 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from screener.i18n import LANGUAGE_NAMES
-from screener.questionnaire.model import TEXT_TYPES, Question, Questionnaire
+from screener.questionnaire.model import TEXT_TYPES, Questionnaire
 from screener.wizard.views import step_digest, stored_form
 
-from .conftest import STEP_ANSWERS, Walker, csrf_of, drafts, submissions
+from .conftest import STEP_ANSWERS, Walker, assert_valid_answer, csrf_of, drafts, submissions
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 FUZZ = settings(
     max_examples=40,
     deadline=None,
@@ -51,31 +49,6 @@ def form_data(draw: st.DrawFn, names: list[str]) -> MultiDict[str, str]:
         for value in draw(st.lists(nasty_text, min_size=1, max_size=3)):
             md.add(name, value)
     return md
-
-
-def assert_valid_answer(q: Question, value: Any, today: dt.date) -> None:
-    """What may be stored for a question: the right type, an allowed value, within limits."""
-    if q.type == "single":
-        assert value in q.choice_values
-    elif q.type == "multi":
-        assert isinstance(value, list) and value and set(value) <= set(q.choice_values)
-        assert len(set(value)) == len(value)
-        if set(q.exclusive or ()) & set(value):
-            assert len(value) == 1
-    elif q.type == "scale":
-        assert isinstance(value, int) and not isinstance(value, bool)
-        assert q.min is not None and q.max is not None and q.min <= value <= q.max
-    elif q.type in TEXT_TYPES:
-        assert isinstance(value, str) and value == value.strip() and value
-        assert len(value) <= q.text_max_length and not CONTROL.search(value)
-    elif q.type == "date":
-        day = dt.date.fromisoformat(value)
-        if q.date_range == "past":
-            assert day <= today
-        if q.date_range == "future":
-            assert day >= today
-    elif q.type == "consent":
-        assert value is True
 
 
 # The step form's buttons: continue, back, a language switch; and anything else in their place.

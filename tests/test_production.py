@@ -1,6 +1,7 @@
 """Serving under gunicorn with several workers, and surviving a SIGKILL mid-walk."""
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import os
 import shutil
@@ -22,7 +23,9 @@ from sqlalchemy import func, select, text
 from screener.config import ROOT
 from screener.storage.models import Draft, Submission
 
-from .conftest import STEP_ANSWERS, TEST_SECRET, stored_answers, submissions
+from .conftest import (
+    STEP_ANSWERS, TEST_SECRET, assert_valid_answer, drafts, stored_answers, submissions,
+)
 from .realhttp import HttpWalker, wait_until_up
 
 STEPS = list(STEP_ANSWERS)
@@ -186,7 +189,9 @@ def test_rate_limits_hold_across_app_servers_sharing_a_store(
             server.stop()
 
 
-def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session: Any) -> None:
+def test_sigkill_mid_walk_loses_no_acknowledged_step(
+    app: Flask, gunicorn: Gunicorn, session: Any
+) -> None:
     n_clients = 12
     walkers = [gunicorn.walker() for _ in range(n_clients)]
     acked_steps = [0] * n_clients  # steps the server answered 303 for
@@ -257,6 +262,17 @@ def test_sigkill_mid_walk_loses_no_acknowledged_step(gunicorn: Gunicorn, session
     assert count == drafts_with_sub == len(started), "a submission was lost or duplicated"
     for sub in submissions(session):
         assert sub.answers == stored_answers()
+    # No corrupt row, on either database: every draft holds only valid answers to known
+    # questions, and is submitted (answers moved to its one submission) or not, never half.
+    qn, today = app.extensions["questionnaire"], dt.date.today()
+    submitted = {sub.draft_id for sub in submissions(session)}
+    for draft in drafts(session):
+        for qid, value in draft.answers.items():
+            assert_valid_answer(qn.questions[qid], value, today)
+        if draft.submitted_at is None:
+            assert draft.id not in submitted and draft.current_step is not None
+        else:
+            assert draft.id in submitted and draft.answers == {}
 
 
 def _hash(token: str) -> str:
