@@ -22,8 +22,8 @@ from werkzeug.test import TestResponse
 from screener import create_app
 from screener.config import ROOT
 from screener.extensions import db
-from screener.storage.migrate import recreate
 from screener.questionnaire.model import TEXT_TYPES, Question
+from screener.storage.migrate import recreate
 from screener.storage.models import Base, Clinic, Draft, Submission
 from screener.wizard.drafts import hash_token
 

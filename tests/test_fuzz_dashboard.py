@@ -113,8 +113,23 @@ def test_fuzz_login(app: Flask, accounts: dict[str, int]) -> None:
 
 
 def test_fuzz_logout(app: Flask, logged_in: Callable[[str], FlaskClient]) -> None:
-    person = logged_in("pa@example.com")
-    fuzz_form(person, app, "/dashboard/account", "/dashboard/logout", ["next"])
+    """Each example logs in afresh: only the session's own token logs it out."""
+    app.config["LOGIN_RATE_LIMIT"] = "100000 per minute"  # a login per example
+
+    @FUZZ
+    @given(data=form_data(["next"]), keep_csrf=st.booleans())
+    def run(data: MultiDict[str, str], keep_csrf: bool) -> None:
+        person = logged_in("pa@example.com")
+        token = csrf_of(person.get("/dashboard/account"))
+        if keep_csrf:
+            data.setlist("csrf_token", [token])
+        r = person.post("/dashboard/logout", data=data)
+        assert r.status_code in OK_STATUSES, r.status_code
+        still_in = person.get("/dashboard/account").status_code == 200
+        assert still_in == (data.get("csrf_token") != token)
+        check_invariants(app)
+
+    run()
 
 
 def test_fuzz_review_and_delete(

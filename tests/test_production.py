@@ -24,7 +24,12 @@ from screener.config import ROOT
 from screener.storage.models import Draft, Submission
 
 from .conftest import (
-    STEP_ANSWERS, TEST_SECRET, assert_valid_answer, drafts, stored_answers, submissions,
+    STEP_ANSWERS,
+    TEST_SECRET,
+    assert_valid_answer,
+    drafts,
+    stored_answers,
+    submissions,
 )
 from .realhttp import HttpWalker, wait_until_up
 
@@ -229,6 +234,9 @@ def test_sigkill_mid_walk_loses_no_acknowledged_step(
     session.rollback()
     if session.bind.dialect.name == "sqlite":
         assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    # As the kill left them (interrupted walks hold answers here), and again at the end.
+    assert sum(bool(d.answers) for d in drafts(session)) > 0
+    assert_no_corrupt_row(app, session)
     resumed = 0
     for i, w in enumerate(walkers):
         if not w.url:
@@ -262,8 +270,12 @@ def test_sigkill_mid_walk_loses_no_acknowledged_step(
     assert count == drafts_with_sub == len(started), "a submission was lost or duplicated"
     for sub in submissions(session):
         assert sub.answers == stored_answers()
-    # No corrupt row, on either database: every draft holds only valid answers to known
-    # questions, and is submitted (answers moved to its one submission) or not, never half.
+    assert_no_corrupt_row(app, session)
+
+
+def assert_no_corrupt_row(app: Flask, session: Any) -> None:
+    """On either database: every draft holds only valid answers to known questions, and is
+    submitted (its answers moved to its one submission) or not, never half."""
     qn, today = app.extensions["questionnaire"], dt.date.today()
     submitted = {sub.draft_id for sub in submissions(session)}
     for draft in drafts(session):
