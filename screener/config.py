@@ -90,6 +90,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SMTP_TIMEOUT": _env_int("SCREENER_SMTP_TIMEOUT", 20),
     }
     config.update(overrides or {})
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # A Redis that stops answering holds a request for 1 s, not redis-py's default of
+        # several, before the limits fall back to memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED).
+        config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+        )
     return config
 
 

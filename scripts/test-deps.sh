@@ -13,7 +13,7 @@ command -v npm >/dev/null || missing+=(npm)
 command -v redis-server >/dev/null || missing+=(redis-server)  # the shared rate-limit store
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "The browser tests need: ${missing[*]} (Debian packages). Install them as root." >&2
+    echo "The tests need: ${missing[*]} (Debian packages). Install them as root." >&2
     exit 1
   fi
   echo "Installing ${missing[*]} (Debian packages) ..."
