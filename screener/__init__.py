@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import assets
 from .config import ROOT, check_config, instance_dir, load_config
@@ -20,6 +21,7 @@ from .i18n import (
 )
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
+from .storage.models import MAX_ID
 from .wizard import markup as question_markup
 from .wizard import shell as page_shells
 
@@ -36,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # A broken questionnaire stops start-up here, with the YAML path in the message.
     app.extensions["questionnaire"] = load_questionnaire(app.config["QUESTIONS_FILE"])
 
+    app.url_map.converters["id"] = RowIdConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -49,6 +52,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    """`<id:name>` in a route: a row id, 1 to MAX_ID (anything else: 404, not a database error)."""
+
+    def __init__(self, map: Any) -> None:  # noqa: A002  (Werkzeug's parameter name)
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 def register_extensions(app: Flask) -> None:

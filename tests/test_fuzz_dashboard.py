@@ -5,6 +5,7 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -30,6 +31,13 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
+# Row ids: the edges of PostgreSQL's INTEGER, huge and negative numbers, digits Python's int()
+# reads that are not ASCII, and near-numbers.
+ids = (
+    st.sampled_from([2**31 - 1, 2**31, 2**63, 10**11, 0]).map(str)
+    | st.integers(min_value=-(2**70), max_value=2**70).map(str)
+    | st.sampled_from(["\u00b2", "\u0661\u0662", "1.0", "0x1", " 1"])
+)
 values = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
@@ -38,6 +46,7 @@ values = st.one_of(
                      "2025-01-01", "https://a.example", "javascript:alert(1)",
                      "https://x; script-src *", "a@b.c", "x" * 5000, "y", " ", "\t\n",
                      "role", "activate", "deactivate", "0001-01-01", "9999-12-31", "a\x00b@c.d"]),
+    ids,
 )
 
 
@@ -182,5 +191,34 @@ def test_fuzz_list_filters_and_exports(
             r = admin.get(path, query_string=query)
             assert r.status_code in OK_STATUSES, (path, query, r.status_code)
             r.close()
+
+    run()
+
+
+def test_fuzz_ids_in_urls(
+    app: Flask, logged_in: Callable[[str], FlaskClient], clinics: dict[str, int],
+    submission_factory: Callable[..., int],
+) -> None:
+    """Every route with a row id in its path, with any number or text there (PostgreSQL refuses
+    an id beyond its INTEGER range: that must be a 404, not a database error)."""
+    admin = logged_in("admin@example.com")
+    token = csrf_of(admin.get("/dashboard/admin/practitioners"))
+    submission_factory(clinics["demo"])
+    gets = ["/dashboard/submissions/{}", "/dashboard/submissions/{}.json",
+            "/dashboard/submissions/{}.fhir.json", "/dashboard/submissions/{}/delete"]
+    posts = ["/dashboard/submissions/{}/review", "/dashboard/submissions/{}/delete",
+             "/dashboard/admin/practitioners/{}", "/dashboard/admin/practitioners/{}/password"]
+
+    @FUZZ
+    @given(row_id=ids | st.text(max_size=20))
+    def run(row_id: str) -> None:
+        segment = quote(row_id, safe="")
+        for path in gets:
+            r = admin.get(path.format(segment))
+            assert r.status_code in OK_STATUSES, (path, row_id, r.status_code)
+        for path in posts:
+            r = admin.post(path.format(segment), data={"csrf_token": token, "action": "activate"})
+            assert r.status_code in OK_STATUSES, (path, row_id, r.status_code)
+        check_invariants(app)
 
     run()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..storage.models import AuditEvent, Practitioner, Submission
+from ..storage.models import AuditEvent, Practitioner, Submission, parse_id
 
 PAGE_SIZE = 50
 
@@ -28,9 +28,6 @@ class Filters:
     date_from: dt.date | None = None  # UTC days, inclusive
     date_to: dt.date | None = None
     name: str | None = None
-
-
-MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (or SQLite INTEGER) holds
 
 
 @dataclass(frozen=True)
@@ -53,10 +50,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             at_text, _, id_text = raw.partition("|")
             at = dt.datetime.fromisoformat(at_text)
-            if at.tzinfo is None or not id_text.isascii() or not id_text.isdigit():
-                return None
-            row_id = int(id_text)
-            if row_id > MAX_ROW_ID:  # no such row; the database could not even take the number
+            row_id = parse_id(id_text)  # beyond MAX_ID: no such row, nor a number to send
+            if at.tzinfo is None or row_id is None:
                 return None
             # In UTC, as stored (a time near year 1 or 9999 may have no UTC equivalent).
             return cls(at.astimezone(dt.UTC), row_id)

@@ -40,7 +40,7 @@ from ..i18n import normalise_lang, request_lang
 from ..questionnaire.model import SEVERITIES, Questionnaire
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
-from ..storage.models import ROLES, Draft, Practitioner, Submission, utcnow
+from ..storage.models import ROLES, Draft, Practitioner, Submission, parse_id, utcnow
 from . import audit, queries
 from .auth import (
     admin_required,
@@ -251,7 +251,7 @@ def _audit(action: str, submission_id: int | None, detail: dict[str, Any] | None
         )
 
 
-@bp.get("/submissions/<int:submission_id>")
+@bp.get("/submissions/<id:submission_id>")
 def submission(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("view", sub.id)
@@ -263,7 +263,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/submissions/<int:submission_id>/review")
+@bp.post("/submissions/<id:submission_id>/review")
 def review(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     form = ReviewForm()
@@ -283,7 +283,7 @@ def review(submission_id: int) -> ResponseReturnValue:
     return redirect(url_for("dashboard.submission", submission_id=sub.id), code=303)
 
 
-@bp.route("/submissions/<int:submission_id>/delete", methods=["GET", "POST"])
+@bp.route("/submissions/<id:submission_id>/delete", methods=["GET", "POST"])
 def delete_submission(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     form = ConfirmForm()
@@ -328,14 +328,14 @@ def _json_download(data: Any, filename: str, mimetype: str = "application/json")
     return response
 
 
-@bp.get("/submissions/<int:submission_id>.json")
+@bp.get("/submissions/<id:submission_id>.json")
 def export_json(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("export_json", sub.id)
     return _json_download(submission_json(sub, questionnaire()), f"submission-{sub.id}.json")
 
 
-@bp.get("/submissions/<int:submission_id>.fhir.json")
+@bp.get("/submissions/<id:submission_id>.fhir.json")
 def export_fhir(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("export_fhir", sub.id)
@@ -469,7 +469,7 @@ def practitioners() -> ResponseReturnValue:
     return _practitioners_page(form), status
 
 
-@bp.post("/admin/practitioners/<int:practitioner_id>/password")
+@bp.post("/admin/practitioners/<id:practitioner_id>/password")
 @admin_required
 def reset_password(practitioner_id: int) -> ResponseReturnValue:
     account = _clinic_practitioner_or_404(practitioner_id)
@@ -485,7 +485,7 @@ def reset_password(practitioner_id: int) -> ResponseReturnValue:
     return _practitioners_page(PractitionerForm(formdata=None), (account.email, password))
 
 
-@bp.post("/admin/practitioners/<int:practitioner_id>")
+@bp.post("/admin/practitioners/<id:practitioner_id>")
 @admin_required
 def change_practitioner(practitioner_id: int) -> ResponseReturnValue:
     """Activate, deactivate or change the role of another account of the clinic."""
@@ -553,8 +553,7 @@ def clinic_settings() -> ResponseReturnValue:
 @bp.get("/admin/audit")
 @admin_required
 def audit_log() -> ResponseReturnValue:
-    raw = request.args.get("submission", "")
-    submission_id = int(raw) if raw.isdigit() and len(raw) < 12 else None
+    submission_id = parse_id(request.args.get("submission"))
     page = queries.audit_page(
         db.session,
         current_practitioner().clinic_id,

@@ -30,6 +30,19 @@ NAMING = {
 }
 
 
+# Every table's id is an INTEGER column (4 bytes on PostgreSQL): a larger number from a URL or a
+# page link names no row, and PostgreSQL would refuse it as a parameter.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(text: str | None) -> int | None:
+    """A row id typed in a URL or query string (ASCII digits, at most MAX_ID), else None."""
+    if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
