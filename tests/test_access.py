@@ -204,3 +204,16 @@ def test_referrer_stays_on_the_site_for_the_dashboard_only(
     )
     assert client.get("/dashboard/login").headers["Referrer-Policy"] == "same-origin"
     assert client.get("/c/demo/").headers["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("user_id", ["99999999999:key", "2147483648:key", "\u00b2:key", "1:", "x"])
+def test_a_session_naming_no_possible_account_is_logged_out(
+    app: Flask, accounts: dict[str, int], user_id: str
+) -> None:
+    """A login session whose account id is not a row id (too large for the column, digits that
+    are not ASCII, no key) is no session: the login page, never a database error."""
+    client = app.test_client()
+    with client.session_transaction("/dashboard/") as sess:  # the session lives there only
+        sess["_user_id"] = user_id
+    r = client.get("/dashboard/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/dashboard/login")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..extensions import db, login_manager
-from ..storage.models import ROLES, Clinic, Practitioner
+from ..storage.models import ROLES, Clinic, Practitioner, parse_id
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 256  # argon2 hashes any length; a bound keeps a huge POST from costing much
@@ -118,11 +118,12 @@ def create_practitioner(
 @login_manager.user_loader
 def load_user(user_id: str) -> Practitioner | None:
     """The account of a login session, unless it was deactivated or its password changed."""
-    pid, _, key = user_id.partition(":")
-    if not pid.isdigit() or not key:
+    text, _, key = user_id.partition(":")
+    pid = parse_id(text)
+    if pid is None or not key:
         return None
     # With its clinic: every dashboard page needs both (one query instead of two).
-    account = db.session.get(Practitioner, int(pid), options=[joinedload(Practitioner.clinic)])
+    account = db.session.get(Practitioner, pid, options=[joinedload(Practitioner.clinic)])
     if account is None or not account.active:
         return None
     if not hmac.compare_digest(account.session_key.encode(), key.encode()):
