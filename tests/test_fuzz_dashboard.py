@@ -181,8 +181,13 @@ def test_fuzz_list_filters_and_exports(
     submission_factory(clinics["demo"])
     # The filter form's fields, the page links, the audit log's submission, the language.
     names = ["severity", "reviewed", "date_from", "date_to", "name", "submission", "lang", "x"]
-    pairs = st.tuples(st.sampled_from(names), values) | st.tuples(
-        st.sampled_from(["before", "after"]), cursors | values)
+    pairs = (
+        st.tuples(st.sampled_from(names), values)
+        | st.tuples(st.sampled_from(["before", "after"]), cursors | values)
+        # Any real date, the first and the last included.
+        | st.tuples(st.sampled_from(["date_from", "date_to"]),
+                    (st.dates() | st.sampled_from([dt.date.min, dt.date.max])).map(str))
+    )
 
     @FUZZ
     @given(query=st.lists(pairs, max_size=6))

@@ -83,7 +83,7 @@ def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[b
         where.append(Submission.reviewed_at.is_(None))
     if filters.date_from:
         where.append(Submission.submitted_at >= _utc_midnight(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < dt.date.max:  # up to the last day: no bound
         where.append(Submission.submitted_at < _utc_midnight(filters.date_to + dt.timedelta(1)))
     if filters.name:
         pattern = f"%{_escape_like(filters.name.strip())}%"
