@@ -177,3 +177,39 @@ def test_every_text_question_has_a_length_limit(app: Flask) -> None:
     assert texts
     for q in texts:
         assert 0 < q.text_max_length <= 10_000, q.id
+
+
+def test_arbitrary_query_strings_and_headers_on_client_pages(client: FlaskClient) -> None:
+    """Every kind of client page (a step, the review, a summary, standalone and framed, the
+    scripts and styles) with any of the query parameters the pages read and any request headers
+    they may look at: never a server error."""
+    step, complete, sent = Walker(client), Walker(client), Walker(client)
+    for w in (step, complete, sent):
+        w.start()
+    step.post_step(STEP_ANSWERS["about_you"])
+    for w in (complete, sent):
+        for answers in STEP_ANSWERS.values():
+            w.post_step(answers)
+    assert sent.submit().status_code == 303
+    pages = ["/c/demo/", step.url, f"{step.base}/", f"{complete.base}/review",
+             f"{sent.base}/summary", "/embed.js", "/static/screener.css", "/healthz"]
+    pages += [p.replace("/c/demo/", "/embed/demo/") for p in pages if p.startswith("/c/demo/")]
+    params = st.lists(st.tuples(
+        st.sampled_from(["lang", "from", "check", "sent", "done", "host", "v", "x"]),
+        nasty_text | st.sampled_from(["zh-Hant", "review", "https://a.example:99999",
+                                      "http://localhost:5001", "https://[::1]", "javascript:x"]),
+    ), max_size=5)
+    headers = st.lists(st.tuples(
+        st.sampled_from(["Referer", "Origin", "Accept-Language", "Sec-Fetch-Dest", "Host"]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+    ), max_size=3)
+
+    @FUZZ
+    @given(query=params, sent_headers=headers)
+    def fuzz(query: list[tuple[str, str]], sent_headers: list[tuple[str, str]]) -> None:
+        for path in pages:
+            r = client.get(path, query_string=query, headers=sent_headers)
+            r.close()
+            assert r.status_code in (200, 303, 304, 400, 404), (path, query, r.status_code)
+
+    fuzz()
