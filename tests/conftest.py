@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,13 @@ def walk(walker: Walker) -> Callable[..., Walker]:
 def drafts(session: Any) -> list[Draft]:
     session.rollback()  # a new transaction: see what other connections committed
     return list(session.scalars(select(Draft)))
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now (for a server a test starts, or none)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def draft_of(session: Any, token: str) -> Draft:

@@ -21,7 +21,7 @@ from screener.wizard.drafts import (
     save_draft,
     submit_draft,
 )
-from tests.conftest import Walker
+from tests.conftest import Walker, draft_of
 
 
 def _columns(model: Any) -> list[str]:
@@ -78,7 +78,7 @@ def test_a_submit_stores_the_submission_and_empties_the_draft(
 ) -> None:
     w = walk(about_you={"pregnancy": "yes"})  # a red flag
     assert w.submit().status_code == 303
-    draft = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+    draft = draft_of(session, w.token)
     sub = session.scalars(select(Submission).where(Submission.draft_id == draft.id)).one()
     assert sub.flags and sub.max_severity == max_severity(sub.flags) == "red_flag"
     assert sub.answers["pregnancy"] == "yes" and sub.clinic_id == draft.clinic_id
@@ -118,7 +118,7 @@ def test_a_submit_with_answers_older_than_the_draft_writes_nothing(
 
 def test_a_submit_stores_both_writes_or_neither(app: Flask, walk: Any, session: Any) -> None:
     w = walk()
-    draft = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+    draft = draft_of(session, w.token)
     answers = dict(draft.answers)
     # A submission already stored for this draft (the unique key) makes the INSERT fail ...
     session.add(Submission(clinic_id=draft.clinic_id, draft_id=draft.id, answers={}, flags=[],

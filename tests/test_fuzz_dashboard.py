@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -17,11 +16,10 @@ from werkzeug.datastructures import MultiDict
 from screener.security import normalise_origin
 from screener.storage.models import ROLES, Clinic, Practitioner, Submission
 
-from .conftest import csrf_of
+from .conftest import CONTROL, csrf_of
 from .dashboard_support import *  # noqa: F403  (fixtures: accounts, clinics, logged_in, ...)
 from .dashboard_support import fetch, submission_factory  # noqa: F401
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Never a 500; and never 429 either: the tests relax the login limit, so every example reaches
 # the form instead of the rate limiter.
 OK_STATUSES = {200, 302, 303, 400, 401, 403, 404, 405, 413, 422}

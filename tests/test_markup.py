@@ -11,7 +11,7 @@ from flask import Flask, g, url_for
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import update
 from werkzeug.datastructures import MultiDict
 
 from screener.extensions import db
@@ -252,8 +252,7 @@ def test_a_save_never_writes_into_a_submitted_draft(app: Flask, walk: Any, sessi
         assert draft.submitted_at is not None and draft.answers == {}
         # a step save that lost the race with the submit
         assert save_draft(db.driver(), draft, {"full_name": "Late"}, "details") is False
-    session.rollback()
-    stored = session.scalars(select(Draft).where(Draft.token_hash == hash_token(w.token))).one()
+    stored = draft_of(session, w.token)
     assert stored.answers == {} and stored.current_step is None
 
 
@@ -265,8 +264,7 @@ def test_save_keeps_the_loaded_draft_in_step(app: Flask, walker: Walker, session
         assert save_draft(db.driver(), draft, {"age_band": "18_29"}, "goals", lang="zh-Hant")
         assert (draft.answers, draft.current_step, draft.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
         assert draft.updated_at >= before and draft.updated_at <= utcnow()
-    session.rollback()
-    stored = session.scalars(select(Draft).where(Draft.token_hash == hash_token(walker.token))).one()
+    stored = draft_of(session, walker.token)
     assert (stored.answers, stored.current_step, stored.lang) == ({"age_band": "18_29"}, "goals", "zh-Hant")
 
 

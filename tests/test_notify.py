@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -22,7 +21,7 @@ from screener import notify
 from screener.extensions import db
 from screener.storage.models import Clinic
 
-from .conftest import STEP_ANSWERS, Walker, submissions
+from .conftest import STEP_ANSWERS, Walker, free_port, submissions
 
 
 class Inbox:
@@ -38,12 +37,6 @@ class Inbox:
                 (list(envelope.rcpt_tos), email.message_from_bytes(envelope.content))
             )
         return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

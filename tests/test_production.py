@@ -21,25 +21,21 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from screener.config import ROOT
-from screener.storage.models import Draft, Submission
+from screener.storage.models import Submission
 
 from .conftest import (
     STEP_ANSWERS,
     TEST_SECRET,
     assert_valid_answer,
+    draft_of,
     drafts,
+    free_port,
     stored_answers,
     submissions,
 )
 from .realhttp import HttpWalker, wait_until_up
 
 STEPS = list(STEP_ANSWERS)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Gunicorn:
@@ -241,7 +237,7 @@ def test_sigkill_mid_walk_loses_no_acknowledged_step(
     for i, w in enumerate(walkers):
         if not w.url:
             continue  # never got its draft acknowledged
-        draft = session.scalars(select(Draft).where(Draft.token_hash == _hash(w.token))).one()
+        draft = draft_of(session, w.token)
         if acked_submit[i] or draft.submitted_at is not None:
             continue
         # Every acknowledged answer is stored exactly as sent.
@@ -285,12 +281,6 @@ def assert_no_corrupt_row(app: Flask, session: Any) -> None:
             assert draft.id not in submitted and draft.current_step is not None
         else:
             assert draft.id in submitted and draft.answers == {}
-
-
-def _hash(token: str) -> str:
-    from screener.wizard.drafts import hash_token
-
-    return hash_token(token)
 
 
 def test_wsgi_entry_point_freezes_what_start_up_built(tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
 """Rate limits on draft creation and submission (the practitioners' login has its own tests)."""
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +10,7 @@ from flask.testing import FlaskClient
 
 from screener import create_app
 
-from .conftest import STEP_ANSWERS, TEST_SECRET, Walker, csrf_of, submissions
+from .conftest import STEP_ANSWERS, TEST_SECRET, Walker, csrf_of, free_port, submissions
 
 
 @pytest.fixture
@@ -59,9 +58,7 @@ def test_submission_is_limited_and_the_draft_survives(limited: Flask, session: A
 def test_an_unreachable_shared_store_falls_back_to_memory(app: Flask, database_url: str) -> None:
     """RATELIMIT_STORAGE_URI names a Redis server that is down: requests are still served (no
     500) and the limits still hold, counted in the process's memory."""
-    with socket.socket() as s:  # a loopback port where nothing listens
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     down = create_app(
         {"TESTING": True, "SECRET_KEY": TEST_SECRET, "DATABASE_URL": database_url,
          "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0", "DRAFT_RATE_LIMIT": "3 per minute"}

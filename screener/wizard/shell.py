@@ -105,19 +105,18 @@ def draft_url(endpoint: str, values: Mapping[str, Any]) -> str:
     key = (endpoint, tuple(sorted(values.items())), token is None, req.scheme, req.host,
            req.root_path, clinic.slug if clinic is not None else None, ctx.get("embed_host"))
 
-    return _for_any_draft(cache, key, lambda: url_for(endpoint, **values))
+    return _for_any_draft(cache, key, lambda: url_for(endpoint, **values), token)
 
 
-def _for_any_draft(cache: LRU, key: Hashable, make: Callable[[], str]) -> str:
+def _for_any_draft(cache: LRU, key: Hashable, make: Callable[[], str], token: str | None) -> str:
     """make()'s text kept under `key`: made with the stand-in in place of the draft token, which
-    each call replaces with the request's token (g.token; none: nothing to replace)."""
+    each call replaces with the request's `token` (g.token; none: nothing to replace)."""
 
     def with_stand_in() -> str:
         with _stand_in_token():
             return make()
 
     text: str = cache.get_or_make(key, with_stand_in)
-    token = g.get("token")
     return text if token is None else text.replace(STAND_IN_TOKEN, token)
 
 
@@ -144,7 +143,7 @@ def answers_block(
     the draft's links. A section without typed text (markup.answer_state) is kept per process
     with the stand-in token, per page (`page_key`: what its links and words depend on) and
     answers shown, and is not even built again; one with typed text is rendered every time."""
-    cache = kept_in("answer_sections")
+    cache, token = kept_in("answer_sections"), g.get("token")
     out = []
     for step in engine.visible_steps(qn, answers, day):
         questions = engine.visible_questions(qn, step, answers, day)
@@ -156,7 +155,7 @@ def answers_block(
         if cache is None or any(state is FREE_TEXT for _, state in states):
             out.append(make())
         else:
-            out.append(_for_any_draft(cache, (page_key, step.id, states), make))
+            out.append(_for_any_draft(cache, (page_key, step.id, states), make, token))
     return Markup("".join(out))  # nosec B704  (each part: output of an autoescaping template)
 
 
