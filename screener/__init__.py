@@ -15,15 +15,12 @@ from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import (
     LANGUAGE_NAMES,
     format_date,
-    install_template_gettext,
     locale_selector,
     request_lang,
 )
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
 from .storage.models import MAX_ID
-from .wizard import markup as question_markup
-from .wizard import shell as page_shells
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -68,15 +65,12 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app, locale_selector=locale_selector, default_translation_directories=str(translations)
     )
-    install_template_gettext(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     from .dashboard.auth import SessionInterface
 
     app.session_interface = SessionInterface()
     assets.init_app(app)
-    question_markup.init_app(app)
-    page_shells.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache, lru_cache
-from typing import Any
 
 import flask_babel
-from babel import Locale, dates
-from flask import Flask, g, request
+from babel import Locale
+from flask import g, request
 
 from .questionnaire.model import LANGUAGES
 
@@ -47,57 +45,8 @@ def locale_selector() -> Locale:
     return _BABEL_LOCALES[request_lang()]
 
 
-def install_template_gettext(app: Flask) -> None:
-    """Jinja's `_()` and friends, in Flask-Babel's locale of the moment (its locale selector,
-    or `force_locale`), as Python-side `gettext` is.
-
-    Flask-Babel's own template callables look its translations up through several context
-    lookups on every call (a step page makes about twenty); here the translations it returns
-    for a locale are kept per process and found by the locale's name.
-    """
-    catalogs: dict[str, Any] = {}
-
-    def translations() -> Any:
-        locale = flask_babel.get_locale()
-        name = locale_name(locale) if locale is not None else ""
-        catalog = catalogs.get(name)
-        if catalog is None:
-            catalog = flask_babel.get_translations()
-            if locale is not None:  # outside a request Flask-Babel has no locale: not kept
-                catalogs[name] = catalog
-        return catalog
-
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: translations().ugettext(s),
-        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
-        newstyle=True,
-        pgettext=lambda c, s: translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
-    )
-
-
-def ui_locale() -> str:
-    """The name of the locale interface text is in now (part of cache keys for markup)."""
-    return locale_name(flask_babel.get_locale())
-
-
-@cache
-def locale_name(locale: Locale) -> str:
-    """str(locale), kept: Babel builds the name anew on every call, a few times a page."""
-    return str(locale)
-
-
-@lru_cache(maxsize=4096)
-def _format_day(day: dt.date, format: str, locale: str) -> str:
-    return dates.format_date(day, format, locale=locale)
-
-
 def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> str:
-    """`flask_babel.format_date` (a datetime is first moved to the user's time zone), with the
-    formatting of each (day, format, locale) done once per process: Babel's date patterns are
-    slow to apply and pages show the same few dates over and over."""
-    if value is None:  # today: not for keeping
-        return str(flask_babel.format_date(None, format))
+    """A date in the interface's language (a datetime: its day in the user's time zone)."""
     if isinstance(value, dt.datetime):
         value = flask_babel.to_user_timezone(value).date()
-    return _format_day(value, format, ui_locale())
+    return str(flask_babel.format_date(value, format))

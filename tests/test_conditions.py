@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from screener.questionnaire import Questionnaire, parse_questionnaire
 from screener.questionnaire.conditions import evaluate, window_end
 from screener.questionnaire.model import Condition
-from screener.wizard import engine
+from screener.questionnaire import engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "conditional.yaml"
 QN: Questionnaire = parse_questionnaire(FIXTURE.read_bytes(), source=FIXTURE.name)
@@ -451,3 +451,76 @@ def test_compare_leaves() -> None:
     leaves = engine.compare_leaves(QN.questions["history_detail"])
     assert [(c.q, c.operator, c.operand) for c in leaves] == [("has_history", "equals", "yes")]
     assert engine.compare_leaves(QN.questions["pain"]) == []
+
+
+# Applying a posted step (engine.apply_step): pure, no Flask.
+
+START_SENT = {"has_history": "yes", "history_detail": "fillers", "pain": 5, "skin": ["none"]}
+
+
+def nothing_missing(answers: dict[str, Any]) -> Any:
+    return None
+
+
+def test_continue_goes_to_the_next_visible_step_and_keeps_other_answers() -> None:
+    start = QN.step("start")
+    assert start is not None
+    stored = {"numbing": "yes"}  # a later step's answer stays
+    out = engine.apply_step(QN, stored, start, START_SENT, action=engine.CONTINUE, today=TODAY,
+                            first_incomplete=nothing_missing)
+    assert out.go_to == out.position == "history"
+    assert out.answers["has_history"] == "yes"
+
+
+def test_continue_drops_answers_the_new_ones_hide() -> None:
+    start, history = QN.step("start"), QN.step("history")
+    assert start is not None and history is not None
+    stored = {**START_SENT, "history_kind": "injection", "injection_when": ago(10)}
+    sent = {**START_SENT, "has_history": "no"}
+    sent.pop("history_detail")
+    out = engine.apply_step(QN, stored, start, sent, action=engine.CONTINUE, today=TODAY,
+                            first_incomplete=nothing_missing)
+    assert "history_kind" not in out.answers and "injection_when" not in out.answers
+    assert out.go_to == "followup"  # the history step is hidden now
+
+
+def test_back_keeps_what_passed_and_goes_to_the_previous_step_or_the_start() -> None:
+    start, history = QN.step("start"), QN.step("history")
+    assert start is not None and history is not None
+    out = engine.apply_step(QN, START_SENT, history, {"history_kind": "surgery"},
+                            action=engine.BACK, today=TODAY, first_incomplete=nothing_missing)
+    assert (out.go_to, out.position) == ("start", "start")
+    assert out.answers["history_kind"] == "surgery"
+    first = engine.apply_step(QN, {}, start, {"pain": 3}, action=engine.BACK, today=TODAY,
+                              first_incomplete=nothing_missing)
+    assert (first.go_to, first.position) == (engine.START, "start")
+    assert first.answers == {"pain": 3}
+
+
+def test_language_switch_stays_on_the_step() -> None:
+    history = QN.step("history")
+    assert history is not None
+    out = engine.apply_step(QN, START_SENT, history, {"history_kind": "surgery"},
+                            action=engine.SWITCH_LANG, today=TODAY,
+                            first_incomplete=nothing_missing)
+    assert (out.go_to, out.position) == ("history", "history")
+    assert out.answers["history_kind"] == "surgery"
+
+
+def test_last_step_or_from_review_goes_to_the_first_incomplete_step_or_the_review() -> None:
+    start, details = QN.step("start"), QN.step("details")
+    assert start is not None and details is not None
+    missing = QN.step("followup")
+    out = engine.apply_step(QN, START_SENT, details, {"full_name": "Mei"},
+                            action=engine.CONTINUE, today=TODAY,
+                            first_incomplete=lambda answers: missing)
+    assert out.go_to == out.position == "followup"
+    done = engine.apply_step(QN, START_SENT, details, {"full_name": "Mei"},
+                             action=engine.CONTINUE, today=TODAY,
+                             first_incomplete=nothing_missing)
+    assert done.go_to == done.position == engine.REVIEW
+    # From the review page: back to the review, not on to the next step.
+    again = engine.apply_step(QN, {**START_SENT, "full_name": "Mei"}, start, START_SENT,
+                              action=engine.CONTINUE, today=TODAY, from_review=True,
+                              first_incomplete=nothing_missing)
+    assert again.go_to == engine.REVIEW

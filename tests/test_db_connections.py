@@ -1,16 +1,15 @@
-"""Pooled connections to a database server survive its restart: an idle connection is checked
-before use and replaced when dead (screener/storage/db.py). Against PostgreSQL in both passes
-of scripts/test: SQLite has no server to lose."""
+"""Pooled connections to a database server survive its restart: a connection is checked before
+use and replaced when dead (pool_pre_ping, screener/storage/db.py). Against PostgreSQL in both
+passes of scripts/test: SQLite has no server to lose."""
 from __future__ import annotations
 
-import gc
 import os
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from screener.storage.db import make_engine, open_driver
+from screener.storage.db import make_engine
 
 
 @pytest.fixture
@@ -36,8 +35,8 @@ def kill_pooled_connection(url: str, engine: object) -> int:
     return int(pid)
 
 
-def test_an_idle_dead_connection_is_replaced_before_use(server_url: str) -> None:
-    engine = make_engine(server_url, ping_after_idle=0.0)  # every checkout counts as idle
+def test_a_dead_pooled_connection_is_replaced_before_use(server_url: str) -> None:
+    engine = make_engine(server_url)
     try:
         old = kill_pooled_connection(server_url, engine)
         with engine.connect() as conn:
@@ -48,36 +47,12 @@ def test_an_idle_dead_connection_is_replaced_before_use(server_url: str) -> None
 
 def test_without_the_check_the_dead_connection_fails_the_request(server_url: str) -> None:
     """The control: what the check saves a client from."""
-    engine = make_engine(server_url, ping_after_idle=3600.0)  # never idle long enough
+    engine = create_engine(server_url)  # no check before use
     try:
         kill_pooled_connection(server_url, engine)
         with pytest.raises(OperationalError), engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         with engine.connect() as conn:  # the pool was replaced after the failure
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
-    finally:
-        engine.dispose()
-
-
-def test_a_driver_connection_leaves_autocommit_when_returned(server_url: str) -> None:
-    """Database.driver lends connections in autocommit mode; back in the pool they are in the
-    engine's mode again, even when the request never closed them (found by the collector)."""
-    engine = make_engine(server_url)
-    try:
-        for close in (True, False):
-            conn, _ = open_driver(engine)
-            raw = conn.dbapi_connection
-            assert raw.autocommit
-            if close:
-                conn.close()
-            else:
-                del conn
-                gc.collect()
-            assert raw.autocommit is False
-            with engine.connect() as again:  # and a transaction on it can roll back
-                again.execute(text("CREATE TEMP TABLE t (x int)"))
-                again.rollback()
-                assert again.execute(text(
-                    "SELECT count(*) FROM pg_tables WHERE tablename = 't'")).scalar_one() == 0
     finally:
         engine.dispose()

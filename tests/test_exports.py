@@ -191,6 +191,13 @@ def items_by_link(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# FHIR R4 Questionnaire item types of the question types.
+FHIR_ITEM_TYPES = {
+    "single": "choice", "multi": "choice", "scale": "integer", "text": "string",
+    "email": "string", "tel": "string", "textarea": "text", "date": "date", "consent": "boolean",
+}
+
+
 def test_questionnaire_validates_and_has_every_question(qn: Questionnaire) -> None:
     resource = fhir.questionnaire_resource(qn, URLS)
     FhirQuestionnaire.model_validate(resource)
@@ -198,7 +205,7 @@ def test_questionnaire_validates_and_has_every_question(qn: Questionnaire) -> No
     assert [g["linkId"] for g in resource["item"]] == [s.id for s in qn.steps]
     for qid, q in qn.questions.items():
         item = items[qid]
-        assert item["type"] == fhir.ITEM_TYPE[q.type]
+        assert item["type"] == FHIR_ITEM_TYPES[q.type]
         assert item["text"] == q.label.en
         assert item["_text"]["extension"][0]["extension"][1]["valueString"] == q.label.get(
             "zh-Hant"

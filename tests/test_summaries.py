@@ -28,7 +28,7 @@ from screener.screening.render import render_practitioner_summary
 from screener.screening.submission import JSON_KEYS
 from screener.storage.models import Clinic, Submission, utcnow
 from screener.wizard.drafts import new_draft
-from screener.wizard.engine import prune
+from screener.questionnaire.engine import prune
 
 from .conftest import TEST_SECRET, Walker, past, submissions
 from .test_screening import BASE

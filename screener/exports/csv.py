@@ -12,7 +12,8 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..questionnaire.model import Questionnaire
+from ..questionnaire.model import Question, Questionnaire
+from ..questionnaire.types import csv_cell
 
 BOM = "\ufeff"
 FIXED_COLUMNS = (
@@ -35,16 +36,10 @@ def neutralise(cell: str) -> str:
 
 
 def cell_text(value: Any) -> str:
-    """An answer as one CSV cell: lists joined by ';', booleans as true/false."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(cell_text(v) for v in value)
+    """A column of the submission itself as one CSV cell (times in UTC)."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat()
-    return str(value)
+    return csv_cell(None, value)
 
 
 def columns(qn: Questionnaire) -> list[str]:
@@ -52,7 +47,7 @@ def columns(qn: Questionnaire) -> list[str]:
     return [*FIXED_COLUMNS, *qn.questions]
 
 
-def row_cells(row: Any, question_ids: Sequence[str]) -> list[str]:
+def row_cells(row: Any, questions: Sequence[Question]) -> list[str]:
     """One submission (id, submitted_at, lang, ...) as neutralised cells in header order."""
     answers = row.answers or {}
     fixed = [
@@ -64,13 +59,13 @@ def row_cells(row: Any, question_ids: Sequence[str]) -> list[str]:
         [f.get("rule", "") for f in row.flags or ()],
         row.reviewed_at,
     ]
-    cells = [cell_text(v) for v in fixed] + [cell_text(answers.get(q)) for q in question_ids]
+    cells = [cell_text(v) for v in fixed] + [csv_cell(q, answers.get(q.id)) for q in questions]
     return [neutralise(c) for c in cells]
 
 
 def stream_csv(qn: Questionnaire, rows: Iterable[Any]) -> Iterator[str]:
     """The CSV text in pieces of about CHUNK_ROWS rows, BOM and header first."""
-    question_ids = list(qn.questions)
+    questions = list(qn.questions.values())
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(c) for c in columns(qn)])
@@ -79,7 +74,7 @@ def stream_csv(qn: Questionnaire, rows: Iterable[Any]) -> Iterator[str]:
     buffer.truncate()
     pending = 0
     for row in rows:
-        writer.writerow(row_cells(row, question_ids))
+        writer.writerow(row_cells(row, questions))
         pending += 1
         if pending >= CHUNK_ROWS:
             yield buffer.getvalue()

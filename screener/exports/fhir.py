@@ -22,8 +22,8 @@ from ..questionnaire.model import (
     Question,
     Questionnaire,
     Text,
-    parse_date,
 )
+from ..questionnaire.types import fhir_values, kind
 from ..screening import Flag, flags_from_json
 from ..screening.submission import SubmissionRecord
 
@@ -33,19 +33,6 @@ ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemContro
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 BASE_LANG = "en"  # the language of `text` and `display`; others ride in translation extensions
-
-ITEM_TYPE = {
-    "single": "choice",
-    "multi": "choice",
-    "scale": "integer",
-    "text": "string",
-    "email": "string",
-    "tel": "string",
-    "textarea": "text",
-    "date": "date",
-    "consent": "boolean",
-}
-
 
 @dataclass(frozen=True)
 class Urls:
@@ -183,7 +170,7 @@ def _merge_extensions(item: dict[str, Any], extra: dict[str, Any]) -> dict[str, 
 
 def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
     """One question as a Questionnaire item (linkId = question id)."""
-    item: dict[str, Any] = {"linkId": q.id, **_text("text", q.label), "type": ITEM_TYPE[q.type]}
+    item: dict[str, Any] = {"linkId": q.id, **_text("text", q.label), "type": kind(q).fhir_item}
     item["required"] = q.required
     if q.type == "multi":
         item["repeats"] = True
@@ -255,43 +242,9 @@ def questionnaire_resource(qn: Questionnaire, urls: Urls) -> dict[str, Any]:
 # QuestionnaireResponse ------------------------------------------------------------------------
 
 
-def _string(value: Any) -> dict[str, Any] | None:
-    """Text answers, and any value that no longer fits its question, as a valueString."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return {"valueString": text} if text.strip() else None
-
-
 def answer_values(q: Question | None, value: Any, urls: Urls) -> list[dict[str, Any]]:
-    """The typed answer[x] entries of one stored answer; a value that no longer fits the
-    question's type (the questionnaire changed after the submission) becomes a valueString."""
-    if value is None or value == "" or value == []:
-        return []
-    if q is None:
-        pass
-    elif q.type in ("single", "multi"):
-        values = value if isinstance(value, list) else [value]
-        if all(isinstance(v, str) and v for v in values):
-            return [
-                {
-                    "valueCoding": {
-                        "system": urls.code_system(q.id),
-                        "code": v,
-                        "display": q.choice_label(v, BASE_LANG),
-                    }
-                }
-                for v in values
-            ]
-    elif q.type == "scale":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return [{"valueInteger": value}]
-    elif q.type == "date":
-        day = parse_date(value)
-        if day is not None:
-            return [{"valueDate": day.isoformat()}]
-    elif q.type == "consent" and isinstance(value, bool):
-        return [{"valueBoolean": value}]
-    string = _string(value)
-    return [string] if string else []
+    """The typed answer[x] entries of one stored answer (questionnaire/types.py)."""
+    return fhir_values(q, value, urls.code_system(q.id) if q is not None else "")
 
 
 def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:

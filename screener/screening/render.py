@@ -1,7 +1,7 @@
 """Rendering helpers for the two summaries: the only module of this package that uses Flask.
 
 The data comes from the pure `summary` module, built from the flags stored with the submission;
-answers are put in words by the wizard's `display_answer` (translated, dates in the locale).
+answers are put in words by the questionnaire's `display_answer` (translated, dates in the locale).
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from flask_babel import force_locale
 from ..i18n import BABEL_LOCALE, DEFAULT_LANG
 from ..questionnaire.model import LANGUAGES, Questionnaire
 from ..storage.models import Submission
-from ..wizard.summary import answer_rows, display_answer
+from ..questionnaire.answers import answer_rows
+from ..questionnaire.types import display_answer
 from .rules import flags_from_json
 from .summary import client_summary, practitioner_summary
 

@@ -27,7 +27,7 @@ from ..questionnaire.model import (
     Text,
     parse_date,
 )
-from ..wizard.engine import prune
+from ..questionnaire.engine import prune
 
 Answers = Mapping[str, Any]
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}

@@ -6,7 +6,7 @@ outcome line) live in the templates, wrapped for translation; this module decide
 apply and gathers the questionnaire texts in the reader's language.
 
 Answers are put in words by a `describe(question, value, lang)` function: the pages pass the
-wizard's `display_answer` (translated, locale dates); `plain_answer` here is the fallback.
+questionnaire's `display_answer` (translated, locale dates); `plain_answer` is the fallback.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..questionnaire.model import SEVERITIES, Question, Questionnaire, parse_date
+from ..questionnaire.types import plain_answer
 from .rules import Flag, Timing
 
 Describe = Callable[[Question, Any, str], str]
@@ -40,24 +41,6 @@ GOAL_QUESTIONS = (
     "upcoming_event_date",
 )
 OTHER_HEALTH = "other_health"
-
-
-def plain_answer(q: Question, value: Any, lang: str) -> str:
-    """An answer in words without any translation machinery (choice labels, ISO dates)."""
-    if value is None or value == "" or value == []:
-        return "-"
-    if q.type in ("single", "multi"):
-        values = value if isinstance(value, list | tuple) else [value]
-        sep = ", " if lang == "en" else "、"
-        return sep.join(q.choice_label(str(v), lang) for v in values)
-    if q.type == "scale":
-        return f"{value}/{q.max}"
-    if q.type == "date":
-        day = parse_date(value)
-        return day.isoformat() if day else str(value)
-    if q.type == "consent":
-        return "✓" if value is True else "-"
-    return str(value)
 
 
 def outcome(flags: Iterable[Flag]) -> str:

@@ -22,6 +22,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database schema back to `revision`."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def recreate(url: str) -> None:
     """An empty database at the latest schema (tests and benchmarks; drops what is there)."""
     from .db import make_engine

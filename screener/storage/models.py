@@ -108,14 +108,6 @@ class Draft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     submitted_at: Mapped[dt.datetime | None]
-    # "<questionnaire version>:<ISO date>:<answers digest>" when a step save found every visible
-    # step complete (the review page and the submit skip the re-check for those answers that
-    # day); any other save clears it.
-    checked_for: Mapped[str | None] = mapped_column(String(80))
-    # {step id: digest of the answers that step was last sent with and found complete} (see
-    # wizard/views.py step_digest): the final check re-validates only steps whose answers (or
-    # the answers their questions' visibility depends on), questionnaire or day changed since.
-    step_checks: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     clinic: Mapped[Clinic] = relationship()
     submission: Mapped[Submission | None] = relationship(back_populates="draft")

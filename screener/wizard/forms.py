@@ -11,8 +11,8 @@ from wtforms import Form
 from wtforms.meta import DefaultMeta
 
 from ..questionnaire.model import Question, Questionnaire, Step
+from ..questionnaire.types import field_value, make_field, posted_values, stored_answer
 from .drafts import DraftCSRF
-from .fields import make_field
 
 
 class StepMeta(DefaultMeta):
@@ -53,7 +53,7 @@ def make_form(
 ) -> StepForm:
     """A bound step form: from the posted data, or (formdata=None) from stored answers."""
     cls = step_form_class(qn, step, questions)
-    data = {q.id: _form_value(q, answers.get(q.id)) for q in questions}
+    data = {q.id: field_value(q, answers.get(q.id)) for q in questions}
     meta = {
         "csrf": csrf,
         "csrf_context": csrf_context,
@@ -64,48 +64,20 @@ def make_form(
     return cls(formdata=formdata, data=data, meta=meta)
 
 
-def _form_value(q: Question, value: Any) -> Any:
-    if q.type == "date":  # stored as ISO text; anything else is shown as no answer
-        try:
-            return dt.date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            return None
-    return value
-
-
 def form_answers(form: StepForm, questions: Iterable[Question]) -> dict[str, Any]:
     """The answers of a validated form, as stored: JSON-ready, empty answers left out."""
     out: dict[str, Any] = {}
     for q in questions:
-        value = form[q.id].data
-        if isinstance(value, dt.date):
-            value = value.isoformat()
-        if q.type == "consent":
-            value = True if value else None
-        if value is None or value == "" or value == []:
-            continue
-        out[q.id] = value
+        value = stored_answer(q, form[q.id].data)
+        if value is not None:
+            out[q.id] = value
     return out
-
-
-def valid_field_answers(form: StepForm, questions: Iterable[Question]) -> dict[str, Any]:
-    """The answers of the fields that validated, for saving a step the client leaves with Back."""
-    ok = [q for q in questions if not form[q.id].errors]
-    return form_answers(form, ok)
 
 
 def answers_formdata(questions: Iterable[Question], answers: Mapping[str, Any]) -> MultiDict[str, Any]:
     """Stored answers encoded as a browser would post them, to re-validate a step."""
     md: MultiDict[str, Any] = MultiDict()
     for q in questions:
-        value = answers.get(q.id)
-        if value is None:
-            continue
-        if isinstance(value, list):
-            for v in value:
-                md.add(q.id, str(v))
-        elif value is True:
-            md.add(q.id, "y")
-        else:
-            md.add(q.id, str(value))
+        for value in posted_values(q, answers.get(q.id)):
+            md.add(q.id, value)
     return md

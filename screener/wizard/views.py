@@ -5,10 +5,6 @@ No route reads or sets a cookie: the draft is found by the token in the URL path
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -18,48 +14,38 @@ from flask import (
     g,
     render_template,
     request,
+    url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
-from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang, ui_locale
+from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
 from ..notify import notify_new_submission
+from ..questionnaire import engine
+from ..questionnaire.answers import answer_rows
+from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
 from ..security import frame_origins
-from ..storage.models import Submission, utcnow, valid_slug
-from . import engine
+from ..storage.models import Draft, Submission, utcnow, valid_slug
 from .drafts import (
-    DraftRow,
-    find_clinic_and_draft,
+    find_clinic,
+    find_draft,
+    new_draft,
     save_draft,
     set_draft_lang,
-    start_draft,
     step_context,
     step_token,
     submit_draft,
     submit_token,
     submit_token_valid,
 )
-from .forms import (
-    StepForm,
-    answers_formdata,
-    form_answers,
-    make_form,
-    valid_field_answers,
-)
-from .markup import field_state, question_markup, questions_block, stored_state
-from .shell import answers_block, draft_url, render_page
-from .summary import Section, answer_rows
+from .forms import StepForm, answers_formdata, form_answers, make_form
 
 bp = Blueprint("wizard", __name__)
-
-REVIEW = "review"
 
 
 def questionnaire() -> Questionnaire:
@@ -72,9 +58,8 @@ def today() -> dt.date:
 
 
 def wurl(endpoint: str, **values: Any) -> str:
-    """url_for within the blueprint serving this request (standalone or embed), built once per
-    process for all drafts (shell.draft_url)."""
-    return draft_url(f"{request.blueprint}.{endpoint}", values)
+    """url_for within the blueprint serving this request (standalone or embed)."""
+    return url_for(f"{request.blueprint}.{endpoint}", **values)
 
 
 @bp.app_context_processor
@@ -89,13 +74,10 @@ def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     ctx = g._get_current_object()  # type: ignore[attr-defined]
     ctx.embedded = request.blueprint == "embed"
     # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
-    clinic, draft = (
-        find_clinic_and_draft(db.driver(), slug, token) if valid_slug(slug) else (None, None)
-    )
+    clinic = find_clinic(db.session, slug) if valid_slug(slug) else None
     if clinic is None:
         abort(404)
     ctx.clinic = clinic
-    ctx.found_draft = draft
     if ctx.embedded:
         # Normalised once here, for the CSP header and the embed host check (security, embed).
         ctx.frame_ancestors = frame_origins(clinic.allowed_origins)
@@ -113,9 +95,9 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
         values.setdefault("token", token)
 
 
-def _load_draft(token: str) -> DraftRow:
+def _load_draft(token: str) -> Draft:
     ctx = g._get_current_object()  # type: ignore[attr-defined]
-    draft: DraftRow | None = ctx.found_draft  # looked up with the clinic (_pull_clinic)
+    draft = find_draft(db.session, ctx.clinic, token)
     if draft is None:
         abort(404, description="draft")
     ctx.token = token
@@ -123,12 +105,13 @@ def _load_draft(token: str) -> DraftRow:
     ctx.private_page = True
     wanted = normalise_lang(request.args.get("lang"))
     if wanted and wanted != draft.lang:
-        set_draft_lang(db.driver(), draft, wanted)
+        with db.transaction() as session:
+            set_draft_lang(session, draft, wanted)
     ctx.lang = draft.lang
     return draft
 
 
-def _resume_target(draft: DraftRow) -> str:
+def _resume_target(draft: Draft) -> str:
     if draft.submitted_at is not None:
         return wurl("summary")
     if draft.current_step == REVIEW:
@@ -146,7 +129,7 @@ def _see_other(location: str) -> ResponseReturnValue:
 
 
 def _step_form(
-    step: Step, questions: list[Question], draft: DraftRow, *, posted: bool, csrf: bool = True
+    step: Step, questions: list[Question], draft: Draft, *, posted: bool, csrf: bool = True
 ) -> StepForm:
     return make_form(
         questionnaire(),
@@ -182,87 +165,14 @@ def stored_form(step: Step, answers: dict[str, Any], lang: str) -> StepForm:
     return form
 
 
-# The code that checks answers (forms, fields, visibility, questionnaire model), as a digest of
-# its source: marks made by other code (before a deploy) are not trusted.
-CHECKS_VERSION = hashlib.sha256(b"".join(
-    (Path(__file__).parent / name).read_bytes()
-    for name in ("forms.py", "fields.py", "engine.py", "../questionnaire/model.py",
-                 "../questionnaire/conditions.py")
-)).hexdigest()[:8]
-
-
-def _digest(*parts: Any) -> str:
-    """A short digest of JSON-ready values (key order does not count)."""
-    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def completeness_mark(answers: dict[str, Any]) -> str:
-    """What Draft.checked_for holds for these answers, found complete by this questionnaire
-    and checking code today: their versions, the day and a digest of the answers, so answers
-    changed in any other way (or another day, questionnaire or code) are checked again."""
-    return f"{questionnaire().version}:{today().isoformat()}:{_digest(CHECKS_VERSION, answers)}"
-
-
-def draft_incomplete_step(draft: DraftRow) -> Step | None:
-    """first_incomplete_step of a draft, skipped when a save today found these very answers
-    complete."""
-    if draft.checked_for is not None and draft.checked_for == completeness_mark(draft.answers):
-        return None
-    return first_incomplete_step(draft.answers, draft.lang, draft.step_checks)
-
-
-def first_incomplete_step(
-    answers: dict[str, Any], lang: str, step_checks: dict[str, Any] | None = None
-) -> Step | None:
-    """The first visible step whose stored answers do not pass its form, or None.
-
-    A step whose entry in `step_checks` (Draft.step_checks) is the step_digest of these answers
-    was found complete with them and is not checked again.
-    """
+def first_incomplete_step(answers: dict[str, Any], lang: str) -> Step | None:
+    """The first visible step whose stored answers do not pass its form, or None: every step
+    is checked again before the review page and the submit (as django-formtools' render_done)."""
     qn, day = questionnaire(), today()
     for step in engine.visible_steps(qn, answers, day):
-        if step_checks and step_checks.get(step.id) == step_digest(step, answers, day):
-            continue
         if stored_form(step, answers, lang).errors:
             return step
     return None
-
-
-def step_digest(step: Step, answers: dict[str, Any], day: dt.date) -> str:
-    """A digest of all that decides whether a step's stored answers pass its form: the
-    checking code and questionnaire versions, the day (date checks, date conditions), the
-    answers of the step's questions and the answers their visibility depends on. (The language
-    only words the messages.)"""
-    qn = questionnaire()
-    relevant = {qid: answers.get(qid) for qid in _step_inputs(qn, step.id)}
-    return _digest(CHECKS_VERSION, qn.version, day.isoformat(), step.id, relevant)
-
-
-@lru_cache(maxsize=256)
-def _step_inputs(qn: Questionnaire, step_id: str) -> tuple[str, ...]:
-    """The answers a step's form check reads: its questions' and their conditions' inputs."""
-    step = qn.step(step_id)
-    assert step is not None
-    ids = {q.id for q in step.questions}
-    for q in step.questions:
-        if q.show_if is not None:
-            ids.update(q.show_if.question_ids())
-    return tuple(sorted(ids))
-
-
-def _checks_after_save(
-    draft: DraftRow, step: Step, checked: list[Question], saved: dict[str, Any], day: dt.date
-) -> dict[str, Any]:
-    """The draft's step_checks once `step` was sent complete: its `checked` questions passed
-    the form. The step is marked only when those are exactly the questions its stored answers
-    show, so that the mark stands for the check the stored answers would get."""
-    checks = dict(draft.step_checks or {})
-    checks.pop(step.id, None)
-    stored = engine.visible_questions(questionnaire(), step, saved, day)
-    if [q.id for q in stored] == [q.id for q in checked]:
-        checks[step.id] = step_digest(step, saved, day)
-    return checks
 
 
 # Routes -----------------------------------------------------------------------------------
@@ -292,7 +202,10 @@ def _submit_limit() -> str:
 def begin() -> ResponseReturnValue:
     lang = normalise_lang(request.form.get("lang")) or request_lang() or DEFAULT_LANG
     first = questionnaire().steps[0].id
-    g.token = start_draft(db.driver(), g.clinic.id, lang, current_app.config["DRAFT_DAYS"], first)
+    with db.transaction() as session:
+        draft, token = new_draft(session, g.clinic, lang, current_app.config["DRAFT_DAYS"])
+        draft.current_step = first
+    g.token = token
     return _see_other(wurl("step", step_id=first))
 
 
@@ -315,12 +228,11 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     rendered = engine.rendered_questions(qn, current, draft.answers, day)
 
     if request.method == "GET":
-        if request.args.get("check") != "1":
-            return _render_step(current, steps, rendered, from_review)
-        # Sent here by a failed final check: show what is missing.
         form = _step_form(current, rendered, draft, posted=False)
-        for name, errors in stored_form(current, draft.answers, draft.lang).errors.items():
-            form[name].errors = list(errors)
+        if request.args.get("check") == "1":
+            # Sent here by a failed final check: show what is missing.
+            for name, errors in stored_form(current, draft.answers, draft.lang).errors.items():
+                form[name].errors = list(errors)
         return _render_step(current, steps, rendered, from_review, form)
 
     form = _step_form(current, rendered, draft, posted=True)
@@ -328,115 +240,53 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     if form.csrf_token.errors:
         abort(400, description="csrf")
     # Which questions apply depends on what was just posted on this very step.
-    posted = {**draft.answers, **form_answers(form, rendered)}
-    visible = [q for q in rendered if engine.question_visible(qn, q, posted, day)]
-    own = {q.id for q in current.questions}
-    others = {k: v for k, v in draft.answers.items() if k not in own}
-
+    shown = engine.shown_questions(
+        qn, rendered, {**draft.answers, **form_answers(form, rendered)}, day
+    )
+    for q in rendered:
+        if q not in shown:
+            form[q.id].errors = []
     switch_to = normalise_lang(request.form.get("switch_lang"))
-    if switch_to:
-        # The language switch is a submit button of this form: it keeps what was typed here
-        # (what passes the checks, as Back does) and shows the same step in the other language.
-        saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
-        save_draft(db.driver(), draft, saved, current.id, lang=switch_to)
-        args = {"from": REVIEW} if from_review else {}
-        return _see_other(wurl("step", step_id=current.id, **args))
-
-    if request.form.get("action") == "back":
-        saved = engine.prune(qn, {**others, **valid_field_answers(form, visible)}, day)
-        previous = engine.previous_step(qn, saved, current.id, day)
-        save_draft(db.driver(), draft, saved, previous.id if previous else current.id)
-        if previous is None:
-            return _see_other(wurl("start"))
-        return _see_other(wurl("step", step_id=previous.id))
-
-    if any(form[q.id].errors for q in visible):
-        for q in rendered:
-            if q not in visible:
-                form[q.id].errors = []
+    # The language switch is a submit button of this form: like Back, it keeps what passes.
+    action = SWITCH_LANG if switch_to else BACK if request.form.get("action") == "back" else CONTINUE
+    if action == CONTINUE and any(form[q.id].errors for q in shown):
         return _render_step(current, steps, rendered, from_review, form)
 
-    saved = engine.prune(qn, {**others, **form_answers(form, visible)}, day)
-    checks = _checks_after_save(draft, current, visible, saved, day)
-    target = engine.next_step(qn, saved, current.id, day)
-    if from_review or target is None:
-        target = first_incomplete_step(saved, draft.lang, checks)
-    save_draft(db.driver(), draft, saved, target.id if target else REVIEW,
-               checked_for=None if target else completeness_mark(saved), step_checks=checks)
-    if target is None:
+    outcome = engine.apply_step(
+        qn, draft.answers, current, form_answers(form, [q for q in shown if not form[q.id].errors]),
+        action=action, today=day, from_review=from_review,
+        first_incomplete=lambda answers: first_incomplete_step(answers, draft.lang),
+    )
+    with db.transaction() as session:
+        save_draft(session, draft, outcome.answers, outcome.position, lang=switch_to)
+    if outcome.go_to == START:
+        return _see_other(wurl("start"))
+    if outcome.go_to == REVIEW:
         return _see_other(wurl("review"))
-    args = {"from": REVIEW} if from_review else {}
-    return _see_other(wurl("step", step_id=target.id, **args))
+    keep_from = from_review and action != BACK
+    return _see_other(wurl("step", step_id=outcome.go_to, **({"from": REVIEW} if keep_from else {})))
 
 
 def _render_step(
-    current: Step,
-    steps: list[Step],
-    rendered: list[Question],
-    from_review: bool,
-    form: StepForm | None = None,
+    current: Step, steps: list[Step], rendered: list[Question], from_review: bool, form: StepForm
 ) -> str:
-    """The step page: from the stored answers, or (form) from a posted form and its errors.
-
-    Without a form, the questions' markup usually comes from the caches (wizard/markup.py) and
-    the WTForms form is only built if some question has to be rendered afresh.
-    """
-    qn, day, draft = questionnaire(), today(), g.draft
+    """The step page, from the form (stored answers, or a posted form and its errors)."""
+    qn, draft = questionnaire(), g.draft
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
-    locale = ui_locale()
-    if form is not None:
-        block = Markup("\n").join(
-            question_markup(qn, q, field_state(q, form[q.id]), form[q.id].errors,
-                            lambda q=q: form[q.id], draft.lang, day, locale)
-            for q in rendered
-        )
-    else:
-        states = [stored_state(q, draft.answers.get(q.id)) for q in rendered]
-        # The form behind the markup, built only if some question is not in the cache.
-        stored = cache(lambda: _step_form(current, rendered, draft, posted=False))
-
-        def each_question() -> Markup:
-            return Markup("\n").join(
-                question_markup(qn, q, state, [], lambda q=q: stored()[q.id], draft.lang, day,
-                                locale)
-                for q, state in zip(rendered, states)
-            )
-
-        block = questions_block(qn, rendered, states, draft.lang, locale, day, each_question)
-    errors = (
-        [(name, msgs[0]) for name, msgs in form.errors.items() if msgs and name != "csrf_token"]
-        if form is not None else []
-    )
-    # Everything else on the page is the same for every draft at this point of the wizard.
-    key = None if errors else (
-        "step", qn.version, current.id, number, len(steps), from_review, *_page_key(draft)
-    )
-    return render_page(
-        key,
-        lambda values: render_template(
-            "wizard/step.html", step=current, number=number, total=len(steps),
-            questions=rendered, errors=errors, from_review=from_review,
-            action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
-            **values,
-        ),
-        values={
-            "csrf_token": step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
-            **_resume_values(draft),
-        },
-        safe_values={"questions_block": block},
+    errors = [(name, msgs[0]) for name, msgs in form.errors.items()
+              if msgs and name != "csrf_token"]
+    reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
+    return render_template(
+        "wizard/step.html", step=current, number=number, total=len(steps), questions=rendered,
+        form=form, errors=errors, from_review=from_review, today=today(), reveals=reveals,
+        leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
+        action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
+        csrf_token=step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
+        **_resume_values(draft),
     )
 
 
-def _page_key(draft: DraftRow) -> tuple[Any, ...]:
-    """What a client page's shell depends on besides the page itself (wizard/shell.py)."""
-    clinic = g.clinic
-    return (
-        draft.lang, ui_locale(), request_lang(), g.embedded, g.get("embed_host"), clinic.id,
-        clinic.slug, clinic.name, request.script_root,
-    )
-
-
-def _resume_values(draft: DraftRow) -> dict[str, str]:
+def _resume_values(draft: Draft) -> dict[str, str]:
     """What the "come back later" box shows (wizard/_resume.html)."""
     return {
         "resume_url": wurl("resume", _external=True),
@@ -449,27 +299,14 @@ def review(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
     if draft.submitted_at is not None:
         return _see_other(wurl("summary", sent=1))
-    missing = draft_incomplete_step(draft)
+    missing = first_incomplete_step(draft.answers, draft.lang)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
-    qn = questionnaire()
-    page_key = ("review", qn.version, *_page_key(draft))
-
-    def render_section(section: Section) -> str:  # only for sections not kept (shell.py)
-        template = current_app.jinja_env.get_template("wizard/_answer_section.html")
-        return template.module.answer_section(  # type: ignore[attr-defined,no-any-return]
-            section, wurl("step", step_id=section.step.id, **{"from": REVIEW}), gettext("Change")
-        )
-
-    answers = answers_block(page_key, qn, draft.answers, draft.lang, today(), render_section)
-    return render_page(
-        page_key,
-        lambda values: render_template("wizard/review.html", **values),
-        values={
-            "csrf_token": submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
-            **_resume_values(draft),
-        },
-        safe_values={"answers_block": answers},
+    return render_template(
+        "wizard/review.html",
+        sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
+        csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
+        **_resume_values(draft),
     )
 
 
@@ -483,22 +320,23 @@ def submit(token: str) -> ResponseReturnValue:
         current_app.config["SECRET_KEY"], draft.token_hash, request.form.get("csrf_token")
     ):
         abort(400, description="csrf")
-    missing = draft_incomplete_step(draft)
+    missing = first_incomplete_step(draft.answers, draft.lang)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     qn, day = questionnaire(), today()
     answers = engine.prune(qn, draft.answers, day)
     now = utcnow()
-    flags = [f.to_json() for f in screen(qn, answers, day)]
     submission = {
-        "clinic_id": draft.clinic_id, "draft_id": draft.id, "answers": answers, "flags": flags,
+        "clinic_id": draft.clinic_id, "answers": answers,
+        "flags": [f.to_json() for f in screen(qn, answers, day)],
         "questionnaire_version": qn.version, "lang": draft.lang,
         "full_name": str(answers.get("full_name", "")), "submitted_at": now,
     }
     # The link now shows a summary with health data: it works for DRAFT_DAYS more.
     link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
     try:
-        submission_id = submit_draft(db.driver(), draft, submission, link_expires_at)
+        with db.transaction() as session:
+            submission_id = submit_draft(session, draft, submission, link_expires_at)
     except IntegrityError:  # a submission for this draft exists (the unique key): not twice
         submission_id = None
     if submission_id is None:

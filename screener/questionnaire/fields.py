@@ -1,4 +1,4 @@
-"""One table from question type to WTForms field; messages are the product's own."""
+"""The WTForms field of each question type (questionnaire/types.py); messages are the product's own."""
 from __future__ import annotations
 
 import datetime as dt
@@ -130,21 +130,21 @@ def _choices(q: Question) -> list[SelectChoice]:
     return [SelectChoice(c.value, c.value) for c in q.choices or ()]
 
 
-def _single(q: Question) -> Field:
+def single(q: Question) -> Field:
     return SingleChoiceField(
         choices=_choices(q),
         validators=_required(q, _l("Choose one of the options.")),
     )
 
 
-def _multi(q: Question) -> Field:
+def multi(q: Question) -> Field:
     validators: list[Any] = [_choices_min(q)]
     if not q.required and not q.min_choices:
         validators.insert(0, Optional())
     return MultiChoiceField(choices=_choices(q), validators=validators)
 
 
-def _scale(q: Question) -> Field:
+def scale(q: Question) -> Field:
     assert q.min is not None and q.max is not None
     return SingleChoiceField(
         choices=[SelectChoice(str(i), str(i)) for i in range(q.min, q.max + 1)],
@@ -155,12 +155,12 @@ def _scale(q: Question) -> Field:
     )
 
 
-def _text(q: Question) -> Field:
+def text(q: Question) -> Field:
     cls = TextAreaField if q.type == "textarea" else StringField
     return cls(filters=[_strip], validators=_required(q, _l("Enter your answer.")) + _text_validators(q))
 
 
-def _email(q: Question) -> Field:
+def email(q: Question) -> Field:
     return EmailField(
         filters=[_strip],
         validators=_required(q, _l("Enter your email address."))
@@ -169,7 +169,7 @@ def _email(q: Question) -> Field:
     )
 
 
-def _tel(q: Question) -> Field:
+def tel(q: Question) -> Field:
     return TelField(
         filters=[_strip],
         validators=_required(q, _l("Enter your phone number."))
@@ -178,30 +178,12 @@ def _tel(q: Question) -> Field:
     )
 
 
-def _date(q: Question) -> Field:
+def date(q: Question) -> Field:
     return IsoDateField(
         format="%Y-%m-%d",
         validators=_required(q, _l("Enter a date.")) + [_date_range(q)],
     )
 
 
-def _consent(q: Question) -> Field:
+def consent(q: Question) -> Field:
     return BooleanField(validators=[_must_tick] if q.required else [Optional()])
-
-
-FIELD_FACTORIES: dict[str, Callable[[Question], Field]] = {
-    "single": _single,
-    "multi": _multi,
-    "scale": _scale,
-    "text": _text,
-    "textarea": _text,
-    "email": _email,
-    "tel": _tel,
-    "date": _date,
-    "consent": _consent,
-}
-
-
-def make_field(q: Question) -> Field:
-    """The unbound WTForms field for a question."""
-    return FIELD_FACTORIES[q.type](q)

@@ -6,12 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext
-
-from ..i18n import format_date
-
-from ..questionnaire.model import Question, Questionnaire, Step, parse_date
 from . import engine
+from .model import Question, Questionnaire, Step
+from .types import display_answer
 
 
 @dataclass(frozen=True)
@@ -26,26 +23,6 @@ class Section:
     step: Step
     rows: list[Row]
     title: str  # the step's title in the rows' language
-
-
-def display_answer(q: Question, value: Any, lang: str) -> str:
-    """An answer in words, in `lang`."""
-    if value is None or value == "" or value == []:
-        return gettext("Not answered")
-    if q.type == "single":
-        return q.choice_label(str(value), lang)
-    if q.type == "multi":
-        return ", ".join(q.choice_label(str(v), lang) for v in value) if lang == "en" else "、".join(
-            q.choice_label(str(v), lang) for v in value
-        )
-    if q.type == "scale":
-        return gettext("%(value)s out of %(max)s", value=value, max=q.max)
-    if q.type == "date":
-        day = parse_date(value)
-        return format_date(day, "long") if day else str(value)
-    if q.type == "consent":
-        return gettext("Yes, I agree") if value is True else gettext("Not answered")
-    return str(value)
 
 
 def answer_section(

@@ -1,4 +1,5 @@
-"""The wizard's pure logic: which steps and questions are visible, where to go next.
+"""The questionnaire's pure logic: which steps and questions are visible, where to go next,
+and what a posted step does to a draft's answers.
 
 No Flask here: given a questionnaire and answers it answers the wizard's questions, so the
 views stay thin and the logic is tested directly.
@@ -6,13 +7,20 @@ views stay thin and the logic is tested directly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ..questionnaire.conditions import evaluate
-from ..questionnaire.model import Compare, Question, Questionnaire, Step
+from .conditions import evaluate
+from .model import Compare, Question, Questionnaire, Step
 
 Answers = Mapping[str, Any]
+
+REVIEW = "review"  # where a draft stands once every step was sent: the review page
+START = "start"  # before the first step: the start page
+
+# What a posted step asks for.
+CONTINUE, BACK, SWITCH_LANG = "continue", "back", "switch_lang"
 
 
 def step_visible(qn: Questionnaire, step: Step, answers: Answers, today: dt.date) -> bool:
@@ -118,3 +126,56 @@ def compare_leaves(q: Question) -> list[Compare]:
     if q.show_if is not None:
         walk(q.show_if)
     return out
+
+
+def shown_questions(
+    qn: Questionnaire, questions: list[Question], answers: Answers, today: dt.date
+) -> list[Question]:
+    """Those of a step page's questions that apply, given the answers (posted ones included)."""
+    return [q for q in questions if question_visible(qn, q, answers, today)]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a posted step leads to."""
+
+    answers: dict[str, Any]  # the draft's answers to store
+    position: str  # where the draft now stands (Draft.current_step): a step id or REVIEW
+    go_to: str  # the page to show next: a step id, REVIEW or START
+
+
+def apply_step(
+    qn: Questionnaire,
+    stored: Answers,
+    step: Step,
+    sent: Answers,
+    *,
+    action: str,
+    today: dt.date,
+    from_review: bool = False,
+    first_incomplete: Callable[[dict[str, Any]], Step | None],
+) -> StepOutcome:
+    """A posted step applied to a draft's stored answers.
+
+    `sent` holds this step's answers that passed their checks: for CONTINUE the view calls this
+    only when every question shown passed; Back and the language switch keep what passed and
+    drop the rest, so nothing valid is ever lost. Answers of questions no longer visible are
+    dropped. After the last step, or when the client came from the review page, the draft goes
+    to the first step whose answers do not pass (`first_incomplete`), else to the review.
+    """
+    own = {q.id for q in step.questions}
+    others = {k: v for k, v in stored.items() if k not in own}
+    answers = prune(qn, {**others, **sent}, today)
+    if action == SWITCH_LANG:
+        return StepOutcome(answers, step.id, step.id)
+    if action == BACK:
+        previous = previous_step(qn, answers, step.id, today)
+        if previous is None:
+            return StepOutcome(answers, step.id, START)
+        return StepOutcome(answers, previous.id, previous.id)
+    following = next_step(qn, answers, step.id, today)
+    if following is not None and not from_review:
+        return StepOutcome(answers, following.id, following.id)
+    missing = first_incomplete(answers)
+    position = missing.id if missing is not None else REVIEW
+    return StepOutcome(answers, position, position)
