@@ -22,13 +22,21 @@ from werkzeug.test import TestResponse
 
 from screener import create_app
 from screener.config import ROOT
-from screener.extensions import db
+from screener.extensions import db, limiter
 from screener.questionnaire.model import TEXT_TYPES, Question
 from screener.storage.migrate import recreate
 from screener.storage.models import Base, Clinic, Draft, Submission
 from screener.wizard.drafts import hash_token
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests in tests/browser are marked `browser` (left out by `scripts/test --quick`)."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 RELAXED_LIMITS = {"DRAFT_RATE_LIMIT": "100000 per minute", "SUBMIT_RATE_LIMIT": "100000 per minute"}
 
 
@@ -42,27 +50,62 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
 
 
+class SharedApp:
+    """One app for the session (loading the questionnaire is most of an app's start), made
+    again only when a test made an app of its own: the rate limiter is one object for every
+    app, and counts in the storage of the app that last started."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.app: Flask | None = None
+        self.storage: object = None
+
+    def get(self) -> Flask:
+        if self.app is None or limiter.storage is not self.storage:
+            self.close()
+            self.app = create_app(
+                {
+                    "TESTING": True,
+                    "SECRET_KEY": TEST_SECRET,
+                    "DATABASE_URL": self.database_url,
+                    "QUESTIONS_FILE": str(ROOT / "questions.yaml"),
+                    # Suites walk many drafts from one address; test_rate_limits sets its own.
+                    **RELAXED_LIMITS,
+                }
+            )
+            self.app.jinja_env.undefined = jinja2.StrictUndefined
+            self.storage = limiter.storage
+        return self.app
+
+    def close(self) -> None:
+        if self.app is not None:
+            db.of(self.app).engine.dispose()
+            self.app = None
+
+
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> Iterator[SharedApp]:
+    shared = SharedApp(database_url)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": TEST_SECRET,
-            "DATABASE_URL": database_url,
-            "QUESTIONS_FILE": str(ROOT / "questions.yaml"),
-            # Suites walk many drafts from one address; tests/test_rate_limits.py sets its own.
-            **RELAXED_LIMITS,
-        }
-    )
-    app.jinja_env.undefined = jinja2.StrictUndefined
+def app(shared_app: SharedApp) -> Iterator[Flask]:
+    """The session's app on an empty database with the demo clinic; a test's changes to the
+    app's configuration and its rate-limit counts are undone after it."""
+    app = shared_app.get()
+    config = dict(app.config)
     with app.app_context():
         _clean(app)
         with db.transaction() as session:
             session.add(
                 Clinic(slug="demo", name="Demo Clinic", allowed_origins=["http://localhost:5001"])
             )
+    limiter.reset()
     yield app
-    db.of(app).engine.dispose()
+    app.config.clear()
+    app.config.update(config)
 
 
 def _clean(app: Flask) -> None:

@@ -11,6 +11,9 @@ from sqlalchemy.exc import OperationalError
 
 from screener.storage.db import make_engine
 
+# Servers of their own (gunicorn, Redis, a database server): left out by scripts/test --quick.
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def server_url(database_url: str) -> str:

@@ -35,6 +35,9 @@ from .conftest import (
 )
 from .realhttp import HttpWalker, wait_until_up
 
+# Servers of their own (gunicorn, Redis, a database server): left out by scripts/test --quick.
+pytestmark = pytest.mark.server
+
 STEPS = list(STEP_ANSWERS)
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request_finished
 from flask.testing import FlaskClient
 
 from screener.storage.models import Draft
@@ -32,13 +32,15 @@ def text(r: Any) -> str:
 
 
 @pytest.fixture(autouse=True)
-def no_cookies(app: Flask) -> None:
+def no_cookies(app: Flask) -> Iterator[None]:
     """Every client response in these tests is checked: no Set-Cookie, ever."""
 
-    @app.after_request
-    def check(response: Any) -> Any:
+    def check(sender: Flask, response: Any, **extra: Any) -> None:
         assert "Set-Cookie" not in response.headers, response.headers
-        return response
+
+    request_finished.connect(check, app)
+    yield
+    request_finished.disconnect(check, app)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hant"])
