@@ -365,8 +365,7 @@ def summary(token: str) -> ResponseReturnValue:
     return render_template(
         "wizard/summary.html",
         submission=sub,
-        sections=answer_rows(questionnaire(), sub.answers, draft.lang, sub.submitted_at.date()),
         already_sent=request.args.get("sent") == "1",
         link_expires_at=draft.expires_at,
-        **client_summary_context(questionnaire(), sub, draft.lang),
+        **client_summary_context(sub, draft.lang),
     )
