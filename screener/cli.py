@@ -15,6 +15,7 @@ from .config import ROOT, instance_dir
 from .extensions import db
 from .questionnaire import QuestionnaireError, load_questionnaire
 from .questionnaire.model import QuestionnaireDoc
+from .storage import versions
 from .storage.migrate import upgrade
 from .storage.models import ROLES, Clinic, Practitioner, utcnow, valid_slug
 
@@ -45,12 +46,15 @@ def write_secret_key(instance_path: Path) -> bool:
 @click.command("init-db")
 @click.pass_context
 def init_db(ctx: click.Context) -> None:
-    """Create instance/secret_key if there is none, then create or upgrade the database."""
+    """Create instance/secret_key if there is none, then create or upgrade the database and
+    store the questionnaire version being deployed."""
     if write_secret_key(instance_dir()):
         click.echo(f"Secret key written to {instance_dir() / 'secret_key'}")
     app = ctx.ensure_object(ScriptInfo).load_app()
     with app.app_context():
         upgrade(db.engine)
+        with db.transaction() as session:
+            versions.record(session, versions.current())
         click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 

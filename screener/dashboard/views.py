@@ -6,6 +6,7 @@ submission is a 404, exactly like one that does not exist, so ids reveal nothing
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -37,9 +38,10 @@ from ..config import public_base_url
 from ..embed import embed_snippets
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
-from ..questionnaire.model import SEVERITIES, Questionnaire
+from ..questionnaire.model import SEVERITIES
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
+from ..storage import versions
 from ..storage.models import ROLES, Draft, Practitioner, Submission, parse_id, utcnow
 from . import audit, queries
 from .auth import (
@@ -70,10 +72,7 @@ bp = Blueprint("dashboard", __name__)
 
 PUBLIC_ENDPOINTS = {"dashboard.login"}
 CSV_YIELD_PER = 200  # rows per fetch: a batch of decoded answers and flags is ~1.5 MB
-
-
-def questionnaire() -> Questionnaire:
-    return current_app.extensions["questionnaire"]  # type: ignore[no-any-return]
+VERSION_RE = re.compile(r"[0-9a-f]{1,32}")  # a questionnaire version (content hash)
 
 
 @bp.before_request
@@ -259,7 +258,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
     return render_template(
         "dashboard/submission.html",
         review_form=review,
-        **practitioner_summary_context(questionnaire(), sub, g.lang),
+        **practitioner_summary_context(sub, g.lang),
     )
 
 
@@ -271,7 +270,7 @@ def review(submission_id: int) -> ResponseReturnValue:
         return render_template(
             "dashboard/submission.html",
             review_form=form,
-            **practitioner_summary_context(questionnaire(), sub, g.lang),
+            **practitioner_summary_context(sub, g.lang),
         ), 422
     me = current_practitioner()
     with db.transaction() as s:
@@ -332,14 +331,16 @@ def _json_download(data: Any, filename: str, mimetype: str = "application/json")
 def export_json(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("export_json", sub.id)
-    return _json_download(submission_json(sub, questionnaire()), f"submission-{sub.id}.json")
+    qn = versions.answered_in(sub.questionnaire_version)
+    return _json_download(submission_json(sub, qn), f"submission-{sub.id}.json")
 
 
 @bp.get("/submissions/<id:submission_id>.fhir.json")
 def export_fhir(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("export_fhir", sub.id)
-    resource = fhir.questionnaire_response(sub, questionnaire(), fhir_urls())
+    qn = versions.answered_in(sub.questionnaire_version)
+    resource = fhir.questionnaire_response(sub, qn, fhir_urls())
     return _json_download(
         resource, f"submission-{sub.id}.fhir.json", mimetype="application/fhir+json"
     )
@@ -347,8 +348,19 @@ def export_fhir(submission_id: int) -> ResponseReturnValue:
 
 @bp.get("/questionnaire.fhir.json")
 def export_questionnaire() -> ResponseReturnValue:
-    resource = fhir.questionnaire_resource(questionnaire(), fhir_urls())
-    return _json_download(resource, "questionnaire.fhir.json", mimetype="application/fhir+json")
+    """The current questionnaire, or with ?version= any version stored (what a response's
+    `questionnaire` canonical|version names); an unknown version is a 404."""
+    qn = versions.current()
+    wanted = request.args.get("version")
+    if wanted is not None and wanted != qn.version:
+        if VERSION_RE.fullmatch(wanted) is None:  # checked before the query
+            abort(404)
+        qn = versions.answered_in(wanted)
+        if qn.version != wanted:  # not stored
+            abort(404)
+    resource = fhir.questionnaire_resource(qn, fhir_urls())
+    name = "questionnaire.fhir.json" if wanted is None else f"questionnaire-{qn.version}.fhir.json"
+    return _json_download(resource, name, mimetype="application/fhir+json")
 
 
 @bp.get("/submissions.csv")
@@ -373,11 +385,22 @@ def export_csv() -> ResponseReturnValue:
         .execution_options(yield_per=CSV_YIELD_PER)
     )
 
+    # The header is the union of the questions of every version the rows were answered in.
+    qn = versions.current()
+    used = db.session.scalars(
+        select(Submission.questionnaire_version)
+        .where(*queries.submission_filters(me.clinic_id, filters))
+        .distinct()
+    )
+    older = [versions.answered_in(v) for v in versions.versions_by_first_use(db.session, used)]
+
     def rows() -> Any:
         yield from db.session.execute(query)
 
     response = Response(
-        stream_with_context(stream_csv(questionnaire(), rows())),
+        stream_with_context(
+            stream_csv(qn, rows(), [o for o in older if o.version != qn.version])
+        ),
         mimetype="text/csv",
     )
     stamp = utcnow().strftime("%Y%m%d-%H%M")

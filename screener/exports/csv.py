@@ -1,5 +1,10 @@
 """The submission list as CSV: one row per submission, one column per question id.
 
+Rows answered in different questionnaire versions share one header: the union of their
+questions. First every question of the current questionnaire, in its order; then the questions
+only older versions have, version by version in the order the versions were first used, each in
+its version's order. Each answer is written as its own version's question stores it.
+
 Streamed: rows are read from the database in chunks and written out as they come, so memory
 stays flat however many submissions there are. UTF-8 with a byte order mark, so that Excel reads
 Chinese text correctly; cells that a spreadsheet would run as a formula are neutralised.
@@ -12,7 +17,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..questionnaire.model import Question, Questionnaire
+from ..questionnaire.model import Questionnaire
 from ..questionnaire.types import csv_cell
 
 BOM = "\ufeff"
@@ -42,13 +47,22 @@ def cell_text(value: Any) -> str:
     return csv_cell(None, value)
 
 
-def columns(qn: Questionnaire) -> list[str]:
-    """The header: fixed columns, then every question id in questionnaire order."""
-    return [*FIXED_COLUMNS, *qn.questions]
+def question_ids(qn: Questionnaire, older: Iterable[Questionnaire] = ()) -> list[str]:
+    """The question columns: `qn`'s questions, then those only in `older` (in their order)."""
+    ids = dict.fromkeys(qn.questions)
+    for other in older:
+        ids.update(dict.fromkeys(q for q in other.questions if q not in ids))
+    return list(ids)
 
 
-def row_cells(row: Any, questions: Sequence[Question]) -> list[str]:
-    """One submission (id, submitted_at, lang, ...) as neutralised cells in header order."""
+def columns(qn: Questionnaire, older: Iterable[Questionnaire] = ()) -> list[str]:
+    """The header: fixed columns, then the question ids (question_ids)."""
+    return [*FIXED_COLUMNS, *question_ids(qn, older)]
+
+
+def row_cells(row: Any, ids: Sequence[str], qn: Questionnaire) -> list[str]:
+    """One submission (id, submitted_at, lang, ...) as neutralised cells in header order; `qn`
+    is the questionnaire the row was answered in."""
     answers = row.answers or {}
     fixed = [
         row.id,
@@ -59,22 +73,32 @@ def row_cells(row: Any, questions: Sequence[Question]) -> list[str]:
         [f.get("rule", "") for f in row.flags or ()],
         row.reviewed_at,
     ]
-    cells = [cell_text(v) for v in fixed] + [csv_cell(q, answers.get(q.id)) for q in questions]
+    cells = [cell_text(v) for v in fixed] + [
+        csv_cell(qn.questions.get(qid), answers.get(qid)) for qid in ids
+    ]
     return [neutralise(c) for c in cells]
 
 
-def stream_csv(qn: Questionnaire, rows: Iterable[Any]) -> Iterator[str]:
-    """The CSV text in pieces of about CHUNK_ROWS rows, BOM and header first."""
-    questions = list(qn.questions.values())
+def stream_csv(
+    qn: Questionnaire, rows: Iterable[Any], older: Sequence[Questionnaire] = ()
+) -> Iterator[str]:
+    """The CSV text in pieces of about CHUNK_ROWS rows, BOM and header first.
+
+    `qn` is the current questionnaire, `older` the other versions the rows were answered in,
+    in the order they were first used; a row of any other version is read with `qn`.
+    """
+    ids = question_ids(qn, older)
+    by_version = {other.version: other for other in older}
+    by_version[qn.version] = qn
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in columns(qn)])
+    writer.writerow([neutralise(c) for c in [*FIXED_COLUMNS, *ids]])
     yield BOM + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()
     pending = 0
     for row in rows:
-        writer.writerow(row_cells(row, questions))
+        writer.writerow(row_cells(row, ids, by_version.get(row.questionnaire_version, qn)))
         pending += 1
         if pending >= CHUNK_ROWS:
             yield buffer.getvalue()

@@ -1,6 +1,7 @@
 """Load questions.yaml into a validated Questionnaire; every error names its YAML path."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
@@ -111,7 +112,16 @@ def parse_questionnaire(data: bytes | str, source: str = "questions.yaml") -> Qu
         version=hashlib.sha256(raw).hexdigest()[:12],
         questions=MappingProxyType(questions),
         step_of=MappingProxyType(step_of),
+        text=_decoded(raw),
     )
+
+
+def _decoded(raw: bytes) -> str:
+    """The file's bytes as text, decoded as the YAML reader decoded them (UTF-16 after its byte
+    order mark, else UTF-8)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8")
 
 
 def format_path(loc: Iterable[str | int]) -> str:

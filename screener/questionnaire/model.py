@@ -245,12 +245,17 @@ class QuestionnaireDoc(_Frozen):
 
 @dataclass(frozen=True, eq=False)
 class Questionnaire:
-    """A validated questionnaire with its version (content hash) and look-up tables."""
+    """A validated questionnaire with its version (content hash) and look-up tables.
+
+    `text` is the file as text: what is stored for the version (storage/versions.py), so that a
+    submission is read with the questionnaire it was answered in.
+    """
 
     doc: QuestionnaireDoc
     version: str
     questions: Mapping[str, Question] = field(repr=False)
     step_of: Mapping[str, Step] = field(repr=False)
+    text: str = field(default="", repr=False)
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -1,37 +1,43 @@
 """Rendering helpers for the two summaries: the only module of this package that uses Flask.
 
 The data comes from the pure `summary` module, built from the flags stored with the submission;
-answers are put in words by the questionnaire's `display_answer` (translated, dates in the locale).
+answers are put in words by the questionnaire's `display_answer` (translated, dates in the
+locale), with the questionnaire version the submission was answered in (storage/versions.py).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, render_template
+from flask import g, render_template
 from flask_babel import force_locale
 
 from ..i18n import BABEL_LOCALE, DEFAULT_LANG
-from ..questionnaire.model import LANGUAGES, Questionnaire
-from ..storage.models import Submission
 from ..questionnaire.answers import answer_rows
+from ..questionnaire.model import LANGUAGES
 from ..questionnaire.types import display_answer
+from ..storage import versions
+from ..storage.models import Submission
 from .rules import flags_from_json
 from .summary import client_summary, practitioner_summary
 
 
-def client_summary_context(qn: Questionnaire, submission: Submission, lang: str) -> dict[str, Any]:
+def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
     """Template values for the client summary page (templates/wizard/summary.html)."""
+    qn = versions.answered_in(submission.questionnaire_version)
     flags = flags_from_json(submission.flags)
-    return {"screening": client_summary(qn, flags, submission.answers, lang, display_answer)}
+    answers = submission.answers or {}
+    return {
+        "screening": client_summary(qn, flags, answers, lang, display_answer),
+        "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
+    }
 
 
-def practitioner_summary_context(
-    qn: Questionnaire, submission: Submission, lang: str
-) -> dict[str, Any]:
+def practitioner_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
     """Template values of practitioner/summary.html (also for pages that extend it).
 
     Answers are put in words in the active locale: call it with `lang`'s locale active.
     """
+    qn = versions.answered_in(submission.questionnaire_version)
     flags = flags_from_json(submission.flags)
     answers = submission.answers or {}
     return {
@@ -40,18 +46,15 @@ def practitioner_summary_context(
         "summary": practitioner_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
         "orphans": [(k, v) for k, v in answers.items() if k not in qn.questions],
-        "current_version": qn.version,
+        "current_version": versions.current().version,
     }
 
 
-def render_practitioner_summary(
-    submission: Submission, lang: str, qn: Questionnaire | None = None
-) -> str:
+def render_practitioner_summary(submission: Submission, lang: str) -> str:
     """The practitioner summary of a submission as HTML, in the reader's language `lang`.
 
     Needs a request context. The caller (the dashboard) is responsible for access control.
     """
-    qn = qn or current_app.extensions["questionnaire"]
     lang = lang if lang in LANGUAGES else DEFAULT_LANG
     had_lang, old_lang = "lang" in g, g.get("lang")
     g.lang = lang
@@ -61,7 +64,7 @@ def render_practitioner_summary(
     try:
         with force_locale(BABEL_LOCALE[lang]):
             return render_template(
-                "practitioner/summary.html", **practitioner_summary_context(qn, submission, lang)
+                "practitioner/summary.html", **practitioner_summary_context(submission, lang)
             )
     finally:
         if had_lang:

@@ -160,6 +160,20 @@ class Submission(Base):
         return flags
 
 
+class QuestionnaireVersion(Base):
+    """A questionnaire as loaded, under its version (the content hash a submission stores).
+
+    Written when a version is first used (storage/versions.py), never changed: submissions are
+    read, printed and exported with the version they were answered in.
+    """
+
+    __tablename__ = "questionnaire_version"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)  # the questions.yaml text of this version
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 def max_severity(flags: list[Any] | None) -> str | None:
     """The most serious severity among stored flags (SEVERITIES order), None without flags."""
     ranks = [

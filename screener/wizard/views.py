@@ -30,6 +30,7 @@ from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
 from ..security import frame_origins
+from ..storage import versions
 from ..storage.models import Draft, Submission, utcnow, valid_slug
 from .drafts import (
     find_clinic,
@@ -337,6 +338,8 @@ def submit(token: str) -> ResponseReturnValue:
     try:
         with db.transaction() as session:
             submission_id = submit_draft(session, draft, submission, link_expires_at)
+            if submission_id is not None:
+                versions.record(session, qn)  # the version it was answered in, once
     except IntegrityError:  # a submission for this draft exists (the unique key): not twice
         submission_id = None
     if submission_id is None:
@@ -362,8 +365,7 @@ def summary(token: str) -> ResponseReturnValue:
     return render_template(
         "wizard/summary.html",
         submission=sub,
-        sections=answer_rows(questionnaire(), sub.answers, draft.lang, sub.submitted_at.date()),
         already_sent=request.args.get("sent") == "1",
         link_expires_at=draft.expires_at,
-        **client_summary_context(questionnaire(), sub, draft.lang),
+        **client_summary_context(sub, draft.lang),
     )
