@@ -211,7 +211,7 @@ def create_clinic(
 @with_appcontext
 def create_practitioner(email: str, slug: str, name: str, role: str) -> None:
     """Create a dashboard account; the password is asked for (or read from stdin)."""
-    from .dashboard.auth import create_practitioner as create
+    from .dashboard import operations
     from .dashboard.auth import normalise_email
 
     if "@" not in email or len(email) > 254:
@@ -222,8 +222,10 @@ def create_practitioner(email: str, slug: str, name: str, role: str) -> None:
         raise click.ClickException(f"an account for {email} exists already")
     clinic = _clinic(slug)
     password = read_password()
-    with db.transaction() as session:
-        create(session, clinic, email, name, password, role)
+    try:
+        operations.create_account(clinic, email, name, password, role)
+    except operations.EmailTaken as exc:
+        raise click.ClickException(f"an account for {email} exists already") from exc
     click.echo(f"{role.capitalize()} {normalise_email(email)} created for clinic {slug!r}.")
 
 
@@ -232,7 +234,8 @@ def create_practitioner(email: str, slug: str, name: str, role: str) -> None:
 @with_appcontext
 def set_password_command(email: str) -> None:
     """Set a practitioner's password (asked for, or read from stdin); ends their sessions."""
-    from .dashboard.auth import normalise_email, set_password
+    from .dashboard import operations
+    from .dashboard.auth import normalise_email
 
     account = db.session.scalars(
         select(Practitioner).where(Practitioner.email == normalise_email(email))
@@ -240,14 +243,8 @@ def set_password_command(email: str) -> None:
     if account is None:
         raise click.ClickException(f"no account for {email}")
     password = read_password()
-    with db.transaction() as session:
-        session.add(account)
-        set_password(account, password)
+    operations.set_account_password(account, password)
     click.echo(f"Password of {account.email} changed.")
-
-
-class _RollBack(Exception):
-    """Raised inside a transaction to undo it (purge --dry-run)."""
 
 
 @click.command("purge")
@@ -255,23 +252,9 @@ class _RollBack(Exception):
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
     """Delete expired drafts and submissions older than their clinic's retention period."""
-    from .dashboard import audit
-    from .retention import purge
+    from .dashboard import operations
 
-    try:
-        with db.transaction() as session:
-            report = purge(session, utcnow())
-            if dry_run:
-                raise _RollBack
-            for clinic in session.scalars(select(Clinic)):
-                deleted = report.submissions.get(clinic.slug, 0)
-                if deleted:
-                    audit.record(
-                        session, "purge", clinic_id=clinic.id, actor="retention",
-                        detail={"submissions": deleted, "retention_days": clinic.retention_days},
-                    )
-    except _RollBack:
-        pass
+    report = operations.purge_expired(utcnow(), dry_run=dry_run)
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(
         f"{verb} {report.total_submissions} submission(s) and {report.drafts} draft(s)."
