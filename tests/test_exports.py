@@ -158,17 +158,34 @@ def test_free_text_and_removed_questions_stay_valid(qn: Questionnaire) -> None:
     assert orphans == [{"linkId": "removed_question", "answer": [{"valueString": '["a", "b"]'}]}]
 
 
+def forged_host(app: Flask, client: FlaskClient) -> tuple[FlaskClient, dict[str, str]]:
+    """A client sending this client's login with the Host header evil.example."""
+    cookie = client.get_cookie("session", path="/dashboard")
+    assert cookie is not None
+    return (
+        app.test_client(use_cookies=False),
+        {"Host": "evil.example", "Cookie": f"session={cookie.value}"},
+    )
+
+
 def test_fhir_export_over_http(
     app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
 ) -> None:
     sid = add_submission(app, clinics["demo"], {"pregnancy": "yes"})
-    r = logged_in("pa@example.com").get(f"/dashboard/submissions/{sid}.fhir.json")
+    client, forged = forged_host(app, logged_in("pa@example.com"))
+    # The request's Host header never makes an identifier: the local default without
+    # SCREENER_BASE_URL (debug and tests only), else the base URL.
+    r = client.get(f"/dashboard/submissions/{sid}.fhir.json", headers=forged)
     assert r.status_code == 200 and r.mimetype == "application/fhir+json"
     assert r.headers["Content-Disposition"] == f'attachment; filename="submission-{sid}.fhir.json"'
     resource = json.loads(r.get_data(as_text=True))
     QuestionnaireResponse.model_validate(resource)
     assert resource["id"] == f"submission-{sid}"
-    assert resource["questionnaire"].startswith("http://localhost/fhir/Questionnaire/screener|")
+    assert resource["questionnaire"].startswith("http://127.0.0.1:5000/fhir/Questionnaire/screener|")
+    app.config["BASE_URL"] = "https://screener.example"
+    r = client.get(f"/dashboard/submissions/{sid}.fhir.json", headers=forged)
+    assert "evil.example" not in r.get_data(as_text=True)
+    assert json.loads(r.get_data())["questionnaire"].startswith("https://screener.example/fhir/")
     app.config["FHIR_BASE"] = "https://fhir.clinic.example/screener"
     again = json.loads(
         logged_in("pa@example.com").get(f"/dashboard/submissions/{sid}.fhir.json").get_data()

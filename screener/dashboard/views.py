@@ -24,24 +24,32 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
 
+from ..config import page_base_url, public_base_url
+from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import stream_csv
-from ..config import public_base_url
-from ..embed import embed_snippets
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
 from ..questionnaire.model import SEVERITIES, Questionnaire
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
-from ..storage.models import ROLES, Practitioner, Submission, parse_id, utcnow
+from ..storage.models import ROLES, LoginSession, Practitioner, Submission, parse_id, utcnow
 from . import audit, operations, queries
-from .auth import admin_required, authenticate, current_practitioner, safe_next
+from .auth import (
+    LOGIN_ID,
+    admin_required,
+    authenticate,
+    check_password,
+    current_practitioner,
+    safe_next,
+    user_inputs_of,
+)
 from .forms import (
     SEVERITY_LABELS,
     ClinicForm,
@@ -127,29 +135,56 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if request.method == "GET":
-        return render_template("dashboard/login.html", form=form, failed=False)
+        return render_template("dashboard/login.html", form=form, failed=False, locked=None)
     email = str(request.form.get("email", "")).strip().lower()[:254]
-    account, ok, password = None, False, ""
+    account, named, password = None, [], ""
     if form.validate_on_submit():  # CSRF was checked before the view (CSRFProtect)
+        until = operations.locked_until(email)
+        if until is not None:  # refused before any password is checked
+            operations.login_refused(email, _named(email))
+            return _locked(form, until)
         password = str(form.password.data)
-        account, ok = authenticate(db.session, str(form.email.data), password)
-    if not (ok and account is not None):
-        operations.login_failed(email, account)
-        return render_template("dashboard/login.html", form=form, failed=True), 401
-    operations.login_succeeded(account, password)
+        account, named = authenticate(db.session, str(form.email.data), password)
+    if account is None:
+        # A form without both an email and a password guesses nothing: noted, not counted.
+        until = operations.login_failed(email, named, count=bool(password))
+        if until is not None:
+            return _locked(form, until)
+        return render_template("dashboard/login.html", form=form, failed=True, locked=None), 401
+    login_id = operations.login_succeeded(account, password)
     lang = session.get("lang")
     session.clear()  # nothing from before the login survives it
     if lang:
         session["lang"] = lang
+    session[LOGIN_ID] = login_id
     login_user(account)
     session.permanent = True
     return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
 
 
+def _named(email: str) -> list[Practitioner]:
+    """The accounts an email names (no password is checked)."""
+    return list(db.session.scalars(
+        select(Practitioner).where(Practitioner.email == email).order_by(Practitioner.id)
+    ))
+
+
+def _locked(form: LoginForm, until: Any) -> ResponseReturnValue:
+    """The login page saying how long logins with this email are refused."""
+    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
+    message = ngettext(
+        "Too many failed attempts with this email address. Try again in %(num)d minute.",
+        "Too many failed attempts with this email address. Try again in %(num)d minutes.",
+        minutes,
+    )
+    response = render_template("dashboard/login.html", form=form, failed=False, locked=message)
+    return response, 429, {"Retry-After": str(minutes * 60)}
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     if ConfirmForm().validate_on_submit():
-        operations.logged_out(current_practitioner())
+        operations.logged_out(current_practitioner(), g.get("login_session_id"))
         logout_user()
         session.clear()
     return redirect(url_for("dashboard.login"))
@@ -345,15 +380,37 @@ def export_csv() -> ResponseReturnValue:
 # Own account ---------------------------------------------------------------------------------
 
 
+def _password_check_limit() -> str:
+    return str(current_app.config["PASSWORD_CHECK_RATE_LIMIT"])
+
+
+def _account_key() -> str:
+    return f"account:{current_practitioner().id}"
+
+
+def _wrong_password(response: Response) -> bool:
+    """Only a wrong current password counts against the account page's limits."""
+    return bool(g.get("wrong_current_password"))
+
+
 @bp.route("/account", methods=["GET", "POST"])
+@limiter.limit(
+    _password_check_limit, key_func=_account_key, methods=["POST"], deduct_when=_wrong_password,
+    scope="password-check-account",
+)
+@limiter.limit(
+    _password_check_limit, methods=["POST"], deduct_when=_wrong_password,
+    scope="password-check-address",
+)
 def account() -> ResponseReturnValue:
     me = current_practitioner()
-    form = PasswordForm()
+    form = PasswordForm(user_inputs=user_inputs_of(me))
     if form.validate_on_submit():
-        if not authenticate(db.session, me.email, str(form.current.data))[1]:
+        if not check_password(me, str(form.current.data)):
+            g.wrong_current_password = True
             form.current.errors = [_("The current password is not right.")]
         else:
-            operations.change_own_password(me, str(form.new.data))
+            operations.change_own_password(me, str(form.new.data), g.get("login_session_id"))
             login_user(me)  # the session key changed: keep this session, end the others
             flash(_("Your password was changed. Other sessions were logged out."))
             return redirect(url_for("dashboard.account"), code=303)
@@ -473,9 +530,48 @@ def clinic_settings() -> ResponseReturnValue:
         flash(_("The clinic settings were saved."))
         return redirect(url_for("dashboard.clinic_settings"), code=303)
     status = 422 if request.method == "POST" else 200
-    snippets = embed_snippets(clinic, public_base_url(current_app.config))
+    snippets = embed_snippets(clinic, page_base_url(current_app.config))
     page = render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets)
     return page, status
+
+
+@bp.get("/admin/sessions")
+@admin_required
+def sessions() -> ResponseReturnValue:
+    """The active login sessions of the clinic's accounts, each with a button to end it."""
+    return render_template(
+        "dashboard/sessions.html",
+        rows=queries.active_sessions(
+            db.session, current_practitioner().clinic_id, utcnow(),
+            current_app.config["PERMANENT_SESSION_LIFETIME"], current_app.config["SESSION_MAX_AGE"],
+        ),
+        current_id=g.get("login_session_id"),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/admin/sessions/<id:session_id>/end")
+@admin_required
+def end_session(session_id: int) -> ResponseReturnValue:
+    row = db.session.scalars(
+        select(LoginSession)
+        .join(Practitioner, Practitioner.id == LoginSession.practitioner_id)
+        .where(
+            LoginSession.id == session_id,
+            Practitioner.clinic_id == current_practitioner().clinic_id,
+        )
+    ).first()
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.end_session(current_practitioner(), row)
+    if row.id == g.get("login_session_id"):  # one's own: that is a logout
+        logout_user()
+        session.clear()
+        return redirect(url_for("dashboard.login"), code=303)
+    flash(_("The session was ended."))
+    return redirect(url_for("dashboard.sessions"), code=303)
 
 
 @bp.get("/admin/audit")
