@@ -70,12 +70,14 @@ def sqlite_files(database_url: str) -> list[Path]:
 
 
 def protect_files(instance: Path, database_url: str) -> None:
-    """The instance folder 0700 and the SQLite files 0600 (init-db and every start-up).
+    """The instance folder 0700; the SQLite files and the files in the instance folder (secret
+    key, demo password) 0600. At every start-up, init-db's included.
 
     A folder or file of another owner is left as it is (chmod would fail): the app still runs.
     """
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for path, mode in [(instance, 0o700), *((f, 0o600) for f in sqlite_files(database_url))]:
+    files = {*sqlite_files(database_url), *(p for p in instance.iterdir() if p.is_file())}
+    for path, mode in [(instance, 0o700), *((f, 0o600) for f in files)]:
         try:
             if path.exists() and path.stat().st_mode & 0o777 != mode:
                 path.chmod(mode)

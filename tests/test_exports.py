@@ -8,7 +8,11 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -427,7 +431,44 @@ def test_csv_is_written_in_pieces(qn: Questionnaire) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("=1+1", "'=1+1"), ("plain", "plain"), ("", ""), ("a=b", "a=b"), ("-", "'-"), ("２", "２")],
+    [
+        ("=1+1", "'=1+1"), ("plain", "plain"), ("", ""), ("a=b", "a=b"), ("-", "'-"), ("２", "２"),
+        (" =1+1", "' =1+1"), ("fine_lines;texture", "fine_lines;texture"),
+        # A formula character where a spreadsheet could start a cell: after a separator (comma,
+        # semicolon, tab, pipe), a line break or a quote, with or without spaces between.
+        ("x;=1+1", "x;'=1+1"), ("x, -2+3", "x, '-2+3"), ("x\t@SUM(A1)", "x\t'@SUM(A1)"),
+        ("x|+1", "x|'+1"), ("x\n=1", "x\n'=1"), ('x";=1', "x\";'=1"), ("x'=1", "x''=1"),
+        ("=a;=b", "'=a;'=b"), ("1-2 = 3", "1-2 = 3"), ("a;b", "a;b"),
+    ],
 )
 def test_neutralise(cell: str, expected: str) -> None:
     assert neutralise(cell) == expected
+
+
+INJECTIONS = [*PAYLOADS, " =1+1", "Asthma;=1+1", "x,=1+1", "x\t=1+1", "x|=1+1", "x\n=1+1",
+              'x";=1+1', "x;\"=1+1", "a; -2+3", "@SUM(1;2)"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is missing")
+def test_libreoffice_reads_no_cell_of_the_csv_as_a_formula(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient], tmp_path: Path
+) -> None:
+    """The exported list opened in LibreOffice Calc with formulas evaluated and comma, semicolon,
+    tab and pipe all taken as separators (what a clinic might pick on import): every cell with
+    a client's text stays text."""
+    for payload in INJECTIONS:
+        add_submission(app, clinics["demo"], {"full_name": payload, "other_health": payload})
+    body = logged_in("pa@example.com").get("/dashboard/submissions.csv").get_data()
+    (tmp_path / "list.csv").write_bytes(body)
+    result = subprocess.run(
+        ["soffice", "--headless", "--norestore",
+         # separators , ; tab |, quote ", UTF-8, from line 1, formulas evaluated
+         "--infilter=CSV:44/59/9/124,34,76,1,,0,false,true,false,false,false,-1,true",
+         "--convert-to", "fods", "--outdir", str(tmp_path), str(tmp_path / "list.csv")],
+        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=180,
+        check=False,
+    )
+    sheet = (tmp_path / "list.fods").read_text(encoding="utf-8")
+    assert result.returncode == 0 and "<table:table-cell" in sheet, result.stderr
+    assert "table:formula" not in sheet
+    assert "Asthma;&apos;=1+1" in sheet or "Asthma;'=1+1" in sheet  # shown as text
