@@ -132,7 +132,7 @@ BAD_HOST_PAGE = """<!doctype html>
 <body><h1>Bad request</h1>
 <p>This request named a host (its Host header) that this site does not answer to.</p>
 <p lang="zh-Hant">此請求的主機名稱（Host 標頭）無效。</p></body></html>
-"""
+"""  # noqa: RUF001
 
 
 def host_is_bad() -> bool:

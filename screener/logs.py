@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from gunicorn.glogging import Logger as _GunicornBaseLogger
+from gunicorn.glogging import Logger as _GunicornBaseLogger  # type: ignore[import-untyped]
 
 REDACTED = "/d/…"
 # A token after /d/ in a path, written plainly or percent-encoded (in a query string: ?next=...).

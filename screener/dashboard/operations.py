@@ -36,6 +36,7 @@ from .auth import (
     set_password,
     upgrade_hash,
 )
+from .forms import strip_control
 
 # Failed logins in a row for one email address before each further failure locks it: for
 # FIRST_LOCK, doubling with every failure up to LONGEST_LOCK. A success starts again at zero.
@@ -55,7 +56,7 @@ def lock_duration(failures: int) -> dt.timedelta | None:
     """How long the email is locked after this many failed logins in a row (None: not)."""
     if failures < LOCK_AFTER:
         return None
-    return min(LONGEST_LOCK, FIRST_LOCK * 2 ** min(failures - LOCK_AFTER, 16))
+    return min(LONGEST_LOCK, FIRST_LOCK * (1 << min(failures - LOCK_AFTER, 16)))
 
 
 def locked_until(email: str) -> dt.datetime | None:
@@ -131,7 +132,8 @@ def _audit_each(
     s: Session, action: str, email: str, named: list[Practitioner],
     detail: dict[str, Any] | None = None,
 ) -> None:
-    for account in named or [None]:
+    accounts: list[Practitioner | None] = [*named] or [None]
+    for account in accounts:
         audit.record(
             s, action,
             clinic_id=account.clinic_id if account else None,
@@ -147,7 +149,7 @@ def _client() -> dict[str, Any]:
     ip = request.remote_addr
     return {
         "ip": ip[:45] if ip else None,
-        "user_agent": audit.strip_control(request.headers.get("User-Agent", ""))[:200],
+        "user_agent": strip_control(request.headers.get("User-Agent", ""))[:200],
     }
 
 

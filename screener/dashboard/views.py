@@ -61,6 +61,7 @@ from .forms import (
     ReviewForm,
     RoleForm,
     origins_of,
+    strip_control,
 )
 
 bp = Blueprint("dashboard", __name__)
@@ -136,7 +137,8 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":
         return render_template("dashboard/login.html", form=form, failed=False, locked=None)
-    email = str(request.form.get("email", "")).strip().lower()[:254]
+    # As typed, for the audit log and the count of failures (no NUL: PostgreSQL refuses it).
+    email = strip_control(str(request.form.get("email", ""))).strip().lower()[:254]
     account, named, password = None, [], ""
     if form.validate_on_submit():  # CSRF was checked before the view (CSRFProtect)
         until = operations.locked_until(email)
