@@ -109,7 +109,8 @@ class Server:
     def __init__(self, target: str, port: int, workers: int, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "--no-control-socket", target],
+             "--log-level", "warning", "--no-control-socket",
+             "--config", str(ROOT / "bench" / "gunicorn.conf.py"), target],
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
         )
         self.port = port

@@ -1,15 +1,16 @@
 """Screener: a consultation questionnaire for facial acupuncture clinics."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, g, render_template, request
+from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import assets
+from . import assets, logs
 from .config import ROOT, check_config, instance_dir, load_config
 from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import (
@@ -26,8 +27,12 @@ from .storage.models import MAX_ID
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The application factory."""
     app = Flask(__name__, instance_path=str(instance_dir()), template_folder=str(ROOT / "templates"))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Files the app creates (the SQLite database's -wal and -shm files, the secret key) are
+    # readable by their owner only, and so is the instance folder, new or existing.
+    os.umask(0o077)
     app.config.update(load_config(Path(app.instance_path), config))
+    protect_files(Path(app.instance_path), app.config["DATABASE_URL"])
+    logs.install(app)
     if app.config["PROXIES"]:  # behind N reverse proxies: trust their X-Forwarded-* headers
         n = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
@@ -39,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    app.before_request(refuse_bad_host)
     app.after_request(set_security_headers)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -49,6 +55,31 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+def sqlite_files(database_url: str) -> list[Path]:
+    """The SQLite database file of a URL and its -wal and -shm files ([] for a server)."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url == prefix + ":memory:":
+        return []
+    path = Path(database_url.removeprefix(prefix).partition("?")[0])
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def protect_files(instance: Path, database_url: str) -> None:
+    """The instance folder 0700; the SQLite files and the files in the instance folder (secret
+    key, demo password) 0600. At every start-up, init-db's included.
+
+    A folder or file of another owner is left as it is (chmod would fail): the app still runs.
+    """
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    files = {*sqlite_files(database_url), *(p for p in instance.iterdir() if p.is_file())}
+    for path, mode in [(instance, 0o700), *((f, 0o600) for f in files)]:
+        try:
+            if path.exists() and path.stat().st_mode & 0o777 != mode:
+                path.chmod(mode)
+        except OSError:
+            pass
 
 
 class RowIdConverter(IntegerConverter):
@@ -90,8 +121,35 @@ def register_blueprints(app: Flask) -> None:
             csrf.exempt(view)
 
 
+BAD_HOST_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bad request</title></head>
+<body><h1>Bad request</h1>
+<p>This request named a host (its Host header) that this site does not answer to.</p>
+<p lang="zh-Hant">此請求的主機名稱（Host 標頭）無效。</p></body></html>
+"""  # noqa: RUF001
+
+
+def host_is_bad() -> bool:
+    """Whether the request's Host header is malformed, or not in TRUSTED_HOSTS."""
+    raw = request.environ.get("HTTP_HOST")
+    try:
+        host = request.host  # SecurityError for a host outside TRUSTED_HOSTS
+    except SecurityError:
+        return True
+    return raw is not None and not host  # Werkzeug reads malformed hosts as ""
+
+
+def refuse_bad_host() -> None:
+    """A malformed or untrusted Host header: 400, before anything else runs."""
+    if host_is_bad():
+        raise BadRequest("bad host")
+
+
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: HTTPException) -> tuple[str, int]:
+    def render_error(error: HTTPException) -> Response | tuple[str, int]:
+        if host_is_bad():
+            # No URL can be built for such a host: a plain page without links, styles or script.
+            return Response(BAD_HOST_PAGE, status=400, mimetype="text/html")
         g.setdefault("embedded", (request.blueprint or "") == "embed")
         code = error.code or 500
         return render_template("errors/error.html", error=error, code=code), code

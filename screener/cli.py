@@ -37,7 +37,7 @@ def write_secret_key(instance_path: Path) -> bool:
     path = instance_path / "secret_key"
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.write_text(secrets.token_hex(32) + "\n")
     path.chmod(0o600)
     return True
@@ -86,21 +86,25 @@ def demo_login() -> str:
     The generated password is kept in instance/demo_password (mode 600) so that every run
     prints the same, working login; it is checked against the account before it is shown.
     """
-    from .dashboard.auth import authenticate, create_practitioner, generate_password
+    from .dashboard.auth import check_password, create_practitioner, generate_password
 
     path = Path(current_app.instance_path) / DEMO_PASSWORD_FILE
     with db.transaction() as session:
+        clinic = session.scalars(select(Clinic).where(Clinic.slug == DEMO_SLUG)).one()
         account = session.scalars(
-            select(Practitioner).where(Practitioner.email == DEMO_EMAIL)
+            select(Practitioner).where(
+                Practitioner.email == DEMO_EMAIL, Practitioner.clinic_id == clinic.id
+            )
         ).first()
         if account is None:
-            clinic = session.scalars(select(Clinic).where(Clinic.slug == DEMO_SLUG)).one()
             password = generate_password()
-            create_practitioner(session, clinic, DEMO_EMAIL, "Demo Practitioner", password, "admin")
+            account = create_practitioner(
+                session, clinic, DEMO_EMAIL, "Demo Practitioner", password, "admin"
+            )
             path.write_text(password + "\n")
             path.chmod(0o600)
     password = path.read_text().strip() if path.is_file() else ""
-    if password and authenticate(db.session, DEMO_EMAIL, password)[1]:
+    if password and check_password(account, password):
         return f"Demo dashboard login: {DEMO_EMAIL} / {password}"
     return (
         f"Demo dashboard account {DEMO_EMAIL} exists with a password changed since; set one with"
@@ -141,8 +145,9 @@ def questions_schema() -> None:
 # Clinics and accounts --------------------------------------------------------------------------
 
 
-def read_password(confirm: bool = True) -> str:
-    """A password from the terminal (asked twice, not echoed) or the first line of stdin.
+def read_password(confirm: bool = True, user_inputs: tuple[str, ...] = ()) -> str:
+    """A password from the terminal (asked twice, not echoed) or the first line of stdin,
+    checked against the policy (length; not easy to guess, nor made of `user_inputs`).
 
     Never a command-line argument: those end up in shell history and `ps` output.
     """
@@ -153,7 +158,7 @@ def read_password(confirm: bool = True) -> str:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        check_password_policy(password)
+        check_password_policy(password, user_inputs)
     except PasswordError as exc:
         raise click.ClickException(str(exc)) from exc
     return str(password)
@@ -215,43 +220,49 @@ def create_clinic(
 @with_appcontext
 def create_practitioner(email: str, slug: str, name: str, role: str) -> None:
     """Create a dashboard account; the password is asked for (or read from stdin)."""
-    from .dashboard.auth import create_practitioner as create
+    from .dashboard import operations
     from .dashboard.auth import normalise_email
 
     if "@" not in email or len(email) > 254:
         raise click.ClickException("give the practitioner's email address")
+    clinic = _clinic(slug)
     if db.session.scalars(
-        select(Practitioner).where(Practitioner.email == normalise_email(email))
+        select(Practitioner).where(
+            Practitioner.email == normalise_email(email), Practitioner.clinic_id == clinic.id
+        )
     ).first():
         raise click.ClickException(f"an account for {email} exists already")
-    clinic = _clinic(slug)
-    password = read_password()
-    with db.transaction() as session:
-        create(session, clinic, email, name, password, role)
+    password = read_password(user_inputs=(email, name, clinic.name, clinic.slug))
+    try:
+        operations.create_account(clinic, email, name, password, role)
+    except operations.EmailTaken as exc:
+        raise click.ClickException(f"an account for {email} exists already") from exc
     click.echo(f"{role.capitalize()} {normalise_email(email)} created for clinic {slug!r}.")
 
 
 @click.command("set-password")
 @click.argument("email")
+@click.option("--clinic", "slug", help="The clinic's slug, when the email has accounts at several.")
 @with_appcontext
-def set_password_command(email: str) -> None:
+def set_password_command(email: str, slug: str | None) -> None:
     """Set a practitioner's password (asked for, or read from stdin); ends their sessions."""
-    from .dashboard.auth import normalise_email, set_password
+    from .dashboard import operations
+    from .dashboard.auth import normalise_email
 
-    account = db.session.scalars(
-        select(Practitioner).where(Practitioner.email == normalise_email(email))
-    ).first()
-    if account is None:
+    query = select(Practitioner).where(Practitioner.email == normalise_email(email))
+    if slug is not None:
+        query = query.where(Practitioner.clinic_id == _clinic(slug).id)
+    accounts = db.session.scalars(query).all()
+    if not accounts:
         raise click.ClickException(f"no account for {email}")
-    password = read_password()
-    with db.transaction() as session:
-        session.add(account)
-        set_password(account, password)
+    if len(accounts) > 1:
+        raise click.ClickException(
+            f"{email} has accounts at several clinics: name one with --clinic SLUG"
+        )
+    account = accounts[0]
+    password = read_password(user_inputs=(account.email, account.name))
+    operations.set_account_password(account, password)
     click.echo(f"Password of {account.email} changed.")
-
-
-class _RollBack(Exception):
-    """Raised inside a transaction to undo it (purge --dry-run)."""
 
 
 @click.command("purge")
@@ -259,23 +270,9 @@ class _RollBack(Exception):
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
     """Delete expired drafts and submissions older than their clinic's retention period."""
-    from .dashboard import audit
-    from .retention import purge
+    from .dashboard import operations
 
-    try:
-        with db.transaction() as session:
-            report = purge(session, utcnow())
-            if dry_run:
-                raise _RollBack
-            for clinic in session.scalars(select(Clinic)):
-                deleted = report.submissions.get(clinic.slug, 0)
-                if deleted:
-                    audit.record(
-                        session, "purge", clinic_id=clinic.id, actor="retention",
-                        detail={"submissions": deleted, "retention_days": clinic.retention_days},
-                    )
-    except _RollBack:
-        pass
+    report = operations.purge_expired(utcnow(), dry_run=dry_run)
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(
         f"{verb} {report.total_submissions} submission(s) and {report.drafts} draft(s)."

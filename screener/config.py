@@ -72,14 +72,24 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Secure also when a request arrives over HTTPS (see auth.SessionInterface).
         "SESSION_COOKIE_SECURE": _env_flag("SCREENER_SECURE_COOKIES", https),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("SCREENER_SESSION_HOURS", 8)),
+        # However busy, a login session ends this long after the login (ASVS 3.3.2).
+        "SESSION_MAX_AGE": timedelta(hours=_env_int("SCREENER_SESSION_MAX_HOURS", 12)),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT": os.environ.get("SCREENER_LOGIN_RATE_LIMIT")
         or "10 per minute;100 per hour",
+        # Wrong current passwords on the account page, per account and per address.
+        "PASSWORD_CHECK_RATE_LIMIT": os.environ.get("SCREENER_PASSWORD_CHECK_RATE_LIMIT")
+        or "5 per 15 minutes;20 per day",
+        # Host names the product answers to (comma-separated; ".example.com" takes its
+        # subdomains too); any other Host header gets 400. Unset: any host.
+        "TRUSTED_HOSTS": [h.strip() for h in os.environ.get("SCREENER_TRUSTED_HOSTS", "").split(",")
+                          if h.strip()] or None,
         # Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host.
         "PROXIES": _env_int("SCREENER_PROXIES", 0),
-        # Public address of the product, for links in emails (else the request's own URL).
-        "BASE_URL": os.environ.get("SCREENER_BASE_URL") or None,
+        # Public address of the product, for links in emails and FHIR URLs: never taken from a
+        # request (its Host header is the client's to choose).
+        "BASE_URL": (os.environ.get("SCREENER_BASE_URL") or "").rstrip("/") or None,
         "FHIR_BASE": os.environ.get("SCREENER_FHIR_BASE") or None,
         "SMTP_HOST": os.environ.get("SCREENER_SMTP_HOST") or None,
         "SMTP_PORT": _env_int("SCREENER_SMTP_PORT", 587),
@@ -100,12 +110,22 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
 
 
 def check_config(config: dict[str, Any], debug: bool) -> None:
-    """Refuse to run production without a real SECRET_KEY."""
+    """Refuse to run production without a real SECRET_KEY, or sending emails without
+    SCREENER_BASE_URL."""
     key = config.get("SECRET_KEY")
+    base = config.get("BASE_URL")
+    if base and not str(base).startswith(("https://", "http://")):
+        raise ConfigError(f"SCREENER_BASE_URL must start with https:// (or http://): {base!r}")
     if debug or config.get("TESTING"):
         if not key:
             config["SECRET_KEY"] = DEV_SECRET_KEY
         return
+    if config.get("SMTP_HOST") and not base:
+        raise ConfigError(
+            "SCREENER_SMTP_HOST is set but SCREENER_BASE_URL is not: set SCREENER_BASE_URL to"
+            " the product's public address (such as https://screener.example) so that the"
+            " links in new-submission emails point there, never at a host a request names"
+        )
     if not key or key == DEV_SECRET_KEY or len(key) < 16:
         raise ConfigError(
             "SECRET_KEY is missing or too weak: set SECRET_KEY in the environment"
@@ -114,8 +134,19 @@ def check_config(config: dict[str, Any], debug: bool) -> None:
         )
 
 
+# Links in emails and FHIR URLs of a debug or test app without SCREENER_BASE_URL (elsewhere
+# start-up requires the setting before any email can be sent).
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
 def public_base_url(config: Mapping[str, Any]) -> str:
-    """Where the product is served, without a trailing slash: SCREENER_BASE_URL when set (links
-    in emails, FHIR URLs and embed snippets must not depend on a request's Host header), else the
-    address of the current request."""
+    """Where the product is served, without a trailing slash, for links in emails and FHIR
+    URLs: SCREENER_BASE_URL, else LOCAL_BASE_URL. Never the request's Host header, which any
+    client chooses."""
+    return str(config["BASE_URL"] or LOCAL_BASE_URL).rstrip("/")
+
+
+def page_base_url(config: Mapping[str, Any]) -> str:
+    """The product's address to show on a page (the embed snippets): SCREENER_BASE_URL, else
+    the address the page was asked for (what the reader typed; TRUSTED_HOSTS checks it)."""
     return str(config["BASE_URL"] or request.url_root).rstrip("/")

@@ -1,8 +1,9 @@
 # Sourced by scripts/test: what the tests need besides Python packages and PostgreSQL.
 # Debian's chromium (Playwright drives it; its own browser download is not used), a Java runtime
 # for the W3C Nu Html Checker, a small Chinese font (so Traditional Chinese pages are laid out and
-# screenshotted with real glyphs), Redis (the rate-limit store several app servers share), and
-# the npm packages of package.json (axe-core, vnu-jar).
+# screenshotted with real glyphs), Redis (the rate-limit store several app servers share),
+# LibreOffice Calc (opens the CSV export to check no cell runs as a formula), and the npm
+# packages of package.json (axe-core, vnu-jar).
 set -euo pipefail
 
 missing=()
@@ -11,6 +12,7 @@ command -v java >/dev/null || missing+=(default-jre-headless)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 command -v npm >/dev/null || missing+=(npm)
 command -v redis-server >/dev/null || missing+=(redis-server)  # the shared rate-limit store
+command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)  # opens the CSV export
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "The tests need: ${missing[*]} (Debian packages). Install them as root." >&2

@@ -124,6 +124,7 @@ def dashboard_pages(
         "practitioners": "/dashboard/admin/practitioners",
         "clinic": "/dashboard/admin/clinic",
         "audit": "/dashboard/admin/audit",
+        "sessions": "/dashboard/admin/sessions",
         "not-found": "/dashboard/submissions/999999",
     }.items():
         pages[name] = client.get(url)

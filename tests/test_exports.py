@@ -8,7 +8,11 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -158,17 +162,34 @@ def test_free_text_and_removed_questions_stay_valid(qn: Questionnaire) -> None:
     assert orphans == [{"linkId": "removed_question", "answer": [{"valueString": '["a", "b"]'}]}]
 
 
+def forged_host(app: Flask, client: FlaskClient) -> tuple[FlaskClient, dict[str, str]]:
+    """A client sending this client's login with the Host header evil.example."""
+    cookie = client.get_cookie("session", path="/dashboard")
+    assert cookie is not None
+    return (
+        app.test_client(use_cookies=False),
+        {"Host": "evil.example", "Cookie": f"session={cookie.value}"},
+    )
+
+
 def test_fhir_export_over_http(
     app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
 ) -> None:
     sid = add_submission(app, clinics["demo"], {"pregnancy": "yes"})
-    r = logged_in("pa@example.com").get(f"/dashboard/submissions/{sid}.fhir.json")
+    client, forged = forged_host(app, logged_in("pa@example.com"))
+    # The request's Host header never makes an identifier: the local default without
+    # SCREENER_BASE_URL (debug and tests only), else the base URL.
+    r = client.get(f"/dashboard/submissions/{sid}.fhir.json", headers=forged)
     assert r.status_code == 200 and r.mimetype == "application/fhir+json"
     assert r.headers["Content-Disposition"] == f'attachment; filename="submission-{sid}.fhir.json"'
     resource = json.loads(r.get_data(as_text=True))
     QuestionnaireResponse.model_validate(resource)
     assert resource["id"] == f"submission-{sid}"
-    assert resource["questionnaire"].startswith("http://localhost/fhir/Questionnaire/screener|")
+    assert resource["questionnaire"].startswith("http://127.0.0.1:5000/fhir/Questionnaire/screener|")
+    app.config["BASE_URL"] = "https://screener.example"
+    r = client.get(f"/dashboard/submissions/{sid}.fhir.json", headers=forged)
+    assert "evil.example" not in r.get_data(as_text=True)
+    assert json.loads(r.get_data())["questionnaire"].startswith("https://screener.example/fhir/")
     app.config["FHIR_BASE"] = "https://fhir.clinic.example/screener"
     again = json.loads(
         logged_in("pa@example.com").get(f"/dashboard/submissions/{sid}.fhir.json").get_data()
@@ -417,7 +438,44 @@ def test_csv_is_written_in_pieces(qn: Questionnaire) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("=1+1", "'=1+1"), ("plain", "plain"), ("", ""), ("a=b", "a=b"), ("-", "'-"), ("２", "２")],
+    [
+        ("=1+1", "'=1+1"), ("plain", "plain"), ("", ""), ("a=b", "a=b"), ("-", "'-"), ("２", "２"),
+        (" =1+1", "' =1+1"), ("fine_lines;texture", "fine_lines;texture"),
+        # A formula character where a spreadsheet could start a cell: after a separator (comma,
+        # semicolon, tab, pipe), a line break or a quote, with or without spaces between.
+        ("x;=1+1", "x;'=1+1"), ("x, -2+3", "x, '-2+3"), ("x\t@SUM(A1)", "x\t'@SUM(A1)"),
+        ("x|+1", "x|'+1"), ("x\n=1", "x\n'=1"), ('x";=1', "x\";'=1"), ("x'=1", "x''=1"),
+        ("=a;=b", "'=a;'=b"), ("1-2 = 3", "1-2 = 3"), ("a;b", "a;b"),
+    ],
 )
 def test_neutralise(cell: str, expected: str) -> None:
     assert neutralise(cell) == expected
+
+
+INJECTIONS = [*PAYLOADS, " =1+1", "Asthma;=1+1", "x,=1+1", "x\t=1+1", "x|=1+1", "x\n=1+1",
+              'x";=1+1', "x;\"=1+1", "a; -2+3", "@SUM(1;2)"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is missing")
+def test_libreoffice_reads_no_cell_of_the_csv_as_a_formula(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient], tmp_path: Path
+) -> None:
+    """The exported list opened in LibreOffice Calc with formulas evaluated and comma, semicolon,
+    tab and pipe all taken as separators (what a clinic might pick on import): every cell with
+    a client's text stays text."""
+    for payload in INJECTIONS:
+        add_submission(app, clinics["demo"], {"full_name": payload, "other_health": payload})
+    body = logged_in("pa@example.com").get("/dashboard/submissions.csv").get_data()
+    (tmp_path / "list.csv").write_bytes(body)
+    result = subprocess.run(
+        ["soffice", "--headless", "--norestore",
+         # separators , ; tab |, quote ", UTF-8, from line 1, formulas evaluated
+         "--infilter=CSV:44/59/9/124,34,76,1,,0,false,true,false,false,false,-1,true",
+         "--convert-to", "fods", "--outdir", str(tmp_path), str(tmp_path / "list.csv")],
+        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=180,
+        check=False,
+    )
+    sheet = (tmp_path / "list.fods").read_text(encoding="utf-8")
+    assert result.returncode == 0 and "<table:table-cell" in sheet, result.stderr
+    assert "table:formula" not in sheet
+    assert "Asthma;&apos;=1+1" in sheet or "Asthma;'=1+1" in sheet  # shown as text

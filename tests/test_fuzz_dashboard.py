@@ -22,7 +22,8 @@ from .dashboard_support import fetch, submission_factory  # noqa: F401
 
 # Never a 500; and never 429 either: the tests relax the login limit, so every example reaches
 # the form instead of the rate limiter.
-OK_STATUSES = {200, 302, 303, 400, 401, 403, 404, 405, 413, 422}
+# 429: a run of failed logins with one email locks it for a while (a page saying so).
+OK_STATUSES = {200, 302, 303, 400, 401, 403, 404, 405, 413, 422, 429}
 FUZZ = settings(
     max_examples=25,
     deadline=None,

@@ -17,11 +17,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 
-from screener import notify
+from screener import create_app, notify
+from screener.config import ConfigError
 from screener.extensions import db
 from screener.storage.models import Clinic
 
-from .conftest import STEP_ANSWERS, Walker, free_port, submissions
+from .conftest import STEP_ANSWERS, Walker, csrf_of, free_port, submissions
 
 
 class Inbox:
@@ -121,14 +122,48 @@ def test_notice_goes_to_the_clinic_with_a_link_and_no_answers(
     assert "Mei" not in readable and "Asthma" not in readable and "Demo Clinic" in readable
 
 
-def test_notice_link_follows_the_request_without_a_base_url(
-    mail_app: Flask, inbox: tuple[Inbox, int], walk: Callable[..., Walker], session: Any
+def test_notice_link_never_follows_the_request_host(
+    mail_app: Flask, inbox: tuple[Inbox, int], session: Any
 ) -> None:
-    mail_app.config["BASE_URL"] = None
-    submit(walk)
-    [sub] = submissions(session)
-    [(_, message)] = inbox[0].messages
-    assert f"http://localhost/dashboard/submissions/{sub.id}" in body_of(message)
+    """Any anonymous client may send any Host header: the notice's link is the configured
+    address all the same (and, in a debug or test app without one, the local default)."""
+    client = mail_app.test_client()
+    for base_url in ("https://screener.example", None):
+        mail_app.config["BASE_URL"] = base_url
+        w = Walker(client)
+        r = client.post("/c/demo/start", data={"lang": "en"}, headers={"Host": "evil.example"})
+        w.url = r.headers["Location"]
+        for answers in STEP_ANSWERS.values():
+            page = client.get(w.url, headers={"Host": "evil.example"})
+            r = client.post(
+                w.url, headers={"Host": "evil.example"},
+                data={"csrf_token": csrf_of(page), "action": "continue", **answers},
+            )
+            w.url = r.headers["Location"]
+        review = client.get(f"{w.base}/review", headers={"Host": "evil.example"})
+        r = client.post(
+            f"{w.base}/submit", headers={"Host": "evil.example"},
+            data={"csrf_token": csrf_of(review)},
+        )
+        assert r.status_code == 303
+    notify.wait_for_notices()
+    first, second = sorted(s.id for s in submissions(session))
+    bodies = [body_of(m) for _, m in inbox[0].messages]
+    assert f"https://screener.example/dashboard/submissions/{first}" in bodies[0]
+    assert f"http://127.0.0.1:5000/dashboard/submissions/{second}" in bodies[1]
+    assert not any("evil.example" in b for b in bodies)
+
+
+def test_start_up_needs_a_base_url_to_send_email(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCREENER_INSTANCE", str(tmp_path))
+    config = {"SECRET_KEY": "k" * 40, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+              "SMTP_HOST": "127.0.0.1", "BASE_URL": None}
+    with pytest.raises(ConfigError, match="SCREENER_BASE_URL"):
+        create_app(config)
+    assert create_app({**config, "BASE_URL": "https://screener.example"}).config["BASE_URL"]
+    assert create_app({**config, "SMTP_HOST": None}).config["BASE_URL"] is None  # no email
 
 
 def test_one_notice_per_submission(

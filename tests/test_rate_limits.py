@@ -38,6 +38,27 @@ def test_draft_creation_is_limited_per_address(limited: Flask) -> None:
     assert other.status_code == 303  # another address is not affected
 
 
+def test_one_start_limit_across_standalone_and_embedded(limited: Flask) -> None:
+    """/c/ and /embed/ are the same wizard: switching address does not double the allowance."""
+    client = limited.test_client()
+    codes = [client.post(f"/{kind}/demo/start", data={"lang": "en"}).status_code
+             for kind in ("c", "embed", "c", "embed")]
+    assert codes == [303, 303, 303, 429]
+
+
+def test_one_submit_limit_across_standalone_and_embedded(limited: Flask, session: Any) -> None:
+    client: FlaskClient = limited.test_client()
+    w = Walker(client, prefix="/embed/demo")
+    w.start()
+    for answers in STEP_ANSWERS.values():
+        w.post_step(answers)
+    token = csrf_of(client.get(f"{w.base}/review"))
+    assert client.post(f"/c/demo/d/{'x' * 32}/submit", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/c/demo/d/{'y' * 32}/submit", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"{w.base}/submit", data={"csrf_token": token}).status_code == 429
+    assert not submissions(session)
+
+
 def test_submission_is_limited_and_the_draft_survives(limited: Flask, session: Any) -> None:
     client: FlaskClient = limited.test_client()
     w = Walker(client)

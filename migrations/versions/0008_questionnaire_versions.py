@@ -1,7 +1,7 @@
 """questionnaire_version: every questionnaire version used, so a submission reads as answered
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-08
 
 Submissions made before this revision name versions that were never stored; they are read with
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,8 @@ from .forms import strip_control
 ACTIONS: dict[str, Any] = {
     "login": _l("Logged in"),
     "login_failed": _l("Failed login"),
+    "login_locked": _l("Logins locked for a while after failed attempts"),
+    "session_ended": _l("Ended a login session"),
     "logout": _l("Logged out"),
     "view": _l("Viewed submission"),
     "export_json": _l("Exported submission (JSON)"),

@@ -29,7 +29,7 @@ from wtforms.validators import (
 
 from ..questionnaire.model import SEVERITIES
 from ..security import frame_origins, normalise_origin
-from .auth import PASSWORD_MAX, PASSWORD_MIN
+from .auth import PASSWORD_MAX, PASSWORD_MIN, password_is_weak
 
 SEVERITY_LABELS: dict[str, Any] = {
     "red_flag": _l("Red flag"),
@@ -129,6 +129,24 @@ class PasswordForm(DashboardForm):
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new", message=_l("The two passwords differ."))],
     )
+
+    def __init__(self, *args: Any, user_inputs: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user_inputs = user_inputs or []
+
+    def validate_new(self, field: PasswordField) -> None:
+        """Refuse a password that is easy to guess (zxcvbn; the account's email and name count
+        as easy too)."""
+        if field.errors or not field.data:
+            return
+        if password_is_weak(str(field.data), self.user_inputs) is not None:
+            raise ValidationError(
+                _l(
+                    "This password is too easy to guess: avoid common passwords, names,"
+                    " repeated characters and keyboard patterns. A phrase of several unrelated"
+                    " words works well."
+                )
+            )
 
 
 ROLE_CHOICES = [

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..storage.models import AuditEvent, Practitioner, Submission, parse_id
+from ..storage.models import AuditEvent, LoginSession, Practitioner, Submission, parse_id
 
 PAGE_SIZE = 50
 
@@ -221,3 +221,32 @@ def audit_page(
     if submission_id is not None:
         query = query.where(AuditEvent.submission_id == submission_id)
     return keyset_page(session, query, AuditEvent.at, AuditEvent.id, before=before, after=after)
+
+
+def active_sessions(
+    session: Session,
+    clinic_id: int,
+    now: dt.datetime,
+    idle: dt.timedelta,
+    max_age: dt.timedelta,
+) -> Sequence[Any]:
+    """The login sessions of the clinic's accounts still in use, most recently used first."""
+    return session.execute(
+        select(
+            LoginSession.id,
+            LoginSession.created_at,
+            LoginSession.last_seen_at,
+            LoginSession.ip,
+            LoginSession.user_agent,
+            Practitioner.name,
+            Practitioner.email,
+        )
+        .join(Practitioner, Practitioner.id == LoginSession.practitioner_id)
+        .where(
+            Practitioner.clinic_id == clinic_id,
+            Practitioner.active.is_(True),
+            LoginSession.last_seen_at > now - idle,
+            LoginSession.created_at > now - max_age,
+        )
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
+    ).all()

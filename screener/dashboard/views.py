@@ -25,35 +25,32 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
+from ..config import page_base_url, public_base_url
+from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import stream_csv
-from ..config import public_base_url
-from ..embed import embed_snippets
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
 from ..questionnaire.model import SEVERITIES
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
 from ..storage import versions
-from ..storage.models import ROLES, Draft, Practitioner, Submission, parse_id, utcnow
-from . import audit, queries
+from ..storage.models import ROLES, LoginSession, Practitioner, Submission, parse_id, utcnow
+from . import audit, operations, queries
 from .auth import (
+    LOGIN_ID,
     admin_required,
     authenticate,
-    create_practitioner,
+    check_password,
     current_practitioner,
-    generate_password,
-    new_session_key,
     safe_next,
-    set_password,
-    upgrade_hash,
+    user_inputs_of,
 )
 from .forms import (
     SEVERITY_LABELS,
@@ -66,6 +63,7 @@ from .forms import (
     ReviewForm,
     RoleForm,
     origins_of,
+    strip_control,
 )
 
 bp = Blueprint("dashboard", __name__)
@@ -137,42 +135,57 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if request.method == "GET":
-        return render_template("dashboard/login.html", form=form, failed=False)
-    email = str(request.form.get("email", "")).strip().lower()[:254]
-    account, ok, password = None, False, ""
+        return render_template("dashboard/login.html", form=form, failed=False, locked=None)
+    # As typed, for the audit log and the count of failures (no NUL: PostgreSQL refuses it).
+    email = strip_control(str(request.form.get("email", ""))).strip().lower()[:254]
+    account, named, password = None, [], ""
     if form.validate_on_submit():  # CSRF was checked before the view (CSRFProtect)
+        until = operations.locked_until(email)
+        if until is not None:  # refused before any password is checked
+            operations.login_refused(email, _named(email))
+            return _locked(form, until)
         password = str(form.password.data)
-        account, ok = authenticate(db.session, str(form.email.data), password)
-    with db.transaction() as s:
-        if ok and account is not None:
-            s.add(account)
-            account.last_login_at = utcnow()
-            upgrade_hash(account, password)
-            audit.record(s, "login", by=account)
-        else:
-            audit.record(
-                s,
-                "login_failed",
-                clinic_id=account.clinic_id if account else None,
-                practitioner_id=account.id if account else None,
-                actor=email,
-            )
-    if ok and account is not None:
-        lang = session.get("lang")
-        session.clear()  # nothing from before the login survives it
-        if lang:
-            session["lang"] = lang
-        login_user(account)
-        session.permanent = True
-        return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
-    return render_template("dashboard/login.html", form=form, failed=True), 401
+        account, named = authenticate(db.session, str(form.email.data), password)
+    if account is None:
+        # A form without both an email and a password guesses nothing: noted, not counted.
+        until = operations.login_failed(email, named, count=bool(password))
+        if until is not None:
+            return _locked(form, until)
+        return render_template("dashboard/login.html", form=form, failed=True, locked=None), 401
+    login_id = operations.login_succeeded(account, password)
+    lang = session.get("lang")
+    session.clear()  # nothing from before the login survives it
+    if lang:
+        session["lang"] = lang
+    session[LOGIN_ID] = login_id
+    login_user(account)
+    session.permanent = True
+    return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+
+
+def _named(email: str) -> list[Practitioner]:
+    """The accounts an email names (no password is checked)."""
+    return list(db.session.scalars(
+        select(Practitioner).where(Practitioner.email == email).order_by(Practitioner.id)
+    ))
+
+
+def _locked(form: LoginForm, until: Any) -> ResponseReturnValue:
+    """The login page saying how long logins with this email are refused."""
+    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
+    message = ngettext(
+        "Too many failed attempts with this email address. Try again in %(num)d minute.",
+        "Too many failed attempts with this email address. Try again in %(num)d minutes.",
+        minutes,
+    )
+    response = render_template("dashboard/login.html", form=form, failed=False, locked=message)
+    return response, 429, {"Retry-After": str(minutes * 60)}
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     if ConfirmForm().validate_on_submit():
-        with db.transaction() as s:
-            audit.record(s, "logout", by=current_practitioner())
+        operations.logged_out(current_practitioner(), g.get("login_session_id"))
         logout_user()
         session.clear()
     return redirect(url_for("dashboard.login"))
@@ -244,10 +257,7 @@ def _submission_or_404(submission_id: int) -> Submission:
 
 
 def _audit(action: str, submission_id: int | None, detail: dict[str, Any] | None = None) -> None:
-    with db.transaction() as s:
-        audit.record(
-            s, action, by=current_practitioner(), submission_id=submission_id, detail=detail
-        )
+    operations.record_access(current_practitioner(), action, submission_id, detail)
 
 
 @bp.get("/submissions/<id:submission_id>")
@@ -272,12 +282,7 @@ def review(submission_id: int) -> ResponseReturnValue:
             review_form=form,
             **practitioner_summary_context(sub, g.lang),
         ), 422
-    me = current_practitioner()
-    with db.transaction() as s:
-        sub.reviewed_at = utcnow()
-        sub.reviewed_by_id = me.id
-        sub.review_note = (form.note.data or "").strip() or None
-        audit.record(s, "review", by=me, submission_id=sub.id)
+    operations.review_submission(current_practitioner(), sub, form.note.data)
     flash(_("Marked as reviewed."))
     return redirect(url_for("dashboard.submission", submission_id=sub.id), code=303)
 
@@ -289,20 +294,7 @@ def delete_submission(submission_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        me = current_practitioner()
-        with db.transaction() as s:
-            # The client's summary link goes too: it would otherwise point at nothing.
-            draft_id = sub.draft_id
-            s.execute(delete(Submission).where(Submission.id == sub.id))
-            if draft_id is not None:
-                s.execute(delete(Draft).where(Draft.id == draft_id))
-            audit.record(
-                s,
-                "delete",
-                by=me,
-                submission_id=sub.id,
-                detail={"submitted_at": sub.submitted_at.isoformat()},
-            )
+        operations.delete_submission(current_practitioner(), sub)
         flash(_("The submission was deleted."))
         return redirect(url_for("dashboard.index"), code=303)
     return render_template("dashboard/delete.html", submission=sub, form=form)
@@ -413,18 +405,37 @@ def export_csv() -> ResponseReturnValue:
 # Own account ---------------------------------------------------------------------------------
 
 
+def _password_check_limit() -> str:
+    return str(current_app.config["PASSWORD_CHECK_RATE_LIMIT"])
+
+
+def _account_key() -> str:
+    return f"account:{current_practitioner().id}"
+
+
+def _wrong_password(response: Response) -> bool:
+    """Only a wrong current password counts against the account page's limits."""
+    return bool(g.get("wrong_current_password"))
+
+
 @bp.route("/account", methods=["GET", "POST"])
+@limiter.limit(
+    _password_check_limit, key_func=_account_key, methods=["POST"], deduct_when=_wrong_password,
+    scope="password-check-account",
+)
+@limiter.limit(
+    _password_check_limit, methods=["POST"], deduct_when=_wrong_password,
+    scope="password-check-address",
+)
 def account() -> ResponseReturnValue:
     me = current_practitioner()
-    form = PasswordForm()
+    form = PasswordForm(user_inputs=user_inputs_of(me))
     if form.validate_on_submit():
-        if not authenticate(db.session, me.email, str(form.current.data))[1]:
+        if not check_password(me, str(form.current.data)):
+            g.wrong_current_password = True
             form.current.errors = [_("The current password is not right.")]
         else:
-            with db.transaction() as s:
-                s.add(me)
-                set_password(me, str(form.new.data))
-                audit.record(s, "password_changed", by=me)
+            operations.change_own_password(me, str(form.new.data), g.get("login_session_id"))
             login_user(me)  # the session key changed: keep this session, end the others
             flash(_("Your password was changed. Other sessions were logged out."))
             return redirect(url_for("dashboard.account"), code=303)
@@ -469,21 +480,12 @@ def _practitioners_page(
 def practitioners() -> ResponseReturnValue:
     form = PractitionerForm()
     if form.validate_on_submit():
-        me = current_practitioner()
-        password = generate_password()
         try:
-            with db.transaction() as s:
-                account = create_practitioner(
-                    s, me.clinic, str(form.email.data), str(form.name.data), password,
-                    str(form.role.data),
-                )
-                s.flush()
-                audit.record(
-                    s, "practitioner_added", by=me,
-                    detail={"email": account.email, "role": account.role},
-                )
-        except IntegrityError:
-            db.session.rollback()
+            account, password = operations.add_practitioner(
+                current_practitioner(), str(form.email.data), str(form.name.data),
+                str(form.role.data),
+            )
+        except operations.EmailTaken:
             form.email.errors = [_("An account with this email already exists.")]
             return _practitioners_page(form), 422
         # Shown once, on this response only (never put in a cookie or a URL).
@@ -498,13 +500,7 @@ def reset_password(practitioner_id: int) -> ResponseReturnValue:
     account = _clinic_practitioner_or_404(practitioner_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    password = generate_password()
-    with db.transaction() as s:
-        s.add(account)
-        set_password(account, password)
-        audit.record(
-            s, "password_reset", by=current_practitioner(), detail={"email": account.email}
-        )
+    password = operations.reset_password(current_practitioner(), account)
     return _practitioners_page(PractitionerForm(formdata=None), (account.email, password))
 
 
@@ -520,17 +516,10 @@ def change_practitioner(practitioner_id: int) -> ResponseReturnValue:
     form = RoleForm() if action == "role" else ConfirmForm()
     if action not in ("role", "activate", "deactivate") or not form.validate_on_submit():
         abort(400)
-    with db.transaction() as s:
-        s.add(account)
-        if isinstance(form, RoleForm):
-            account.role = str(form.role.data)
-        else:
-            account.active = action == "activate"
-            account.session_key = new_session_key()  # ends its sessions either way
-        audit.record(
-            s, "practitioner_changed", by=me,
-            detail={"email": account.email, "role": account.role, "active": account.active},
-        )
+    if isinstance(form, RoleForm):
+        operations.change_role(me, account, str(form.role.data))
+    else:
+        operations.set_active(me, account, action == "activate")
     flash(_("The account of %(email)s was changed.", email=account.email))
     return redirect(url_for("dashboard.practitioners"), code=303)
 
@@ -551,26 +540,63 @@ def clinic_settings() -> ResponseReturnValue:
         }
     )
     if form.validate_on_submit():
-        with db.transaction() as s:
-            s.add(clinic)
-            clinic.name = str(form.name.data).strip()
-            clinic.contact_email = (form.contact_email.data or "").strip() or None
-            clinic.contact_phone = (form.contact_phone.data or "").strip() or None
-            clinic.notify_email = (form.notify_email.data or "").strip() or None
-            clinic.allowed_origins = origins_of(form.allowed_origins.data or "")
-            clinic.retention_days = int(form.retention_days.data or clinic.retention_days)
-            audit.record(
-                s, "clinic_changed", by=me,
-                detail={
-                    "allowed_origins": clinic.allowed_origins,
-                    "retention_days": clinic.retention_days,
-                },
-            )
+        operations.update_clinic(
+            me,
+            clinic,
+            operations.ClinicSettings(
+                name=str(form.name.data).strip(),
+                contact_email=(form.contact_email.data or "").strip() or None,
+                contact_phone=(form.contact_phone.data or "").strip() or None,
+                notify_email=(form.notify_email.data or "").strip() or None,
+                allowed_origins=origins_of(form.allowed_origins.data or ""),
+                retention_days=int(form.retention_days.data or clinic.retention_days),
+            ),
+        )
         flash(_("The clinic settings were saved."))
         return redirect(url_for("dashboard.clinic_settings"), code=303)
     status = 422 if request.method == "POST" else 200
-    snippets = embed_snippets(clinic, public_base_url(current_app.config))
-    return render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets), status
+    snippets = embed_snippets(clinic, page_base_url(current_app.config))
+    page = render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets)
+    return page, status
+
+
+@bp.get("/admin/sessions")
+@admin_required
+def sessions() -> ResponseReturnValue:
+    """The active login sessions of the clinic's accounts, each with a button to end it."""
+    return render_template(
+        "dashboard/sessions.html",
+        rows=queries.active_sessions(
+            db.session, current_practitioner().clinic_id, utcnow(),
+            current_app.config["PERMANENT_SESSION_LIFETIME"], current_app.config["SESSION_MAX_AGE"],
+        ),
+        current_id=g.get("login_session_id"),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/admin/sessions/<id:session_id>/end")
+@admin_required
+def end_session(session_id: int) -> ResponseReturnValue:
+    row = db.session.scalars(
+        select(LoginSession)
+        .join(Practitioner, Practitioner.id == LoginSession.practitioner_id)
+        .where(
+            LoginSession.id == session_id,
+            Practitioner.clinic_id == current_practitioner().clinic_id,
+        )
+    ).first()
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.end_session(current_practitioner(), row)
+    if row.id == g.get("login_session_id"):  # one's own: that is a logout
+        logout_user()
+        session.clear()
+        return redirect(url_for("dashboard.login"), code=303)
+    flash(_("The session was ended."))
+    return redirect(url_for("dashboard.sessions"), code=303)
 
 
 @bp.get("/admin/audit")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -30,14 +31,29 @@ FIXED_COLUMNS = (
     "flags",
     "reviewed_at",
 )
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 500
 
+# Where a spreadsheet may start a new cell inside one of ours: after a separator that a reader
+# might choose on import (comma, semicolon, tab, pipe), a line break or a quote, then any spaces.
+# OWASP: "take care of the field separator and quotes, as attackers could use this to start a
+# new cell and then have the dangerous character in the middle of the user input".
+_INNER_FORMULA = re.compile(r"([,;\t|\r\n\"'][ \t]*)([=+\-@])")
+
 
 def neutralise(cell: str) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a ' before it."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
+    """A cell every spreadsheet shows as text (OWASP's CSV-injection guidance).
+
+    A formula character at the start (after any spaces) gets a ' before it; so does one that
+    follows a separator, a line break or a quote inside the cell, where a spreadsheet reading the
+    file with another separator, or ignoring quotes, would start a cell. The writer also quotes
+    every cell and doubles quotes inside (csv.QUOTE_ALL).
+    """
+    text = _INNER_FORMULA.sub(r"\1'\2", cell)
+    if text.lstrip(" ").startswith(FORMULA_START):
+        text = "'" + text
+    return text
 
 
 def cell_text(value: Any) -> str:
@@ -91,8 +107,8 @@ def stream_csv(
     by_version = {other.version: other for other in older}
     by_version[qn.version] = qn
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in [*FIXED_COLUMNS, *ids]])
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([neutralise(c) for c in columns(qn, older)])
     yield BOM + buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
@@ -189,11 +190,14 @@ class Practitioner(Base):
     """A person who reads a clinic's submissions; an admin also manages the clinic."""
 
     __tablename__ = "practitioner"
+    # An email is unique within a clinic only: a person may work at several clinics, and adding
+    # an account tells a clinic admin nothing about the accounts of other clinics.
+    __table_args__ = (UniqueConstraint("clinic_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
     # Stored lower-cased: the login looks it up exactly.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16), default="practitioner")
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -243,3 +247,35 @@ class AuditEvent(Base):
     submission_id: Mapped[int | None]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class LoginSession(Base):
+    """One login to the dashboard: the session cookie carries a random id whose hash is stored
+    here. Logout, a password change and deactivation delete rows; no row, no session."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="CASCADE"), index=True
+    )
+    # SHA-256 of the id in the cookie: a copy of this table logs nobody in.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    practitioner: Mapped[Practitioner] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins in a row for one email address (whether or not it has an account), and
+    until when the next attempt is refused."""
+
+    __tablename__ = "login_throttle"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -199,7 +199,7 @@ def _submit_limit() -> str:
 
 
 @bp.post("/<slug>/start")
-@limiter.limit(_draft_limit)
+@limiter.shared_limit(_draft_limit, scope="client-start")  # /c/ and /embed/ count together
 def begin() -> ResponseReturnValue:
     lang = normalise_lang(request.form.get("lang")) or request_lang() or DEFAULT_LANG
     first = questionnaire().steps[0].id
@@ -312,7 +312,7 @@ def review(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/<slug>/d/<token>/submit")
-@limiter.limit(_submit_limit)
+@limiter.shared_limit(_submit_limit, scope="client-submit")  # /c/ and /embed/ together
 def submit(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
     if draft.submitted_at is not None:  # a double click or a re-sent form: already done

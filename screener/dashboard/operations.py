@@ -1,0 +1,397 @@
+"""Every change the dashboard makes to the database, one function each.
+
+Each operation changes the data and records its audit entry in one transaction, so that no
+change is ever made without its entry, nor an entry written for a change that was rolled back.
+Views only do HTTP: they parse the form, call one operation, then redirect or render. The
+command line (screener/cli.py) goes through the same functions where it changes accounts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..retention import PurgeReport, purge
+from ..storage.models import (
+    Clinic,
+    Draft,
+    LoginSession,
+    LoginThrottle,
+    Practitioner,
+    Submission,
+    utcnow,
+)
+from . import audit
+from .auth import (
+    create_practitioner,
+    generate_password,
+    new_login_id,
+    new_session_key,
+    set_password,
+    upgrade_hash,
+)
+from .forms import strip_control
+
+# Failed logins in a row for one email address before each further failure locks it: for
+# FIRST_LOCK, doubling with every failure up to LONGEST_LOCK. A success starts again at zero.
+LOCK_AFTER = 5
+FIRST_LOCK = dt.timedelta(seconds=30)
+LONGEST_LOCK = dt.timedelta(minutes=15)
+
+
+class EmailTaken(Exception):
+    """A new account's email is already in use in the clinic."""
+
+
+# Logging in and out --------------------------------------------------------------------------
+
+
+def lock_duration(failures: int) -> dt.timedelta | None:
+    """How long the email is locked after this many failed logins in a row (None: not)."""
+    if failures < LOCK_AFTER:
+        return None
+    return min(LONGEST_LOCK, FIRST_LOCK * (1 << min(failures - LOCK_AFTER, 16)))
+
+
+def locked_until(email: str) -> dt.datetime | None:
+    """Until when logins with this email are refused, or None."""
+    row = db.session.get(LoginThrottle, email[:254])
+    now = utcnow()
+    if row is None or row.locked_until is None or row.locked_until <= now:
+        return None
+    return row.locked_until
+
+
+def login_succeeded(account: Practitioner, password: str) -> str:
+    """Start a login session; note the login (and re-hash a password stored with weaker
+    parameters). Returns the per-login id for the session cookie."""
+    login_id, token_hash = new_login_id()
+    with db.transaction() as s:
+        s.add(account)
+        now = utcnow()
+        account.last_login_at = now
+        upgrade_hash(account, password)
+        s.execute(delete(LoginThrottle).where(LoginThrottle.email == account.email))
+        s.add(LoginSession(
+            practitioner_id=account.id, token_hash=token_hash, created_at=now, last_seen_at=now,
+            **_client(),
+        ))
+        audit.record(s, "login", by=account)
+    return login_id
+
+
+def login_failed(
+    email: str, named: list[Practitioner], count: bool = True
+) -> dt.datetime | None:
+    """A failed login: one audit entry per account the email names (one without a clinic for an
+    unknown email), and one more failure in a row for the email. Returns until when the email
+    is now locked, if this failure locks it (with a "login_locked" entry)."""
+    try:
+        return _login_failed(email[:254], named, count)
+    except IntegrityError:  # the same email's first failure counted at the same time
+        db.session.rollback()
+        return _login_failed(email[:254], named, count)
+
+
+def _login_failed(email: str, named: list[Practitioner], count: bool) -> dt.datetime | None:
+    with db.transaction() as s:
+        _audit_each(s, "login_failed", email, named)
+        if not count:
+            return None
+        row = s.get(LoginThrottle, email, with_for_update=True)
+        if row is None:
+            row = LoginThrottle(email=email, failures=0)
+            s.add(row)
+        now = utcnow()
+        row.failures += 1
+        row.last_failure_at = now
+        lock = lock_duration(row.failures)
+        if lock is None:
+            return None
+        row.locked_until = now + lock
+        _audit_each(
+            s, "login_locked", email, named,
+            {"failures": row.failures, "seconds": int(lock.total_seconds())},
+        )
+        return row.locked_until
+
+
+def login_refused(email: str, named: list[Practitioner]) -> None:
+    """An attempt while the email is locked: refused unchecked, noted in the audit log."""
+    with db.transaction() as s:
+        _audit_each(s, "login_failed", email[:254], named, {"locked": True})
+
+
+def _audit_each(
+    s: Session, action: str, email: str, named: list[Practitioner],
+    detail: dict[str, Any] | None = None,
+) -> None:
+    accounts: list[Practitioner | None] = [*named] or [None]
+    for account in accounts:
+        audit.record(
+            s, action,
+            clinic_id=account.clinic_id if account else None,
+            practitioner_id=account.id if account else None,
+            actor=email, detail=detail,
+        )
+
+
+def _client() -> dict[str, Any]:
+    """The address and browser of the request, for the list of active sessions."""
+    if not has_request_context():
+        return {"ip": None, "user_agent": ""}
+    ip = request.remote_addr
+    return {
+        "ip": ip[:45] if ip else None,
+        "user_agent": strip_control(request.headers.get("User-Agent", ""))[:200],
+    }
+
+
+def logged_out(me: Practitioner, session_id: int | None) -> None:
+    """End this login session (its row goes: a copy of the cookie no longer works)."""
+    with db.transaction() as s:
+        if session_id is not None:
+            s.execute(delete(LoginSession).where(LoginSession.id == session_id))
+        audit.record(s, "logout", by=me)
+
+
+def _end_sessions(s: Session, account: Practitioner, keep: int | None = None) -> int:
+    """Delete the account's login sessions (but `keep`); how many."""
+    query = delete(LoginSession).where(LoginSession.practitioner_id == account.id)
+    if keep is not None:
+        query = query.where(LoginSession.id != keep)
+    return int(s.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def end_session(me: Practitioner, row: LoginSession) -> None:
+    """An admin ends a login session of an account of the clinic (the caller checked that)."""
+    with db.transaction() as s:
+        s.execute(delete(LoginSession).where(LoginSession.id == row.id))
+        audit.record(
+            s, "session_ended", by=me,
+            detail={"email": row.practitioner.email, "started": row.created_at.isoformat()},
+        )
+
+
+# Reading submissions ---------------------------------------------------------------------------
+
+
+def record_access(
+    me: Practitioner,
+    action: str,
+    submission_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """A read worth an audit entry: a submission viewed or exported, the list exported."""
+    with db.transaction() as s:
+        audit.record(s, action, by=me, submission_id=submission_id, detail=detail)
+
+
+# Changing submissions --------------------------------------------------------------------------
+
+
+def review_submission(me: Practitioner, sub: Submission, note: str | None) -> None:
+    """Mark a submission reviewed by `me`, with an optional note."""
+    with db.transaction() as s:
+        s.add(sub)
+        sub.reviewed_at = utcnow()
+        sub.reviewed_by_id = me.id
+        sub.review_note = (note or "").strip() or None
+        audit.record(s, "review", by=me, submission_id=sub.id)
+
+
+def delete_submission(me: Practitioner, sub: Submission) -> None:
+    """Delete a submission and its draft: the client's summary link goes with it."""
+    with db.transaction() as s:
+        draft_id = sub.draft_id
+        s.execute(delete(Submission).where(Submission.id == sub.id))
+        if draft_id is not None:
+            s.execute(delete(Draft).where(Draft.id == draft_id))
+        audit.record(
+            s,
+            "delete",
+            by=me,
+            submission_id=sub.id,
+            detail={"submitted_at": sub.submitted_at.isoformat()},
+        )
+
+
+# Own account -----------------------------------------------------------------------------------
+
+
+def change_own_password(me: Practitioner, new_password: str, session_id: int | None) -> None:
+    """Set `me`'s password (the caller has checked the current one); ends its other sessions."""
+    with db.transaction() as s:
+        s.add(me)
+        set_password(me, new_password)
+        _end_sessions(s, me, keep=session_id)
+        audit.record(s, "password_changed", by=me)
+
+
+# Clinic administration -------------------------------------------------------------------------
+
+
+def add_practitioner(
+    me: Practitioner, email: str, name: str, role: str
+) -> tuple[Practitioner, str]:
+    """A new account of `me`'s clinic with a generated password: (account, password).
+
+    Raises EmailTaken when the email is in use.
+    """
+    password = generate_password()
+    try:
+        with db.transaction() as s:
+            account = create_practitioner(s, me.clinic, email, name, password, role)
+            s.flush()
+            audit.record(
+                s, "practitioner_added", by=me,
+                detail={"email": account.email, "role": account.role},
+            )
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise EmailTaken(email) from exc
+    return account, password
+
+
+def reset_password(me: Practitioner, account: Practitioner) -> str:
+    """Give another account a generated password (ends its sessions); the password."""
+    password = generate_password()
+    with db.transaction() as s:
+        s.add(account)
+        set_password(account, password)
+        _end_sessions(s, account)
+        audit.record(s, "password_reset", by=me, detail={"email": account.email})
+    return password
+
+
+def change_role(me: Practitioner, account: Practitioner, role: str) -> None:
+    with db.transaction() as s:
+        s.add(account)
+        account.role = role
+        _practitioner_changed(s, me, account)
+
+
+def set_active(me: Practitioner, account: Practitioner, active: bool) -> None:
+    """Activate or deactivate an account; its sessions end either way."""
+    with db.transaction() as s:
+        s.add(account)
+        account.active = active
+        account.session_key = new_session_key()
+        _end_sessions(s, account)
+        _practitioner_changed(s, me, account)
+
+
+def _practitioner_changed(s: Any, me: Practitioner, account: Practitioner) -> None:
+    audit.record(
+        s, "practitioner_changed", by=me,
+        detail={"email": account.email, "role": account.role, "active": account.active},
+    )
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """What a clinic admin may change about the clinic (validated by the form)."""
+
+    name: str
+    contact_email: str | None
+    contact_phone: str | None
+    notify_email: str | None
+    allowed_origins: list[str]
+    retention_days: int
+
+
+def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) -> None:
+    with db.transaction() as s:
+        s.add(clinic)
+        clinic.name = settings.name
+        clinic.contact_email = settings.contact_email
+        clinic.contact_phone = settings.contact_phone
+        clinic.notify_email = settings.notify_email
+        clinic.allowed_origins = settings.allowed_origins
+        clinic.retention_days = settings.retention_days
+        audit.record(
+            s, "clinic_changed", by=me,
+            detail={
+                "allowed_origins": clinic.allowed_origins,
+                "retention_days": clinic.retention_days,
+            },
+        )
+
+
+# The command line ------------------------------------------------------------------------------
+
+
+COMMAND_LINE = "command line"  # the actor of audit entries made with flask --app screener
+
+
+def create_account(
+    clinic: Clinic, email: str, name: str, password: str, role: str
+) -> Practitioner:
+    """A new account with a password chosen on the command line.
+
+    Raises EmailTaken when the email is in use in the clinic.
+    """
+    try:
+        with db.transaction() as s:
+            account = create_practitioner(s, clinic, email, name, password, role)
+            s.flush()
+            audit.record(
+                s, "practitioner_added", clinic_id=clinic.id, actor=COMMAND_LINE,
+                detail={"email": account.email, "role": account.role},
+            )
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise EmailTaken(email) from exc
+    return account
+
+
+def set_account_password(account: Practitioner, password: str) -> None:
+    """A password set on the command line; ends every session of the account."""
+    with db.transaction() as s:
+        s.add(account)
+        set_password(account, password)
+        _end_sessions(s, account)
+        audit.record(
+            s, "password_reset", clinic_id=account.clinic_id, actor=COMMAND_LINE,
+            detail={"email": account.email},
+        )
+
+
+class _RollBack(Exception):
+    """Raised inside a transaction to undo it (a dry run of the purge)."""
+
+
+def purge_expired(now: dt.datetime, dry_run: bool = False) -> PurgeReport:
+    """Delete expired drafts and submissions past their clinic's retention, with one audit
+    entry per clinic that lost submissions; a dry run counts and changes nothing."""
+    report = PurgeReport()
+    config = current_app.config
+    try:
+        with db.transaction() as s:
+            report = purge(s, now)
+            # Login sessions past their time and failed-login counts of a day ago.
+            s.execute(delete(LoginSession).where(
+                (LoginSession.last_seen_at <= now - config["PERMANENT_SESSION_LIFETIME"])
+                | (LoginSession.created_at <= now - config["SESSION_MAX_AGE"])
+            ))
+            s.execute(delete(LoginThrottle).where(
+                LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
+            ))
+            if dry_run:
+                raise _RollBack
+            for clinic in s.scalars(select(Clinic)):
+                deleted = report.submissions.get(clinic.slug, 0)
+                if deleted:
+                    audit.record(
+                        s, "purge", clinic_id=clinic.id, actor="retention",
+                        detail={"submissions": deleted, "retention_days": clinic.retention_days},
+                    )
+    except _RollBack:
+        pass
+    return report
