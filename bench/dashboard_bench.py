@@ -154,7 +154,7 @@ def run(size: int, url: str | None, workdir: Path, repeat: int) -> dict[str, Any
             "RATELIMIT_ENABLED": False,
         }
     )
-    password = "benchmark password"
+    password = "benchmark password"  # noqa: S105  (a throw-away benchmark account)
     with app.app_context():
         with db.transaction() as s:
             clinic = Clinic(slug="bench", name="Bench Clinic", allowed_origins=[])

@@ -26,7 +26,9 @@ from .storage.models import MAX_ID
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The application factory."""
-    app = Flask(__name__, instance_path=str(instance_dir()), template_folder=str(ROOT / "templates"))
+    app = Flask(
+        __name__, instance_path=str(instance_dir()), template_folder=str(ROOT / "templates")
+    )
     # Files the app creates (the SQLite database's -wal and -shm files, the secret key) are
     # readable by their owner only, and so is the instance folder, new or existing.
     os.umask(0o077)
@@ -85,7 +87,7 @@ def protect_files(instance: Path, database_url: str) -> None:
 class RowIdConverter(IntegerConverter):
     """`<id:name>` in a route: a row id, 1 to MAX_ID (anything else: 404, not a database error)."""
 
-    def __init__(self, map: Any) -> None:  # noqa: A002  (Werkzeug's parameter name)
+    def __init__(self, map: Any) -> None:
         super().__init__(map, min=1, max=MAX_ID)
 
 

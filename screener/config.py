@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "dev-only-not-secret"  # refused outside debug and testing
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105  (refused outside debug and testing)
 
 
 def instance_dir() -> Path:
@@ -64,7 +64,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # A shared store that cannot be reached (Redis down) must not fail every login and new
         # questionnaire: each process then counts in its own memory until the store is back.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "DRAFT_RATE_LIMIT": os.environ.get("SCREENER_DRAFT_RATE_LIMIT") or "20 per minute;200 per hour",
+        "DRAFT_RATE_LIMIT": os.environ.get("SCREENER_DRAFT_RATE_LIMIT")
+        or "20 per minute;200 per hour",
         "SUBMIT_RATE_LIMIT": os.environ.get("SCREENER_SUBMIT_RATE_LIMIT")
         or "20 per minute;200 per hour",
         # The login session exists only under /dashboard: client pages never see a cookie.

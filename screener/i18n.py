@@ -27,7 +27,7 @@ def normalise_lang(value: str | None) -> str | None:
 
 
 def request_lang() -> str:
-    """The language of this request: as set by a view (draft), else Accept-Language, else English."""
+    """The language of this request: set by a view (draft), else Accept-Language, else English."""
     lang = g.get("lang")
     if lang in LANGUAGES:
         return str(lang)

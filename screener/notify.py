@@ -59,7 +59,8 @@ def send(config: dict[str, Any], msg: EmailMessage) -> None:
 
 def submission_link(app: Flask, submission_id: int) -> str:
     """The dashboard address of a submission, on SCREENER_BASE_URL when it is set."""
-    return public_base_url(app.config) + url_for("dashboard.submission", submission_id=submission_id)
+    path = url_for("dashboard.submission", submission_id=submission_id)
+    return public_base_url(app.config) + path
 
 
 def notify_new_submission(

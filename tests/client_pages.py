@@ -76,7 +76,7 @@ def client_pages(
     return pages
 
 
-STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account
+STAFF_PASSWORD = "correct horse battery staple"
 
 
 def dashboard_pages(

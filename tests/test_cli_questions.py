@@ -37,7 +37,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def flask(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+    return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "screener", *args],
         cwd=REPO,
         env=env,
@@ -126,7 +126,7 @@ def test_check_questions_works_when_the_app_cannot_start(
 @pytest.fixture(scope="module")
 def schema_output() -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENER_", "FLASK_"))}
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "screener", "questions-schema"],
         cwd=REPO,
         env=env,

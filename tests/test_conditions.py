@@ -6,16 +6,16 @@ history_kind (B) shows injection_when (C), which shows injection_followup on a l
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
 
-from screener.questionnaire import Questionnaire, parse_questionnaire
+from screener.questionnaire import Questionnaire, engine, parse_questionnaire
 from screener.questionnaire.conditions import evaluate, window_end
 from screener.questionnaire.model import Condition
-from screener.questionnaire import engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "conditional.yaml"
 QN: Questionnaire = parse_questionnaire(FIXTURE.read_bytes(), source=FIXTURE.name)
@@ -416,7 +416,7 @@ def test_next_and_previous_step_skip_hidden_steps(
     answers: dict[str, Any], forward: list[str]
 ) -> None:
     assert forward == step_ids(engine.visible_steps(QN, answers, TODAY))
-    for here, there in zip(forward, forward[1:], strict=False):
+    for here, there in itertools.pairwise(forward):
         nxt = engine.next_step(QN, answers, here, TODAY)
         assert nxt is not None and nxt.id == there, (here, nxt)
         prev = engine.previous_step(QN, answers, there, TODAY)

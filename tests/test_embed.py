@@ -325,7 +325,7 @@ def test_embed_snippets_under_a_path_and_in_chinese(app: Flask) -> None:
         snippets = embed_snippets(FakeClinic("a b", "診所"), "https://example.org/screener")
     assert '<script src="https://example.org/screener/embed.js"' in snippets["script"]
     assert 'src="https://example.org/screener/embed/a%20b/"' in snippets["iframe"]
-    assert 'title="諮詢問卷：診所"' in snippets["iframe"]  # noqa: RUF001 - the Chinese colon
+    assert 'title="諮詢問卷：診所"' in snippets["iframe"]
 
 
 def test_snippets_lead_to_working_pages(app: Flask, client: FlaskClient) -> None:

@@ -44,7 +44,7 @@ def field_names(qn: Questionnaire, step_id: str) -> list[str]:
 def form_data(draw: st.DrawFn, names: list[str]) -> MultiDict[str, str]:
     """Some of the step's fields (missing, repeated, wrong type, valid) plus unknown fields."""
     md: MultiDict[str, str] = MultiDict()
-    for name in draw(st.lists(st.sampled_from(names + ["extra", "csrf_token", "action", "id"]), max_size=12)):
+    for name in draw(st.lists(st.sampled_from([*names, "extra", "csrf_token", "action", "id"]), max_size=12)):
         for value in draw(st.lists(nasty_text, min_size=1, max_size=3)):
             md.add(name, value)
     return md

@@ -18,7 +18,7 @@ from screener.storage.models import ROLES, Clinic, Practitioner, Submission
 
 from .conftest import CONTROL, csrf_of
 from .dashboard_support import *  # noqa: F403  (fixtures: accounts, clinics, logged_in, ...)
-from .dashboard_support import fetch, submission_factory  # noqa: F401
+from .dashboard_support import fetch
 
 # Never a 500; and never 429 either: the tests relax the login limit, so every example reaches
 # the form instead of the rate limiter.
@@ -64,7 +64,7 @@ cursors = st.builds(
 @st.composite
 def form_data(draw: st.DrawFn, names: list[str]) -> MultiDict[str, str]:
     md: MultiDict[str, str] = MultiDict()
-    for name in draw(st.lists(st.sampled_from(names + ["extra", "clinic_id", "id"]), max_size=10)):
+    for name in draw(st.lists(st.sampled_from([*names, "extra", "clinic_id", "id"]), max_size=10)):
         for v in draw(st.lists(values, min_size=1, max_size=2)):
             md.add(name, v)
     return md

@@ -96,7 +96,7 @@ def test_translations_are_in_chinese_and_keep_the_wording_rules(lang: str) -> No
             words = re.sub(r"%\([a-z_]+\)[sd]", "", text)
             # Every translation has Chinese in it, except a few made of names and numbers only.
             if re.search(r"[A-Za-z]{4,}", _msgid(m.id)) and not re.fullmatch(
-                r"[\W\dA-Za-z:（）()]*", words  # noqa: RUF001 - meant: Chinese punctuation, en dash
+                r"[\W\dA-Za-z:（）()]*", words
             ):
                 assert HAN.search(words), (m.id, text)
             # Content brief: never call a person suitable, eligible or cleared, or a treatment
@@ -384,7 +384,7 @@ def test_dates_follow_the_language(app: Flask, client: FlaskClient, session: Any
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", chinese), chinese
     assert f"kept until {english}" in pages["en"]
     assert f"保留至 {chinese}" in pages["zh-Hant"]
-    assert "第 1 步，共 6 步" in pages["zh-Hant"] and "Step 1 of 6" in pages["en"]  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert "第 1 步，共 6 步" in pages["zh-Hant"] and "Step 1 of 6" in pages["en"]
 
 
 def test_review_shows_answers_in_the_draft_language(
@@ -392,9 +392,9 @@ def test_review_shows_answers_in_the_draft_language(
 ) -> None:
     walker = walk(lang="zh-Hant")
     html = client.get(f"{walker.base}/review").get_data(as_text=True)
-    assert "6（滿分 10）" in html  # pain tolerance, a number in a translated phrase  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert "6（滿分 10）" in html  # pain tolerance, a number in a translated phrase
     assert "30 至 44 歲" in html  # a choice label from questions.yaml
-    assert "是，我同意" in html  # a consent, from the catalog  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert "是，我同意" in html  # a consent, from the catalog
 
 
 # The practitioner reads in their own language ---------------------------------------------

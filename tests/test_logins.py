@@ -149,7 +149,7 @@ def test_a_session_ends_when_idle_and_at_its_maximum_age(
 def test_wrong_current_passwords_are_limited_per_account_and_per_address(
     app: Flask, logged_in: Callable[[str], FlaskClient]
 ) -> None:
-    app.config["PASSWORD_CHECK_RATE_LIMIT"] = "3 per 15 minutes"  # noqa: S105 - a rate
+    app.config["PASSWORD_CHECK_RATE_LIMIT"] = "3 per 15 minutes"
     new = "a brand new passphrase"
 
     def attempt(client: FlaskClient, current: str, address: str) -> int:

@@ -40,7 +40,7 @@ def test_gunicorn_logs_show_no_draft_token(app: Flask, database_url: str, tmp_pa
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET,
            "SCREENER_DRAFT_RATE_LIMIT": "1000 per minute"}
     with errors.open("ab") as error_log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "wsgi:app", "--access-logfile", str(access),
              "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "debug"],
             cwd=ROOT, env=env, stdout=error_log, stderr=error_log, start_new_session=True,

@@ -63,7 +63,7 @@ def test_submission_is_limited_and_the_draft_survives(limited: Flask, session: A
     client: FlaskClient = limited.test_client()
     w = Walker(client)
     w.start()
-    for step_id, answers in STEP_ANSWERS.items():
+    for answers in STEP_ANSWERS.values():
         w.post_step(answers)
     token = csrf_of(client.get(f"{w.base}/review"))
     bogus = [client.post(f"/c/demo/d/{'x' * 32}/submit", data={"csrf_token": token}).status_code

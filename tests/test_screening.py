@@ -225,7 +225,7 @@ def test_every_rule_is_raised_by_some_persona(qn: Questionnaire) -> None:
 def test_flags_are_ordered_by_severity_then_file_order(qn: Questionnaire) -> None:
     answers = dict(BASE)
     for _name, overrides, _ in PERSONAS:
-        if "several_at_once" == _name:
+        if _name == "several_at_once":
             answers.update(overrides)
     flags = screen(qn, answers, TODAY)
     assert [f.rule for f in flags] == [

@@ -22,13 +22,13 @@ from screener import create_app
 from screener.config import ROOT
 from screener.extensions import db
 from screener.questionnaire import load_questionnaire
+from screener.questionnaire.engine import prune
 from screener.questionnaire.model import Question, Questionnaire
 from screener.screening import screen, submission_json
 from screener.screening.render import render_practitioner_summary
 from screener.screening.submission import JSON_KEYS
 from screener.storage.models import Clinic, Submission, utcnow
 from screener.wizard.drafts import new_draft
-from screener.questionnaire.engine import prune
 
 from .conftest import TEST_SECRET, Walker, past, submissions
 from .test_screening import BASE
@@ -50,28 +50,27 @@ def qn_of(app: Flask) -> Questionnaire:
 def store(app: Flask, answers: dict[str, Any], lang: str = "en") -> str:
     """Store a submission as `submit` does (pruned answers, flags screened once); its token."""
     qn = qn_of(app)
-    with app.app_context():
-        with db.transaction() as s:
-            clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
-            draft, token = new_draft(s, clinic, lang, 14)
-            s.flush()
-            now = utcnow()
-            day = dt.date.today()
-            kept = prune(qn, answers, day)
-            s.add(
-                Submission(
-                    clinic_id=clinic.id,
-                    draft_id=draft.id,
-                    answers=kept,
-                    flags=[f.to_json() for f in screen(qn, kept, day)],
-                    questionnaire_version=qn.version,
-                    lang=lang,
-                    full_name=str(kept.get("full_name", "")),
-                    submitted_at=now,
-                )
+    with app.app_context(), db.transaction() as s:
+        clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
+        draft, token = new_draft(s, clinic, lang, 14)
+        s.flush()
+        now = utcnow()
+        day = dt.date.today()
+        kept = prune(qn, answers, day)
+        s.add(
+            Submission(
+                clinic_id=clinic.id,
+                draft_id=draft.id,
+                answers=kept,
+                flags=[f.to_json() for f in screen(qn, kept, day)],
+                questionnaire_version=qn.version,
+                lang=lang,
+                full_name=str(kept.get("full_name", "")),
+                submitted_at=now,
             )
-            draft.submitted_at = now
-            draft.answers = {}
+        )
+        draft.submitted_at = now
+        draft.answers = {}
     return token
 
 
@@ -211,9 +210,8 @@ def test_summary_reads_the_stored_flags_not_the_rules(app: Flask, client: FlaskC
         "practitioner": {"en": "Stored note for the practitioner.", "zh-Hant": "保存的備註。"},
         "timing": [],
     }
-    with app.app_context():
-        with db.transaction():
-            the_submission().flags = [fake]
+    with app.app_context(), db.transaction():
+        the_submission().flags = [fake]
     html = page(client, token)
     assert "Text stored with the submission." in html
     assert 'id="flag-a_rule_since_deleted"' in html

@@ -50,10 +50,10 @@ B_WORDING = ("trying to conceive", "Yes, or trying", "備孕")
 # What A said of the question B dropped (its label and the chosen choice), per language.
 DROPPED = {
     "en": ("Which tea do you drink most?", "Oolong tea"),
-    "zh-Hant": ("您最常喝哪種茶？", "烏龍茶"),  # noqa: RUF001 (Chinese punctuation)
+    "zh-Hant": ("您最常喝哪種茶？", "烏龍茶"),
 }
 # A's wording of the question B changed, per language.
-CHANGED = {"en": "Are you pregnant?", "zh-Hant": "您是否懷孕？"}  # noqa: RUF001
+CHANGED = {"en": "Are you pregnant?", "zh-Hant": "您是否懷孕？"}
 
 
 def make_app(database_url: str, questions: Path) -> Flask:

@@ -274,7 +274,7 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        """Only the dashboard has a session: elsewhere no cookie is read (clients are cookie-free)."""
+        """Only the dashboard has a session: no cookie is read elsewhere (clients have none)."""
         if not _in_dashboard(app, request):
             return self.null_session_class()
         return super().open_session(app, request)

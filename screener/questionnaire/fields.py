@@ -1,4 +1,4 @@
-"""The WTForms field of each question type (questionnaire/types.py); messages are the product's own."""
+"""The WTForms field of each question type (questionnaire/types.py); our own messages."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +19,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..questionnaire.model import Question
 
@@ -157,7 +164,8 @@ def scale(q: Question) -> Field:
 
 def text(q: Question) -> Field:
     cls = TextAreaField if q.type == "textarea" else StringField
-    return cls(filters=[_strip], validators=_required(q, _l("Enter your answer.")) + _text_validators(q))
+    validators = [*_required(q, _l("Enter your answer.")), *_text_validators(q)]
+    return cls(filters=[_strip], validators=validators)
 
 
 def email(q: Question) -> Field:
@@ -174,14 +182,15 @@ def tel(q: Question) -> Field:
         filters=[_strip],
         validators=_required(q, _l("Enter your phone number."))
         + _text_validators(q)
-        + [Regexp(r"^\+?[0-9 ().\-]{3,40}$", message=_l("Enter a phone number using digits, spaces and + ( ) - only."))],
+        + [Regexp(r"^\+?[0-9 ().\-]{3,40}$",
+                  message=_l("Enter a phone number using digits, spaces and + ( ) - only."))],
     )
 
 
 def date(q: Question) -> Field:
     return IsoDateField(
         format="%Y-%m-%d",
-        validators=_required(q, _l("Enter a date.")) + [_date_range(q)],
+        validators=[*_required(q, _l("Enter a date.")), _date_range(q)],
     )
 
 

@@ -29,7 +29,6 @@ from .model import (
     Text,
 )
 
-
 BOOL_HINT = ' (quote "yes"/"no" in YAML: unquoted they are booleans)'
 
 # Every key the file may contain: a pydantic error location part that is none of these (and no
@@ -203,7 +202,9 @@ def _check_references(doc: QuestionnaireDoc) -> Iterator[str]:
             yield f"{spath}.id: duplicate step id '{step.id}'"
         seen_steps.add(step.id)
         if step.show_if is not None:
-            yield from _check_condition(step.show_if, f"{spath}.show_if", earlier, "earlier question")
+            yield from _check_condition(
+                step.show_if, f"{spath}.show_if", earlier, "earlier question"
+            )
         for qi, question in enumerate(step.questions):
             qpath = f"{spath}.questions[{qi}]"
             if question.id in earlier:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -118,12 +118,10 @@ def _condition_kind(value: Any) -> str:
 
 
 Condition = Annotated[
-    Union[
-        Annotated[Compare, Tag("<compare>")],
-        Annotated[AllOf, Tag("<all>")],
-        Annotated[AnyOf, Tag("<any>")],
-        Annotated[Not, Tag("<not>")],
-    ],
+    Annotated[Compare, Tag("<compare>")]
+    | Annotated[AllOf, Tag("<all>")]
+    | Annotated[AnyOf, Tag("<any>")]
+    | Annotated[Not, Tag("<not>")],
     Discriminator(_condition_kind),
 ]
 AllOf.model_rebuild()
@@ -182,12 +180,13 @@ class Question(_Frozen):
         wrong = sorted(k for k in _OPTIONAL_KEYS - allowed if getattr(self, k) is not None)
         if wrong:
             raise ValueError(f"{', '.join(wrong)} not allowed on a {self.type} question")
-        missing = sorted(k for k in _REQUIRED_TYPE_KEYS.get(self.type, ()) if getattr(self, k) is None)
+        required = _REQUIRED_TYPE_KEYS.get(self.type, ())
+        missing = sorted(k for k in required if getattr(self, k) is None)
         if missing:
             raise ValueError(f"a {self.type} question needs {', '.join(missing)}")
-        if self.type == "scale" and self.min is not None and self.max is not None:
-            if self.min >= self.max:
-                raise ValueError("min must be less than max")
+        scale = self.type == "scale" and self.min is not None and self.max is not None
+        if scale and self.min >= self.max:  # type: ignore[operator]
+            raise ValueError("min must be less than max")
         return self
 
     @property

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..questionnaire.conditions import evaluate, window_end
+from ..questionnaire.engine import prune
 from ..questionnaire.model import (
     SEVERITIES,
     AllOf,
@@ -27,7 +28,6 @@ from ..questionnaire.model import (
     Text,
     parse_date,
 )
-from ..questionnaire.engine import prune
 
 Answers = Mapping[str, Any]
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}

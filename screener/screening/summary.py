@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..questionnaire.model import SEVERITIES, Question, Questionnaire, parse_date
+from ..questionnaire.model import SEVERITIES, Question, Questionnaire
 from ..questionnaire.types import plain_answer
 from .rules import Flag, Timing
 

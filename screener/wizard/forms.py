@@ -28,7 +28,9 @@ class StepForm(Form):
 
 
 @lru_cache(maxsize=256)
-def _form_class(qn_version: str, step_id: str, question_ids: tuple[str, ...], qn: Questionnaire) -> type[StepForm]:
+def _form_class(
+    qn_version: str, step_id: str, question_ids: tuple[str, ...], qn: Questionnaire
+) -> type[StepForm]:
     attrs = {qid: make_field(qn.questions[qid]) for qid in question_ids}
     return type(f"{step_id.title().replace('_', '')}Form", (StepForm,), attrs)
 
@@ -74,7 +76,9 @@ def form_answers(form: StepForm, questions: Iterable[Question]) -> dict[str, Any
     return out
 
 
-def answers_formdata(questions: Iterable[Question], answers: Mapping[str, Any]) -> MultiDict[str, Any]:
+def answers_formdata(
+    questions: Iterable[Question], answers: Mapping[str, Any]
+) -> MultiDict[str, Any]:
     """Stored answers encoded as a browser would post them, to re-validate a step."""
     md: MultiDict[str, Any] = MultiDict()
     for q in questions:

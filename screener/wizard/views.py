@@ -71,7 +71,6 @@ def _helpers() -> dict[str, Any]:
 @bp.url_value_preprocessor
 def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("slug", "")
-    token = (values or {}).get("token")
     ctx = g._get_current_object()  # type: ignore[attr-defined]
     ctx.embedded = request.blueprint == "embed"
     # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
@@ -249,7 +248,9 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
             form[q.id].errors = []
     switch_to = normalise_lang(request.form.get("switch_lang"))
     # The language switch is a submit button of this form: like Back, it keeps what passes.
-    action = SWITCH_LANG if switch_to else BACK if request.form.get("action") == "back" else CONTINUE
+    action = (
+        SWITCH_LANG if switch_to else BACK if request.form.get("action") == "back" else CONTINUE
+    )
     if action == CONTINUE and any(form[q.id].errors for q in shown):
         return _render_step(current, steps, rendered, from_review, form)
 
@@ -264,8 +265,8 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         return _see_other(wurl("start"))
     if outcome.go_to == REVIEW:
         return _see_other(wurl("review"))
-    keep_from = from_review and action != BACK
-    return _see_other(wurl("step", step_id=outcome.go_to, **({"from": REVIEW} if keep_from else {})))
+    args = {"from": REVIEW} if from_review and action != BACK else {}
+    return _see_other(wurl("step", step_id=outcome.go_to, **args))
 
 
 def _render_step(

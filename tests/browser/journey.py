@@ -115,7 +115,7 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     visit("error-405")
 
 
-STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account
+STAFF_PASSWORD = "correct horse battery staple"
 
 
 def make_admin(app: Any, monkeypatch: Any, email: str = "admin@example.com") -> str:

@@ -137,15 +137,15 @@ def test_error_summary_takes_focus_and_links_to_each_field(
 def test_page_titles_say_the_step_and_the_error_state(page: Page, live_server: LiveServer) -> None:
     start_draft(page, live_server.url)
     steps = len(STEP_ANSWERS)
-    assert re.match(rf"^About you – Step 1 of {steps} – ", page.title()), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert re.match(rf"^About you – Step 1 of {steps} – ", page.title()), page.title()
     progress = page.locator("h1 .progress").inner_text()
     assert progress.startswith(f"Step 1 of {steps}")
     press(page, '.actions button[value="continue"]')
-    assert page.title().startswith("Error: About you – Step 1 of"), page.title()  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert page.title().startswith("Error: About you – Step 1 of"), page.title()
     fill_step(page, STEP_ANSWERS["about_you"])
     press(page, '.actions button[value="continue"]')
     assert (
-        page.title().startswith(f"Your skin goals – Step 2 of {steps}")  # noqa: RUF001 - meant: Chinese punctuation, en dash
+        page.title().startswith(f"Your skin goals – Step 2 of {steps}")
         or "Step 2 of" in page.title()
     )
 
@@ -176,6 +176,6 @@ def test_scale_is_a_labelled_radio_group(page: Page, live_server: LiveServer) ->
     assert group.get_attribute("aria-describedby") == "pain_tolerance-help"
     radios = group.get_by_role("radio")
     assert radios.count() == 11
-    assert page.get_by_role("radio", name="0 – Very sensitive").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
-    assert page.get_by_role("radio", name="10 – Not bothered").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert page.get_by_role("radio", name="0 – Very sensitive").count() == 1
+    assert page.get_by_role("radio", name="10 – Not bothered").count() == 1
     assert page.get_by_role("radio", name="5", exact=True).count() == 1
