@@ -27,7 +27,9 @@ from screener.wizard.drafts import (
 from screener.wizard.markup import FREE_TEXT, LRU, answer_state
 from screener.wizard.shell import STAND_IN_TOKEN, draft_url
 
-from .conftest import TEST_SECRET, Walker, csrf_of, draft_of
+from .conftest import TEST_SECRET, Walker, answers_by_step, csrf_of, draft_of, step_of
+
+HEALTH_NOTES = step_of("other_health")  # the step with the free-text health question
 
 PROPERTY = settings(
     max_examples=80,
@@ -134,11 +136,11 @@ def test_cached_pages_equal_fresh_pages_for_any_stored_answers(app: Flask, clien
 def test_cached_review_pages_equal_fresh_ones(app: Flask, client: FlaskClient, walk: Any) -> None:
     """The review page from its shell is byte for byte the fully rendered one, the draft's token
     in every link included, and typed answers (markup, marker characters) come out as typed."""
-    w = walk(details={"full_name": "<b>Ann</b> \ue000csrf_token\ue001 & Co"},
-             health={"other_health": "Hay fever <script>x</script>"})
+    w = walk(**answers_by_step(full_name="<b>Ann</b> \ue000csrf_token\ue001 & Co",
+                               other_health="Hay fever <script>x</script>"))
     typed_token = w.token
-    # no typed text on its health step, and another answer on the comfort step
-    plain_token = walk(health={"other_health": ""}, comfort={"pain_tolerance": "3"}).token
+    # no typed text on its health notes step, and another answer on the comfort step
+    plain_token = walk(**answers_by_step(other_health="", pain_sensitivity="3")).token
     shells, urls, sections = LRU(512), LRU(2048), LRU(2048)
     for lang in ("en", "zh-Hant"):
         for where in ("/c/demo", "/embed/demo", "/embed/demo?host=http://localhost:5001"):
@@ -151,20 +153,20 @@ def test_cached_review_pages_equal_fresh_ones(app: Flask, client: FlaskClient, w
                 caches(app, LRU(4096), shells, urls=urls, sections=sections)
                 assert page(client, url) == fresh
                 assert page(client, url) == fresh
-                assert f"{prefix}/d/{token}/s/health?from=review" in fresh
+                assert f"{prefix}/d/{token}/s/{HEALTH_NOTES}?from=review" in fresh
                 assert f"{prefix}/d/{token}/s/about_you?from=review" in fresh
                 assert f"{prefix}/d/{token}/submit" in fresh
             typed = page(client, url.replace(plain_token, typed_token))
             assert "&lt;b&gt;Ann&lt;/b&gt; \ue000csrf_token\ue001 &amp; Co" in typed
-            assert "6" in _answer_of(typed, "pain_tolerance")
-            assert "3" in _answer_of(page(client, url), "pain_tolerance")
+            assert "4" in _answer_of(typed, "pain_sensitivity")
+            assert "3" in _answer_of(page(client, url), "pain_sensitivity")
     assert shells.hits >= 6 and len(shells) == 6
     # Sections without typed text were kept and shared by both drafts; none holds a token or
-    # typed text (the details step, with a name, never is; health only for the second walk).
+    # typed text (the details step, with a name, never is; health notes only for the second walk).
     assert sections.hits > 20
     kept = "".join(sections._data.values())
     assert typed_token not in kept and plain_token not in kept and "Ann" not in kept
-    assert "Hay fever" not in kept and "health" in {k[1] for k in sections._data}
+    assert "Hay fever" not in kept and HEALTH_NOTES in {k[1] for k in sections._data}
     assert "details" not in {k[1] for k in sections._data}
 
 
@@ -216,9 +218,9 @@ def test_cached_markup_equals_fresh_markup_with_errors(app: Flask, client: Flask
 
 
 def test_typed_text_is_never_kept_in_the_cache(app: Flask, walk: Any) -> None:
-    w = walk(details={"full_name": "Zebedee Quartermaine"}, health={"other_health": "Hay fever 123"})
+    w = walk(**answers_by_step(full_name="Zebedee Quartermaine", other_health="Hay fever 123"))
     # Show both steps again, now holding the typed answers.
-    for step_id in ("details", "health"):
+    for step_id in ("details", HEALTH_NOTES):
         assert w.client.get(f"{w.base}/s/{step_id}").status_code == 200
     cache: LRU = app.extensions["question_markup"]
     kept = "".join(str(v) for v in cache._data.values())
@@ -354,7 +356,7 @@ def test_draft_urls_equal_url_for(app: Flask) -> None:
     """wurl's URLs, built once with a stand-in token (shell.draft_url), are url_for's for every
     draft, clinic, host and blueprint, and the cache holds no draft's token."""
     app.extensions["draft_urls"] = cache = LRU(2048)
-    calls = [("step", {"step_id": "health", "from": "review"}), ("resume", {"_external": True}),
+    calls = [("step", {"step_id": HEALTH_NOTES, "from": "review"}), ("resume", {"_external": True}),
              ("review", {"lang": "zh-Hant"}), ("submit", {})]
     tokens = [secrets.token_urlsafe(24) for _ in range(3)]
     hosts = [None, None, "http://localhost:5001"]  # the first two drafts share one
