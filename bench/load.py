@@ -47,7 +47,10 @@ from screener.storage.models import Draft, Submission  # noqa: E402
 from screener.wizard.drafts import hash_token  # noqa: E402
 from tests.realhttp import HttpWalker, wait_until_up  # noqa: E402
 
-PROCEDURES = ("botox", "filler", "laser", "peel", "surgery", "threads")
+PROCEDURES = ("botox", "filler", "laser", "peel", "microneedling", "energy_device", "prp", "surgery", "threads")
+# The kind of a laser or a peel, asked with its date.
+PROCEDURE_KIND = {"laser": ("laser_type", ("non_ablative", "ablative", "not_sure")),
+                  "peel": ("peel_depth", ("superficial", "medium_or_deep", "not_sure"))}
 NAMES = ("Mei Chen", "陳美玲", "Aisha Khan", "林志明", "Olivia Brown", "王小華", "José García")
 
 
@@ -58,6 +61,7 @@ def realistic_answers(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
     event = rng.random() < 0.3
     procedures = rng.sample(PROCEDURES, rng.choice([0, 0, 1, 2]))
     skin = rng.sample(["rosacea", "acne", "eczema_flare", "cold_sore"], rng.choice([0, 0, 0, 1]))
+    supplements = rng.sample(["fish_oil", "ginkgo", "painkillers_regular"], rng.choice([0, 0, 0, 1]))
     steps: list[tuple[str, dict[str, Any]]] = [
         ("about_you", {"age_band": rng.choice(["18_29", "30_44", "45_59", "60_plus"]),
                        "pregnancy": rng.choice(["no", "not_applicable", "no", "not_sure"])}),
@@ -66,22 +70,30 @@ def realistic_answers(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
                    "upcoming_event": "yes" if event else "no",
                    **({"skin_goals_other": "Jawline / 下顎線"} if "other" in goals else {}),
                    **({"upcoming_event_date": (today + dt.timedelta(days=rng.randint(0, 60))).isoformat()} if event else {})}),
-        ("comfort", {"pain_tolerance": str(rng.randint(0, 10)), "needle_fear": rng.choice(["none", "some", "strong"]),
+        ("comfort", {"pain_sensitivity": str(rng.randint(0, 10)), "needle_fear": rng.choice(["none", "some", "strong"]),
                      "fainting_history": rng.choice(["no", "no", "yes"]),
                      "acupuncture_before": rng.choice(["never", "body", "facial"]),
                      "lie_still": rng.choice(["yes", "yes", "not_sure"])}),
-        ("health", {**{q: rng.choice(["no"] * 9 + ["yes"]) for q in (
-            "bleeding_disorder", "blood_thinners", "bruise_easily", "implanted_device", "cancer_treatment",
-            "immunosuppressed", "heart_valve", "new_symptoms", "metal_allergy", "keloid", "facial_nerve", "unwell_now")},
-            "seizures": rng.choice(["no"] * 8 + ["controlled", "uncontrolled_or_unexplained"]),
-            "facial_skin": skin or ["none"],
+        ("conditions", {**{q: rng.choice(["no"] * 9 + ["yes"]) for q in (
+            "bleeding_disorder", "heart_valve", "recent_stroke_heart", "implanted_device", "immunosuppressed",
+            "cancer_treatment")},
             "blood_pressure": rng.choice(["normal", "controlled", "uncontrolled_or_unsure"]),
             "diabetes": rng.choice(["no", "controlled", "uncontrolled_or_unsure"]),
-            "migraine": rng.choice(["no", "occasional", "frequent_or_severe"]),
-            "isotretinoin": rng.choice(["never", "longer_ago", "current", "last_12_months"]),
+            "seizures": rng.choice(["no"] * 8 + ["controlled", "uncontrolled_or_unexplained"]),
+            "migraine": rng.choice(["no", "occasional", "frequent_or_severe"])}),
+        ("medicines", {"blood_thinners": rng.choice(["no"] * 9 + ["yes"]),
+                       "bleeding_supplements": supplements or ["none"],
+                       "isotretinoin": rng.choice(["never", "longer_ago", "current", "last_12_months"]),
+                       "metal_allergy": rng.choice(["no"] * 9 + ["yes"])}),
+        ("skin_today", {**{q: rng.choice(["no"] * 9 + ["yes"]) for q in (
+            "facial_lesion", "cold_sore_history", "bruise_easily", "keloid", "new_symptoms", "facial_nerve",
+            "unwell_now")},
+            "facial_skin": skin or ["none"],
             **({"other_health": "Mild hay fever; 季節性過敏"} if rng.random() < 0.3 else {})}),
         ("recent_treatments", {"recent_procedures": procedures or ["none"],
                                **{f"{p}_when": (today - dt.timedelta(days=rng.randint(0, 400))).isoformat() for p in procedures},
+                               **{PROCEDURE_KIND[p][0]: rng.choice(PROCEDURE_KIND[p][1]) for p in procedures
+                                  if p in PROCEDURE_KIND},
                                "permanent_implants": rng.choice(["no", "no", "yes"])}),
         ("details", {"full_name": rng.choice(NAMES), "email": "client@example.com",
                      "consent_store": "y", "consent_not_advice": "y"}),

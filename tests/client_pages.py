@@ -12,23 +12,23 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .conftest import STEP_ANSWERS, Walker, csrf_of, future, past
+from .conftest import Walker, answers_by_step, csrf_of, future, past
 
 ACCEPT_LANGUAGE = {"en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8"}
 
 # Answers that reveal conditional questions and raise flags of each severity, so the summary
 # shows every kind of section.
-JOURNEY_ANSWERS: dict[str, dict[str, Any]] = {
-    **STEP_ANSWERS,
-    "goals": {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": future(20)},
-    "comfort": {**STEP_ANSWERS["comfort"], "pain_tolerance": "2", "fainting_history": "yes"},
-    "health": {**STEP_ANSWERS["health"], "blood_thinners": "yes", "new_symptoms": "yes"},
-    "recent_treatments": {
-        "recent_procedures": ["botox"],
-        "botox_when": past(5),
-        "permanent_implants": "no",
-    },
-}
+JOURNEY_ANSWERS: dict[str, dict[str, Any]] = answers_by_step(
+    upcoming_event="yes",
+    upcoming_event_date=future(20),
+    pain_sensitivity="8",
+    fainting_history="yes",
+    blood_thinners="yes",
+    bleeding_supplements=["fish_oil"],
+    new_symptoms="yes",
+    recent_procedures=["botox"],
+    botox_when=past(5),
+)
 
 
 def client_pages(

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from werkzeug.test import TestResponse
 from screener import create_app
 from screener.config import ROOT
 from screener.extensions import db, limiter
-from screener.questionnaire.model import TEXT_TYPES, Question
+from screener.questionnaire import load_questionnaire
+from screener.questionnaire.model import TEXT_TYPES, Question, Questionnaire
 from screener.storage.migrate import recreate
 from screener.storage.models import Base, Clinic, Draft, Submission
 from screener.wizard.drafts import hash_token
@@ -193,7 +195,7 @@ def future(days: int) -> str:
     return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 
 
-# Answers for every step of the real questionnaire: a client with nothing notable.
+# Answers for every step of the real questionnaire, in step order: a client with nothing notable.
 STEP_ANSWERS: dict[str, dict[str, Any]] = {
     "about_you": {"age_band": "30_44", "pregnancy": "no"},
     "goals": {
@@ -203,29 +205,37 @@ STEP_ANSWERS: dict[str, dict[str, Any]] = {
         "upcoming_event": "no",
     },
     "comfort": {
-        "pain_tolerance": "6",
+        "pain_sensitivity": "4",
         "needle_fear": "none",
         "fainting_history": "no",
         "acupuncture_before": "body",
         "lie_still": "yes",
     },
-    "health": {
+    "conditions": {
         "bleeding_disorder": "no",
-        "blood_thinners": "no",
-        "bruise_easily": "no",
-        "implanted_device": "no",
-        "cancer_treatment": "no",
-        "immunosuppressed": "no",
         "heart_valve": "no",
-        "seizures": "no",
-        "new_symptoms": "no",
-        "facial_skin": ["none"],
-        "metal_allergy": "no",
-        "keloid": "no",
+        "recent_stroke_heart": "no",
+        "implanted_device": "no",
         "blood_pressure": "normal",
         "diabetes": "no",
+        "immunosuppressed": "no",
+        "cancer_treatment": "no",
+        "seizures": "no",
         "migraine": "no",
+    },
+    "medicines": {
+        "blood_thinners": "no",
+        "bleeding_supplements": ["none"],
         "isotretinoin": "never",
+        "metal_allergy": "no",
+    },
+    "skin_today": {
+        "facial_skin": ["none"],
+        "facial_lesion": "no",
+        "cold_sore_history": "no",
+        "bruise_easily": "no",
+        "keloid": "no",
+        "new_symptoms": "no",
         "facial_nerve": "no",
         "unwell_now": "no",
     },
@@ -239,12 +249,34 @@ STEP_ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
+@cache
+def real_questionnaire() -> Questionnaire:
+    """questions.yaml, the questionnaire the app fixture serves."""
+    return load_questionnaire(ROOT / "questions.yaml")
+
+
+def step_of(question_id: str) -> str:
+    """The id of the step that asks this question (its page in the wizard)."""
+    return real_questionnaire().step_of[question_id].id
+
+
+def answers_by_step(**answers: Any) -> dict[str, dict[str, Any]]:
+    """STEP_ANSWERS with these answers (by question id) put on the steps that ask them."""
+    out = {step_id: dict(step_answers) for step_id, step_answers in STEP_ANSWERS.items()}
+    for question_id, value in answers.items():
+        out[step_of(question_id)][question_id] = value
+    return out
+
+
 def stored_answers(step_ids: list[str] | None = None) -> dict[str, Any]:
-    """STEP_ANSWERS (of the given steps, default all) as the wizard stores them: typed."""
+    """STEP_ANSWERS (of the given steps, default all) as the wizard stores them: typed by the
+    questions' types (a number scale as an int, a ticked box as True)."""
+    questions = real_questionnaire().questions
     out: dict[str, Any] = {}
     for step_id in step_ids if step_ids is not None else list(STEP_ANSWERS):
         for k, v in STEP_ANSWERS[step_id].items():
-            out[k] = True if v == "y" else int(v) if k == "pain_tolerance" else v
+            kind = questions[k].type
+            out[k] = True if kind == "consent" else int(v) if kind == "scale" else v
     return out
 
 
@@ -258,6 +290,7 @@ def walk(walker: Walker) -> Callable[..., Walker]:
     """Walk every step with STEP_ANSWERS (overridden per step), ending on the review page."""
 
     def run(lang: str = "en", **overrides: dict[str, Any]) -> Walker:
+        assert set(overrides) <= set(STEP_ANSWERS), f"not step ids: {set(overrides) - set(STEP_ANSWERS)}"
         walker.start(lang)
         for step_id, answers in STEP_ANSWERS.items():
             assert f"/s/{step_id}" in walker.url, walker.url

@@ -361,7 +361,7 @@ def test_other_pages_switch_with_links(
     html = client.get(f"{walker.base}/review").get_data(as_text=True)
     assert f'href="{walker.base}/review?lang=zh-Hant"' in html
     html = client.get(f"{walker.base}/review?lang=zh-Hant").get_data(as_text=True)
-    assert '<html lang="zh-Hant"' in html and "核對您的答案" in html
+    assert '<html lang="zh-Hant"' in html and "核對您的回答" in html
     assert drafts(session)[0].lang == "zh-Hant"
 
 
@@ -384,7 +384,8 @@ def test_dates_follow_the_language(app: Flask, client: FlaskClient, session: Any
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", chinese), chinese
     assert f"kept until {english}" in pages["en"]
     assert f"保留至 {chinese}" in pages["zh-Hant"]
-    assert "第 1 步，共 6 步" in pages["zh-Hant"] and "Step 1 of 6" in pages["en"]
+    steps = len(STEP_ANSWERS)
+    assert f"第 1 步，共 {steps} 步" in pages["zh-Hant"] and f"Step 1 of {steps}" in pages["en"]  # noqa: RUF001 - meant: Chinese punctuation, en dash
 
 
 def test_review_shows_answers_in_the_draft_language(
@@ -392,7 +393,7 @@ def test_review_shows_answers_in_the_draft_language(
 ) -> None:
     walker = walk(lang="zh-Hant")
     html = client.get(f"{walker.base}/review").get_data(as_text=True)
-    assert "6（滿分 10）" in html  # pain tolerance, a number in a translated phrase
+    assert "4（滿分 10）" in html  # pain sensitivity, a number in a translated phrase  # noqa: RUF001 - meant: Chinese punctuation, en dash
     assert "30 至 44 歲" in html  # a choice label from questions.yaml
     assert "是，我同意" in html  # a consent, from the catalog
 
@@ -416,7 +417,7 @@ def test_practitioner_summary_renders_in_the_readers_language(
         chinese = render_practitioner_summary(sub, "zh-Hant")
     assert '<html lang="en"' in english and "Practitioner summary" in english
     assert "Which age group are you in?" in english and "30 to 44" in english
-    assert '<html lang="zh-Hant"' in chinese and "執業者摘要" in chinese
+    assert '<html lang="zh-Hant"' in chinese and "醫師摘要" in chinese
     assert "30 至 44 歲" in chinese
     assert "Practitioner summary" not in chinese
 

@@ -22,7 +22,7 @@ from screener.config import ConfigError
 from screener.extensions import db
 from screener.storage.models import Clinic
 
-from .conftest import STEP_ANSWERS, Walker, csrf_of, free_port, submissions
+from .conftest import STEP_ANSWERS, Walker, answers_by_step, csrf_of, free_port, submissions
 
 
 class Inbox:
@@ -96,9 +96,7 @@ def test_notice_goes_to_the_clinic_with_a_link_and_no_answers(
     mail_app: Flask, inbox: tuple[Inbox, int], walk: Callable[..., Walker], session: Any
 ) -> None:
     handler = inbox[0]
-    submit(
-        walk, details={"full_name": "Mei Chen 陳美玲"}, health={"other_health": "Asthma since 2010"}
-    )
+    submit(walk, **answers_by_step(full_name="Mei Chen 陳美玲", other_health="Asthma since 2010"))
     [sub] = submissions(session)
     [(recipients, message)] = handler.messages
     assert recipients == ["front-desk@clinic.example"]

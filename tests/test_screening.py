@@ -11,7 +11,7 @@ import pytest
 
 from screener.config import ROOT
 from screener.questionnaire import load_questionnaire
-from screener.questionnaire.model import SEVERITIES, Questionnaire
+from screener.questionnaire.model import SEVERITIES, Compare, Questionnaire
 from screener.screening import Flag, Timing, flags_from_json, screen
 from screener.screening.summary import (
     DISCUSS_FIRST,
@@ -62,23 +62,51 @@ PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
         {("info", "botox_past")},
     ),
     ("under_18", {"age_band": "under_18"}, {("red_flag", "under_18")}),
+    # Pain: 0 = not sensitive at all, 10 = extremely sensitive; 7 or more asks for comfort.
     (
-        "pain_2_and_strong_needle_fear",
-        {"pain_tolerance": 2, "needle_fear": "strong"},
-        {("comfort", "low_pain_tolerance"), ("discuss", "needle_fear_strong")},
+        "pain_sensitivity_8_and_strong_needle_fear",
+        {"pain_sensitivity": 8, "needle_fear": "strong"},
+        {("comfort", "pain_sensitive"), ("discuss", "needle_fear_strong")},
     ),
-    ("pain_exactly_3", {"pain_tolerance": 3}, {("comfort", "low_pain_tolerance")}),
-    ("pain_4", {"pain_tolerance": 4}, set()),
+    ("pain_sensitivity_exactly_7", {"pain_sensitivity": 7}, {("comfort", "pain_sensitive")}),
+    ("pain_sensitivity_6", {"pain_sensitivity": 6}, set()),
+    ("pain_sensitivity_0", {"pain_sensitivity": 0}, set()),
+    # A draft begun with the first edition still holds pain_tolerance (0 = very sensitive): no
+    # longer a question, so it counts for nothing.
+    ("stale_pain_tolerance_is_ignored", {"pain_tolerance": 1}, set()),
     ("some_needle_fear", {"needle_fear": "some"}, {("comfort", "needle_fear_some")}),
     ("uncontrolled_seizures", {"seizures": "uncontrolled_or_unexplained"}, {("red_flag", "seizures_uncontrolled")}),
     ("controlled_seizures", {"seizures": "controlled"}, {("discuss", "seizures_controlled")}),
-    ("cold_sore_now", {"facial_skin": ["cold_sore"]}, {("red_flag", "facial_skin_broken")}),
+    # Facial skin: an infection or shingles needs a doctor; a cold sore or a wound needs waiting.
+    ("facial_skin_infection", {"facial_skin": ["infection"]}, {("red_flag", "facial_skin_infection")}),
+    ("facial_shingles", {"facial_skin": ["shingles"]}, {("red_flag", "facial_shingles")}),
+    ("cold_sore_now", {"facial_skin": ["cold_sore"]}, {("timing", "facial_skin_healing")}),
     ("rosacea_and_acne", {"facial_skin": ["rosacea", "acne"]}, {("discuss", "facial_skin_condition")}),
     (
         "open_wound_and_eczema_flare",
         {"facial_skin": ["open_wound", "eczema_flare"]},
-        {("red_flag", "facial_skin_broken"), ("discuss", "facial_skin_condition")},
+        {("timing", "facial_skin_healing"), ("discuss", "facial_skin_condition")},
     ),
+    ("psoriasis_flare", {"facial_skin": ["psoriasis_flare"]}, {("discuss", "facial_skin_new_patches")}),
+    ("vitiligo", {"facial_skin": ["vitiligo"]}, {("discuss", "facial_skin_new_patches")}),
+    (
+        "infected_cold_sore_and_vitiligo",
+        {"facial_skin": ["infection", "cold_sore", "vitiligo"]},
+        {
+            ("red_flag", "facial_skin_infection"),
+            ("timing", "facial_skin_healing"),
+            ("discuss", "facial_skin_new_patches"),
+        },
+    ),
+    ("changing_mole", {"facial_lesion": "yes"}, {("red_flag", "facial_lesion")}),
+    ("gets_cold_sores", {"cold_sore_history": "yes"}, {("info", "cold_sore_history")}),
+    ("stroke_or_heart_attack_this_year", {"recent_stroke_heart": "yes"}, {("red_flag", "recent_stroke_heart")}),
+    (
+        "fish_oil_and_ginkgo",
+        {"bleeding_supplements": ["fish_oil", "ginkgo"]},
+        {("info", "bleeding_supplements")},
+    ),
+    ("regular_ibuprofen", {"bleeding_supplements": ["painkillers_regular"]}, {("info", "bleeding_supplements")}),
     ("fainted_with_needles", {"fainting_history": "yes"}, {("discuss", "fainting_history")}),
     ("first_timer", {"acupuncture_before": "never"}, {("comfort", "first_timer")}),
     ("had_facial_acupuncture", {"acupuncture_before": "facial"}, set()),
@@ -86,7 +114,8 @@ PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
     ("not_sure_can_lie_still", {"lie_still": "not_sure"}, set()),
     ("bleeding_disorder_unsure", {"bleeding_disorder": "not_sure"}, {("red_flag", "bleeding_disorder")}),
     ("bruises_easily", {"bruise_easily": "yes"}, {("discuss", "bruise_easily")}),
-    ("pacemaker", {"implanted_device": "yes"}, {("red_flag", "implanted_device")}),
+    # A pacemaker rules out electrical stimulation, not manual needling: to discuss.
+    ("pacemaker", {"implanted_device": "yes"}, {("discuss", "implanted_device")}),
     ("in_cancer_treatment", {"cancer_treatment": "yes"}, {("red_flag", "cancer_treatment")}),
     ("immunosuppressed", {"immunosuppressed": "yes"}, {("red_flag", "immunosuppressed")}),
     ("replaced_heart_valve", {"heart_valve": "yes"}, {("red_flag", "heart_valve")}),
@@ -115,22 +144,112 @@ PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
     ("isotretinoin_long_ago", {"isotretinoin": "longer_ago"}, set()),
     ("bells_palsy", {"facial_nerve": "yes"}, {("discuss", "facial_nerve")}),
     ("has_the_flu", {"unwell_now": "yes"}, {("timing", "unwell_now")}),
+    # The event window: 0 to 14 days ahead, both ends included.
     (
         "wedding_in_5_days",
         {"upcoming_event": "yes", "upcoming_event_date": ahead(5)},
         {("timing", "upcoming_event_soon")},
     ),
+    (
+        "event_today",
+        {"upcoming_event": "yes", "upcoming_event_date": ahead(0)},
+        {("timing", "upcoming_event_soon")},
+    ),
+    (
+        "event_exactly_14_days_ahead",
+        {"upcoming_event": "yes", "upcoming_event_date": ahead(14)},
+        {("timing", "upcoming_event_soon")},
+    ),
+    ("event_15_days_ahead", {"upcoming_event": "yes", "upcoming_event_date": ahead(15)}, set()),
     ("wedding_in_30_days", {"upcoming_event": "yes", "upcoming_event_date": ahead(30)}, set()),
+    (
+        "stale_event_date_without_an_event",  # said yes, gave a date, then said no
+        {"upcoming_event": "no", "upcoming_event_date": ahead(3)},
+        set(),
+    ),
     (
         "wants_results_in_a_week_in_two_sessions",
         {"expected_timeframe": "within_a_week", "course_commitment": "one_or_two"},
         {("info", "expected_timeframe_quick"), ("info", "short_course")},
     ),
     ("permanent_filler", {"permanent_implants": "yes"}, {("discuss", "permanent_implants")}),
+    # Lasers: non-ablative 30 days; ablative, or not sure which, 90 days.
     (
-        "laser_20_days_peel_40_days",
-        {"recent_procedures": ["laser", "peel"], "laser_when": ago(20), "peel_when": ago(40)},
+        "non_ablative_laser_20_days_peel_40_days",
+        {
+            "recent_procedures": ["laser", "peel"],
+            "laser_when": ago(20),
+            "laser_type": "non_ablative",
+            "peel_when": ago(40),
+            "peel_depth": "superficial",
+        },
         {("timing", "laser_recent"), ("info", "peel_past")},
+    ),
+    (
+        "non_ablative_laser_on_the_last_day_of_its_window",
+        {"recent_procedures": ["laser"], "laser_when": ago(29), "laser_type": "non_ablative"},
+        {("timing", "laser_recent")},
+    ),
+    (
+        "non_ablative_laser_exactly_30_days_ago",
+        {"recent_procedures": ["laser"], "laser_when": ago(30), "laser_type": "non_ablative"},
+        {("info", "laser_past")},
+    ),
+    (
+        "ablative_laser_60_days_ago",
+        {"recent_procedures": ["laser"], "laser_when": ago(60), "laser_type": "ablative"},
+        {("timing", "laser_deep_recent")},
+    ),
+    (
+        "ablative_laser_on_the_last_day_of_its_window",
+        {"recent_procedures": ["laser"], "laser_when": ago(89), "laser_type": "ablative"},
+        {("timing", "laser_deep_recent")},
+    ),
+    (
+        "ablative_laser_exactly_90_days_ago",
+        {"recent_procedures": ["laser"], "laser_when": ago(90), "laser_type": "ablative"},
+        {("info", "laser_deep_past")},
+    ),
+    (
+        "unknown_laser_40_days_ago",
+        {"recent_procedures": ["laser"], "laser_when": ago(40), "laser_type": "not_sure"},
+        {("timing", "laser_deep_recent")},
+    ),
+    # Peels: superficial 30 days; medium or deep, or not sure, 90 days.
+    (
+        "superficial_peel_last_week",
+        {"recent_procedures": ["peel"], "peel_when": ago(7), "peel_depth": "superficial"},
+        {("timing", "peel_recent")},
+    ),
+    (
+        "deep_peel_60_days_ago",
+        {"recent_procedures": ["peel"], "peel_when": ago(60), "peel_depth": "medium_or_deep"},
+        {("timing", "peel_deep_recent")},
+    ),
+    (
+        "unknown_peel_100_days_ago",
+        {"recent_procedures": ["peel"], "peel_when": ago(100), "peel_depth": "not_sure"},
+        {("info", "peel_deep_past")},
+    ),
+    (
+        "microneedling_on_the_last_day_of_its_window",
+        {"recent_procedures": ["microneedling"], "microneedling_when": ago(13)},
+        {("timing", "microneedling_recent")},
+    ),
+    (
+        "microneedling_exactly_14_days_ago",
+        {"recent_procedures": ["microneedling"], "microneedling_when": ago(14)},
+        {("info", "microneedling_past")},
+    ),
+    (
+        "hifu_20_days_ago_prp_5_days_ago",
+        {"recent_procedures": ["energy_device", "prp"], "energy_device_when": ago(20), "prp_when": ago(5)},
+        {("timing", "energy_device_recent"), ("timing", "prp_recent")},
+    ),
+    (
+        "ipl_exactly_30_days_ago_prp_exactly_14_days_ago",
+        {"recent_procedures": ["energy_device", "prp"], "energy_device_when": ago(30), "prp_when": ago(14)},
+        {("info", "energy_device_past"), ("info", "prp_past")},
     ),
     (
         "surgery_100_days_threads_200_days",
@@ -143,8 +262,13 @@ PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
         {("info", "botox_past"), ("timing", "filler_recent")},
     ),
     (
-        "peel_and_threads_last_week",
-        {"recent_procedures": ["peel", "threads"], "peel_when": ago(7), "threads_when": ago(7)},
+        "superficial_peel_and_threads_last_week",
+        {
+            "recent_procedures": ["peel", "threads"],
+            "peel_when": ago(7),
+            "peel_depth": "superficial",
+            "threads_when": ago(7),
+        },
         {("timing", "peel_recent"), ("timing", "threads_recent")},
     ),
     (
@@ -152,15 +276,23 @@ PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
         {
             "recent_procedures": ["filler", "laser", "surgery"],
             "filler_when": ago(400),
-            "laser_when": ago(30),
+            "laser_when": ago(300),
+            "laser_type": "ablative",
             "surgery_when": ago(180),
         },
-        {("info", "filler_past"), ("info", "laser_past"), ("info", "surgery_past")},
+        {("info", "filler_past"), ("info", "laser_deep_past"), ("info", "surgery_past")},
     ),
     (
         "hidden_date_is_ignored",  # botox_when without choosing botox: the client never saw it
         {"recent_procedures": ["none"], "botox_when": ago(10)},
         set(),
+    ),
+    (
+        # Laser ticked, dated and typed, then unticked: its stale answers are hidden and count
+        # for nothing (they would raise laser_deep_recent).
+        "hidden_laser_type_and_date_are_ignored",
+        {"recent_procedures": ["botox"], "botox_when": ago(200), "laser_when": ago(10), "laser_type": "ablative"},
+        {("info", "botox_past")},
     ),
     (
         "several_at_once",
@@ -170,21 +302,23 @@ PERSONAS: list[tuple[str, dict[str, Any], set[tuple[str, str]]]] = [
             "recent_procedures": ["botox"],
             "botox_when": ago(10),
             "acupuncture_before": "never",
-            "pain_tolerance": 1,
-            "facial_skin": ["cold_sore", "acne"],
+            "pain_sensitivity": 9,
+            "facial_skin": ["infection", "acne"],
             "unwell_now": "yes",
             "expected_timeframe": "within_a_week",
+            "cold_sore_history": "yes",
         },
         {
             ("red_flag", "pregnancy"),
-            ("red_flag", "facial_skin_broken"),
+            ("red_flag", "facial_skin_infection"),
             ("discuss", "blood_thinners"),
             ("discuss", "facial_skin_condition"),
             ("timing", "unwell_now"),
             ("timing", "botox_recent"),
-            ("comfort", "low_pain_tolerance"),
+            ("comfort", "pain_sensitive"),
             ("comfort", "first_timer"),
             ("info", "expected_timeframe_quick"),
+            ("info", "cold_sore_history"),
         },
     ),
     (
@@ -230,14 +364,15 @@ def test_flags_are_ordered_by_severity_then_file_order(qn: Questionnaire) -> Non
     flags = screen(qn, answers, TODAY)
     assert [f.rule for f in flags] == [
         "pregnancy",
-        "facial_skin_broken",
+        "facial_skin_infection",
         "blood_thinners",
         "facial_skin_condition",
         "unwell_now",
         "botox_recent",
-        "low_pain_tolerance",
+        "pain_sensitive",
         "first_timer",
         "expected_timeframe_quick",
+        "cold_sore_history",
     ]
     ranks = [SEVERITIES.index(f.severity) for f in flags]
     assert ranks == sorted(ranks)
@@ -266,7 +401,10 @@ def test_because_lists_answered_questions_in_questionnaire_order(qn: Questionnai
 
 
 def test_timing_details_of_a_recent_procedure(qn: Questionnaire) -> None:
-    [flag] = screen(qn, {**BASE, "recent_procedures": ["laser"], "laser_when": "2025-06-01"}, TODAY)
+    answers = {
+        **BASE, "recent_procedures": ["laser"], "laser_when": "2025-06-01", "laser_type": "non_ablative"
+    }
+    [flag] = screen(qn, answers, TODAY)
     assert flag.rule == "laser_recent"
     assert flag.timing == (
         Timing(
@@ -290,7 +428,7 @@ def test_timing_details_of_an_upcoming_event(qn: Questionnaire) -> None:
         -3,
         3,
         True,
-        10,
+        15,  # fewer than 15 days ahead: 0 to 14 days, both included
     )
 
 
@@ -328,7 +466,9 @@ def test_botox_window_edges(
     ],
 )
 def test_laser_window_from_a_leap_day(qn: Questionnaire, today: dt.date, rule: str) -> None:
-    answers = {**BASE, "recent_procedures": ["laser"], "laser_when": "2024-02-29"}
+    answers = {
+        **BASE, "recent_procedures": ["laser"], "laser_when": "2024-02-29", "laser_type": "non_ablative"
+    }
     [flag] = screen(qn, answers, today)
     assert flag.rule == rule
     assert flag.timing[0].window_ends == dt.date(2024, 3, 30)
@@ -343,7 +483,9 @@ def test_leap_day_timing_details(qn: Questionnaire) -> None:
 
 
 def test_a_procedure_today(qn: Questionnaire) -> None:
-    answers = {**BASE, "recent_procedures": ["peel"], "peel_when": TODAY.isoformat()}
+    answers = {
+        **BASE, "recent_procedures": ["peel"], "peel_when": TODAY.isoformat(), "peel_depth": "superficial"
+    }
     [flag] = screen(qn, answers, TODAY)
     assert flag.rule == "peel_recent"
     assert flag.timing == (Timing("peel_when", TODAY, 0, 30, dt.date(2025, 7, 15)),)
@@ -351,10 +493,15 @@ def test_a_procedure_today(qn: Questionnaire) -> None:
 
 @pytest.mark.parametrize(
     ("event", "flagged"),
-    [("2025-06-15", True), ("2025-06-24", True), ("2025-06-25", False), ("2025-07-15", False)],
+    [
+        ("2025-06-15", True),  # today
+        ("2025-06-29", True),  # exactly 14 days ahead
+        ("2025-06-30", False),  # 15 days ahead
+        ("2025-07-15", False),
+    ],
 )
 def test_event_window_edges(qn: Questionnaire, event: str, flagged: bool) -> None:
-    """The event window is open while fewer than 10 days separate the event and today."""
+    """The event window runs from today to 14 days ahead, both days included."""
     answers = {**BASE, "upcoming_event": "yes", "upcoming_event_date": event}
     rules = [f.rule for f in screen(qn, answers, TODAY)]
     assert rules == (["upcoming_event_soon"] if flagged else [])
@@ -396,7 +543,11 @@ def test_a_stored_flag_with_an_unknown_severity_is_refused(qn: Questionnaire) ->
     ("overrides", "expected"),
     [
         ({}, NOTHING_SPECIAL),
-        ({"expected_timeframe": "within_a_week", "pain_tolerance": 1}, NOTHING_SPECIAL),
+        ({"expected_timeframe": "within_a_week", "pain_sensitivity": 9}, NOTHING_SPECIAL),
+        ({"cold_sore_history": "yes", "bleeding_supplements": ["garlic"]}, NOTHING_SPECIAL),
+        ({"implanted_device": "yes"}, DISCUSS_FIRST),
+        ({"facial_skin": ["cold_sore"]}, DISCUSS_FIRST),
+        ({"facial_lesion": "yes"}, SEE_DOCTOR),
         ({"unwell_now": "yes"}, DISCUSS_FIRST),
         ({"keloid": "yes", "needle_fear": "some"}, DISCUSS_FIRST),
         ({"keloid": "yes", "age_band": "under_18"}, SEE_DOCTOR),
@@ -429,7 +580,7 @@ def test_practitioner_summary_data(qn: Questionnaire) -> None:
         **BASE,
         "fainting_history": "yes",
         "acupuncture_before": "never",
-        "pain_tolerance": 2,
+        "pain_sensitivity": 8,
         "age_band": "under_18",
         "skin_goals": ["firmness", "other"],
         "skin_goals_other": "Puffy eyes",
@@ -438,10 +589,10 @@ def test_practitioner_summary_data(qn: Questionnaire) -> None:
     data = practitioner_summary(qn, screen(qn, answers, TODAY), answers, "en")
     assert [i.rule for i in data.red_flags] == ["under_18"]
     assert [i.rule for i in data.discuss] == ["fainting_history"]
-    assert [i.rule for i in data.comfort_flags] == ["low_pain_tolerance", "first_timer"]
-    assert data.comfort.fainting and data.comfort.first_timer and data.comfort.low_pain_tolerance
+    assert [i.rule for i in data.comfort_flags] == ["pain_sensitive", "first_timer"]
+    assert data.comfort.fainting and data.comfort.first_timer and data.comfort.pain_sensitive
     assert [r.question_id for r in data.comfort.rows] == list(
-        ("pain_tolerance", "needle_fear", "fainting_history", "acupuncture_before", "lie_still")
+        ("pain_sensitivity", "needle_fear", "fainting_history", "acupuncture_before", "lie_still")
     )
     assert [r.question_id for r in data.goals] == [
         "skin_goals",
@@ -468,3 +619,66 @@ def test_the_engine_does_not_import_flask(module: str) -> None:
             imported.append(("." * node.level) + (node.module or ""))
     assert imported, "no imports found: the check is not looking at the right file"
     assert not [m for m in imported if "flask" in m or m.endswith(("render", "wizard.summary"))]
+
+
+# Revision 2 of the content ---------------------------------------------------------------------
+
+
+def test_every_supplement_but_none_raises_the_bruising_note(qn: Questionnaire) -> None:
+    choices = [v for v in qn.questions["bleeding_supplements"].choice_values if v != "none"]
+    assert len(choices) == 6
+    for choice in choices:
+        flags = screen(qn, {**BASE, "bleeding_supplements": [choice]}, TODAY)
+        assert [(f.severity, f.rule, f.because) for f in flags] == [
+            ("info", "bleeding_supplements", ("bleeding_supplements",))
+        ], choice
+
+
+@pytest.mark.parametrize(
+    ("procedure", "window"),
+    [("microneedling", 14), ("energy_device", 30), ("prp", 14), ("laser", 30), ("peel", 30)],
+)
+def test_new_procedure_windows(qn: Questionnaire, procedure: str, window: int) -> None:
+    """Each procedure's date question carries its default window (the practitioner confirms)."""
+    question = qn.questions[f"{procedure}_when"]
+    assert question.window_days == window
+    assert question.show_if == Compare(q="recent_procedures", any_of=(procedure,))
+
+
+def _laser(days: int, kind: str) -> dict[str, Any]:
+    return {"recent_procedures": ["laser"], "laser_when": ago(days), "laser_type": kind}
+
+
+def _peel(days: int, depth: str) -> dict[str, Any]:
+    return {"recent_procedures": ["peel"], "peel_when": ago(days), "peel_depth": depth}
+
+
+@pytest.mark.parametrize(
+    ("answers", "rule", "window_days"),
+    [
+        (_laser(50, "ablative"), "laser_deep_recent", 90),
+        (_laser(200, "not_sure"), "laser_deep_past", 90),
+        (_laser(40, "non_ablative"), "laser_past", 30),
+        (_peel(50, "medium_or_deep"), "peel_deep_recent", 90),
+        (_peel(5, "superficial"), "peel_recent", 30),
+    ],
+)
+def test_a_deeper_laser_or_peel_is_timed_with_its_own_window(
+    qn: Questionnaire, answers: dict[str, Any], rule: str, window_days: int
+) -> None:
+    [flag] = screen(qn, {**BASE, **answers}, TODAY)
+    assert flag.rule == rule
+    [timing] = flag.timing
+    assert timing.window_days == window_days
+    assert timing.window_ends == timing.date + dt.timedelta(days=window_days)
+    assert "laser_type" in flag.because or "peel_depth" in flag.because
+
+
+def test_the_revised_rules_cite_their_sources(qn: Questionnaire) -> None:
+    source = {r.id: r.source for r in qn.rules}
+    assert source["implanted_device"] == "S5c"
+    assert source["upcoming_event_soon"] == "S2b"
+    assert source["facial_skin_new_patches"] == "S29"
+    assert source["cold_sore_history"] == "S27"
+    assert source["bleeding_supplements"] == "S28"
+    assert all(qn.source(key) is not None for key in source.values())

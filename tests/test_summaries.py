@@ -1,7 +1,11 @@
 """The client and practitioner summaries, frozen flags, and the JSON form of a submission."""
+
+# ruff: noqa: F811  (shared fixtures from dashboard_support are imported by name)
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -31,6 +35,7 @@ from screener.storage.models import Clinic, Submission, utcnow
 from screener.wizard.drafts import new_draft
 
 from .conftest import TEST_SECRET, Walker, past, submissions
+from .dashboard_support import accounts, clinics, fast_hashing, logged_in  # noqa: F401
 from .test_screening import BASE
 
 RECOMMENDATION = (
@@ -47,8 +52,18 @@ def qn_of(app: Flask) -> Questionnaire:
     return app.extensions["questionnaire"]  # type: ignore[no-any-return]
 
 
-def store(app: Flask, answers: dict[str, Any], lang: str = "en") -> str:
-    """Store a submission as `submit` does (pruned answers, flags screened once); its token."""
+def store(
+    app: Flask,
+    answers: dict[str, Any],
+    lang: str = "en",
+    *,
+    old: tuple[list[dict[str, Any]], str] | None = None,
+) -> str:
+    """Store a submission as `submit` does (pruned answers, flags screened once); its token.
+
+    `old` = (stored flags, questionnaire version): a submission made with an earlier
+    questionnaire, stored as it was then (its answers and flags as given).
+    """
     qn = qn_of(app)
     with app.app_context(), db.transaction() as s:
         clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
@@ -56,14 +71,15 @@ def store(app: Flask, answers: dict[str, Any], lang: str = "en") -> str:
         s.flush()
         now = utcnow()
         day = dt.date.today()
-        kept = prune(qn, answers, day)
+        kept = prune(qn, answers, day) if old is None else answers
+        flags = [f.to_json() for f in screen(qn, kept, day)] if old is None else old[0]
         s.add(
             Submission(
                 clinic_id=clinic.id,
                 draft_id=draft.id,
                 answers=kept,
-                flags=[f.to_json() for f in screen(qn, kept, day)],
-                questionnaire_version=qn.version,
+                flags=flags,
+                questionnaire_version=qn.version if old is None else old[1],
                 lang=lang,
                 full_name=str(kept.get("full_name", "")),
                 submitted_at=now,
@@ -104,8 +120,8 @@ def test_end_to_end_submit_stores_flags_and_the_summary_shows_them(
 ) -> None:
     w = walk(
         about_you={"pregnancy": "yes"},
-        comfort={"fainting_history": "yes", "pain_tolerance": "2"},
-        health={"blood_thinners": "yes"},
+        comfort={"fainting_history": "yes", "pain_sensitivity": "8"},
+        medicines={"blood_thinners": "yes"},
         recent_treatments={"recent_procedures": ["botox"], "botox_when": past(10)},
     )
     r = w.submit()
@@ -115,7 +131,7 @@ def test_end_to_end_submit_stores_flags_and_the_summary_shows_them(
         ("red_flag", "pregnancy"),
         ("discuss", "blood_thinners"),
         ("discuss", "fainting_history"),
-        ("comfort", "low_pain_tolerance"),
+        ("comfort", "pain_sensitive"),
         ("timing", "botox_recent"),
     }
     assert [f["severity"] for f in sub.flags] == ["red_flag", "discuss", "discuss", "timing", "comfort"]
@@ -139,13 +155,16 @@ def test_end_to_end_submit_stores_flags_and_the_summary_shows_them(
     # red flags come first on the page
     assert html.index('id="flag-pregnancy"') < html.index('id="flag-blood_thinners"') < html.index(
         'id="flag-botox_recent"'
-    ) < html.index('id="flag-low_pain_tolerance"')
+    ) < html.index('id="flag-pain_sensitive"')
 
 
 def test_summary_with_nothing_notable(app: Flask, client: FlaskClient) -> None:
     html = page(client, store(app, BASE))
     assert 'class="outcome outcome-nothing_special"' in html
-    assert "Nothing in your answers needs special attention before a consultation." in html
+    assert (
+        "Your answers raised nothing to check before your consultation; your practitioner will"
+        " still go through your health with you."
+    ) in html
     assert 'class="flag ' not in html
     assert RECOMMENDATION in html
 
@@ -163,7 +182,7 @@ def test_summary_says_what_to_expect_and_the_cautions(app: Flask, client: FlaskC
         "0.12 to 0.16 mm",
         "0.22 to 0.25 mm",
         "still thicker than a human hair",
-        "0.06 to 0.08 mm",
+        "0.06 to 0.10 mm across, depending on the type of hair",
         "dozens",
         "several weeks",
         "injectable",
@@ -172,17 +191,23 @@ def test_summary_says_what_to_expect_and_the_cautions(app: Flask, client: FlaskC
         "soreness",
         "swelling",
         "redness",
+        "one to two weeks to fade",
+        "faint, dizzy, drowsy or sick",
+        "Serious problems are rare: about 1 in 10,000",
+        "redness spreads, feels hot, swells or has pus, or if you get a fever",
         "skin type, your general health, your lifestyle and the skill and experience",
         "not medical advice",
         "shares them only with its practitioners",
     ):
         assert fact in html, fact
-    assert not re.search(r"thinner than (a|the) hair", html, re.I)
+    assert not re.search(r"thinner than (a|the) hair|to be honest|about a week", html, re.I)
 
 
 def test_timing_flag_tells_the_client_when_the_wait_ends(app: Flask, client: FlaskClient) -> None:
     when = dt.date.today() - dt.timedelta(days=10)
-    answers = {**BASE, "recent_procedures": ["laser"], "laser_when": when.isoformat()}
+    answers = {
+        **BASE, "recent_procedures": ["laser"], "laser_when": when.isoformat(), "laser_type": "non_ablative"
+    }
     html = page(client, store(app, answers))
     ends = when + dt.timedelta(days=30)
     assert f"ends on {ends:%B} {ends.day}, {ends.year}" in html
@@ -414,11 +439,11 @@ def test_practitioner_summary_without_fainting_has_no_lying_down_note(
 def test_practitioner_summary_comfort_profile_and_first_timer(
     practitioner_html: Callable[..., str],
 ) -> None:
-    html = practitioner_html({**BASE, "acupuncture_before": "never", "pain_tolerance": 2, "needle_fear": "strong"})
+    html = practitioner_html({**BASE, "acupuncture_before": "never", "pain_sensitivity": 8, "needle_fear": "strong"})
     comfort = html[html.index('id="comfort"') : html.index('id="goals"')]
     assert "comfort-first-timer" in comfort
-    assert "2 out of 10" in comfort
-    assert "Low pain tolerance" in comfort
+    assert "8 out of 10" in comfort
+    assert "Sensitive to pain: finest facial needles" in comfort
     assert 'id="flag-needle_fear_strong"' in html[html.index('id="discuss"') : html.index('id="timing"')]
 
 
@@ -429,8 +454,8 @@ def test_practitioner_summary_shows_timing_dates(practitioner_html: Callable[...
     ends = when + dt.timedelta(days=90)
     assert 'id="flag-botox_recent"' in timing
     assert "10 days before submission" in timing
-    assert f"{ends:%B} {ends.day}, {ends.year}" in timing
-    assert "90 days" in timing
+    assert f"Window: 90 days; it ends on {ends:%B} {ends.day}, {ends.year}." in squash(timing)
+    assert "it has passed from" not in timing
 
 
 def test_practitioner_summary_shows_goals_and_escapes_free_text(
@@ -514,3 +539,131 @@ def test_the_documented_example_has_the_same_shape() -> None:
         assert set(flag) == FLAG_KEYS
     for key in JSON_KEYS:
         assert f"`{key}`" in doc
+
+
+# Timing lines ----------------------------------------------------------------------------------
+
+
+def test_practitioner_timing_line_says_when_the_window_ends_in_both_languages(
+    app: Flask,
+) -> None:
+    when = dt.date.today() - dt.timedelta(days=10)
+    ends = when + dt.timedelta(days=90)
+    store(app, {**BASE, "recent_procedures": ["filler"], "filler_when": when.isoformat()})
+    with app.test_request_context():
+        en = squash(render_practitioner_summary(the_submission(), "en"))
+        zh = squash(render_practitioner_summary(the_submission(), "zh-Hant"))
+    assert f"Window: 90 days; it ends on {ends:%B} {ends.day}, {ends.year}." in en
+    assert f"等候期：90 天；至 {ends.year}年{ends.month}月{ends.day}日 屆滿。" in zh  # noqa: RUF001
+    assert "it has passed from" not in en and "起已過" not in zh
+
+
+def test_practitioner_timing_line_of_a_window_that_has_ended(app: Flask) -> None:
+    when = dt.date.today() - dt.timedelta(days=120)
+    ends = when + dt.timedelta(days=90)
+    store(app, {**BASE, "recent_procedures": ["threads"], "threads_when": when.isoformat()})
+    with app.test_request_context():
+        html = render_practitioner_summary(the_submission(), "en")
+    info = squash(html[html.index('id="info"') : html.index('id="all-answers"')])
+    assert 'id="flag-threads_past"' in info
+    assert f"Window: 90 days; it ended on {ends:%B} {ends.day}, {ends.year}." in info
+
+
+def test_client_timing_line_in_chinese_uses_the_agreed_terms(
+    app: Flask, client: FlaskClient
+) -> None:
+    when = dt.date.today() - dt.timedelta(days=3)
+    ends = when + dt.timedelta(days=14)
+    answers = {
+        **BASE, "recent_procedures": ["microneedling"], "microneedling_when": when.isoformat()
+    }
+    html = squash(page(client, store(app, answers, lang="zh-Hant")))
+    assert f"自這個日期起算的一般等候期至 {ends.year}年{ends.month}月{ends.day}日 屆滿。" in html
+    assert "為您施針的醫師會與您確認" in html
+
+
+def test_the_event_flag_shows_how_many_days_ahead(app: Flask) -> None:
+    event = dt.date.today() + dt.timedelta(days=14)
+    store(app, {**BASE, "upcoming_event": "yes", "upcoming_event_date": event.isoformat()})
+    with app.test_request_context():
+        html = squash(render_practitioner_summary(the_submission(), "en"))
+    assert 'id="flag-upcoming_event_soon"' in html
+    assert "in 14 days." in html
+    assert "Window:" not in html  # a date ahead has no waiting window
+
+
+# A submission made with the first edition of the questionnaire ---------------------------------
+
+# Answers and flags as the first edition stored them: pain_tolerance (0 = very sensitive), no
+# answer to the questions added since, a cold sore as a red flag (rule facial_skin_broken).
+NEW_SINCE = ("pain_sensitivity", "bleeding_supplements", "recent_stroke_heart", "facial_lesion",
+             "cold_sore_history")
+OLD_ANSWERS = {
+    **{k: v for k, v in BASE.items() if k not in NEW_SINCE},
+    "pain_tolerance": 2,
+    "facial_skin": ["cold_sore"],
+}
+OLD_FLAGS = [
+    {
+        "rule": "facial_skin_broken",
+        "severity": "red_flag",
+        "because": ["facial_skin"],
+        "source": "S2",
+        "client": {"en": "Old text: a cold sore.", "zh-Hant": "舊文字：唇疱疹。"},  # noqa: RUF001
+        "practitioner": {"en": "Old note: no needling here.", "zh-Hant": "舊備註：患處不得施針。"},  # noqa: RUF001
+        "timing": [],
+    },
+    {
+        "rule": "low_pain_tolerance",
+        "severity": "comfort",
+        "because": ["pain_tolerance"],
+        "source": "S22",
+        "client": {"en": "Old text: sensitive.", "zh-Hant": "舊文字：對不適敏感。"},  # noqa: RUF001
+        "practitioner": {"en": "Old note: low pain tolerance.", "zh-Hant": "舊備註：痛感低。"},  # noqa: RUF001
+        "timing": [],
+    },
+]
+OLD_VERSION = "0123456789ab"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_an_old_submission_with_pain_tolerance_still_reads(
+    app: Flask, client: FlaskClient, lang: str
+) -> None:
+    assert "pain_tolerance" not in qn_of(app).questions
+    token = store(app, OLD_ANSWERS, lang, old=(OLD_FLAGS, OLD_VERSION))
+    html = page(client, token)
+    assert 'class="outcome outcome-see_doctor"' in html  # from the stored flags
+    for flag in OLD_FLAGS:
+        assert flag["client"][lang] in html
+        assert f'id="flag-{flag["rule"]}"' in html
+    with app.test_request_context():
+        practitioner = render_practitioner_summary(the_submission(), lang)
+    assert "comfort-pain" in practitioner  # the stored comfort flag read pain_tolerance
+    orphans = practitioner[practitioner.index('id="all-answers"') :]
+    assert "<code>pain_tolerance</code>" in orphans
+    assert '<dd class="answer-value">2</dd>' in orphans
+    assert all(f["practitioner"][lang] in practitioner for f in OLD_FLAGS)
+
+
+def test_old_submission_exports(
+    app: Flask, logged_in: Callable[[str], FlaskClient]
+) -> None:
+    store(app, OLD_ANSWERS, old=(OLD_FLAGS, OLD_VERSION))
+    with app.app_context():
+        sid = the_submission().id
+    dash = logged_in("pa@example.com")
+    data = dash.get(f"/dashboard/submissions/{sid}.json").get_json()
+    assert data["answers"]["pain_tolerance"] == 2 and data["questionnaire_version"] == OLD_VERSION
+    assert [f["rule"] for f in data["flags"]] == ["facial_skin_broken", "low_pain_tolerance"]
+    fhir_doc = dash.get(f"/dashboard/submissions/{sid}.fhir.json")
+    assert fhir_doc.status_code == 200 and "pain_tolerance" in fhir_doc.get_data(as_text=True)
+    listing = dash.get("/dashboard/submissions.csv")
+    assert listing.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(listing.get_data(as_text=True).lstrip("\ufeff"))))
+    [row] = rows
+    assert row["flags"] == "facial_skin_broken;low_pain_tolerance"
+    assert row["pain_sensitivity"] == "" and row["facial_skin"] == "cold_sore"
+    page_of_it = dash.get(f"/dashboard/submissions/{sid}")
+    assert page_of_it.status_code == 200
+    assert "earlier version of the questionnaire" in page_of_it.get_data(as_text=True)

@@ -21,10 +21,16 @@ from .conftest import (
     drafts,
     future,
     past,
+    real_questionnaire,
+    step_of,
     submissions,
 )
 
 STEPS = list(STEP_ANSWERS)
+BEFORE_TREATMENTS = STEPS[: STEPS.index("recent_treatments")]
+PROCEDURES = [
+    v for v in real_questionnaire().questions["recent_procedures"].choice_values if v != "none"
+]
 
 
 def text(r: Any) -> str:
@@ -57,7 +63,7 @@ def test_full_walk_to_summary(walk: Callable[..., Walker], session: Any, lang: s
     [sub] = submissions(session)
     assert sub.lang == lang
     assert sub.answers["skin_goals"] == ["fine_lines", "texture"]
-    assert sub.answers["pain_tolerance"] == 6
+    assert sub.answers["pain_sensitivity"] == 4
     assert sub.answers["consent_store"] is True
     assert sub.questionnaire_version == w.client.application.extensions["questionnaire"].version
     assert sub.full_name == "Mei Chen"
@@ -119,7 +125,7 @@ def test_back_from_first_step_goes_to_start_and_keeps_answers(walker: Walker, se
 
 def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
     walker.start()
-    for step in STEPS[:4]:
+    for step in BEFORE_TREATMENTS:
         walker.post_step(STEP_ANSWERS[step])
     r = walker.post_step(
         {"recent_procedures": ["botox"], "botox_when": "not a date", "permanent_implants": "no"},
@@ -143,11 +149,17 @@ def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
         ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, "upcoming_event_date", "Enter a date."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"]}, "skin_goals_other", "Enter your answer."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"], "skin_goals_other": "   "}, "skin_goals_other", "Enter your answer."),
-        ("comfort", {**STEP_ANSWERS["comfort"], "pain_tolerance": "11"}, "pain_tolerance", "Choose one of the options shown."),
-        ("comfort", {**STEP_ANSWERS["comfort"], "pain_tolerance": "high"}, "pain_tolerance", "Choose one of the options shown."),
-        ("health", {**STEP_ANSWERS["health"], "facial_skin": ["none", "acne"]}, "facial_skin", "cannot be combined"),
-        ("health", {**STEP_ANSWERS["health"], "other_health": "x" * 2001}, "other_health", "Keep this under 2000 characters."),
-        ("health", {**STEP_ANSWERS["health"], "other_health": "bad\x00byte"}, "other_health", "control characters"),
+        ("comfort", {**STEP_ANSWERS["comfort"], "pain_sensitivity": "11"}, "pain_sensitivity", "Choose one of the options shown."),
+        ("comfort", {**STEP_ANSWERS["comfort"], "pain_sensitivity": "high"}, "pain_sensitivity", "Choose one of the options shown."),
+        ("conditions", {**STEP_ANSWERS["conditions"], "recent_stroke_heart": "maybe"}, "recent_stroke_heart", "Choose one of the options shown."),
+        ("medicines", {**STEP_ANSWERS["medicines"], "bleeding_supplements": ["none", "fish_oil"]}, "bleeding_supplements", "cannot be combined"),
+        ("medicines", {**STEP_ANSWERS["medicines"], "bleeding_supplements": []}, "bleeding_supplements", "Choose at least one option."),
+        ("skin_today", {**STEP_ANSWERS["skin_today"], "facial_skin": ["none", "acne"]}, "facial_skin", "cannot be combined"),
+        ("skin_today", {k: v for k, v in STEP_ANSWERS["skin_today"].items() if k != "facial_lesion"}, "facial_lesion", "Choose one of the options."),
+        ("skin_today", {**STEP_ANSWERS["skin_today"], "other_health": "x" * 2001}, "other_health", "Keep this under 2000 characters."),
+        ("skin_today", {**STEP_ANSWERS["skin_today"], "other_health": "bad\x00byte"}, "other_health", "control characters"),
+        ("recent_treatments", {"recent_procedures": ["laser"], "laser_when": past(5), "permanent_implants": "no"}, "laser_type", "Choose one of the options."),
+        ("recent_treatments", {"recent_procedures": ["peel"], "peel_when": past(5), "peel_depth": "very", "permanent_implants": "no"}, "peel_depth", "Choose one of the options shown."),
         ("recent_treatments", {"recent_procedures": ["botox"], "botox_when": future(5), "permanent_implants": "no"}, "botox_when", "This date is in the future"),
         ("recent_treatments", {"recent_procedures": ["botox"], "permanent_implants": "no"}, "botox_when", "Enter a date."),
         ("details", {**STEP_ANSWERS["details"], "full_name": "x" * 201}, "full_name", "Keep this under 200 characters."),
@@ -209,45 +221,69 @@ def test_conditional_question_shown_and_kept_only_when_its_condition_holds(
     assert "skin_goals_other" not in answers and "upcoming_event_date" not in answers
 
 
-@pytest.mark.parametrize("procedure", ["botox", "filler", "laser", "peel", "surgery", "threads"])
+# The follow-up questions of each procedure: its date, and for a laser or a peel its kind.
+FOLLOW_UPS = {p: {f"{p}_when": past(7)} for p in PROCEDURES} | {
+    "laser": {"laser_when": past(7), "laser_type": "ablative"},
+    "peel": {"peel_when": past(7), "peel_depth": "superficial"},
+}
+
+
+def test_every_procedure_has_its_follow_up_questions() -> None:
+    assert set(PROCEDURES) == set(FOLLOW_UPS) and len(PROCEDURES) == 9
+    questions = real_questionnaire().questions
+    for answers in FOLLOW_UPS.values():
+        assert all(step_of(q) == "recent_treatments" and questions[q].required for q in answers)
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES)
 def test_each_procedure_date_is_asked_only_for_that_procedure(
     walker: Walker, session: Any, procedure: str
 ) -> None:
     walker.start()
-    for step in STEPS[:4]:
+    for step in BEFORE_TREATMENTS:
         walker.post_step(STEP_ANSWERS[step])
     page = text(walker.get())
-    assert f'id="q-{procedure}_when"' in page  # on the page, revealed by the checkbox
+    follow_ups = FOLLOW_UPS[procedure]
+    for q in follow_ups:
+        assert f'id="q-{q}"' in page  # on the page, revealed by the checkbox
     r = walker.post_step({"recent_procedures": [procedure], "permanent_implants": "no"})
-    assert r.status_code == 200 and f'id="{procedure}_when-error"' in text(r)
-    r = walker.post_step({"recent_procedures": [procedure], f"{procedure}_when": past(7), "permanent_implants": "no"})
+    assert r.status_code == 200
+    for q in follow_ups:
+        assert f'id="{q}-error"' in text(r)
+    r = walker.post_step({"recent_procedures": [procedure], **follow_ups, "permanent_implants": "no"})
     assert r.status_code == 303
-    assert drafts(session)[0].answers[f"{procedure}_when"] == past(7)
-    others = {f"{p}_when" for p in ("botox", "filler", "laser", "peel", "surgery", "threads")} - {f"{procedure}_when"}
-    assert not others & set(drafts(session)[0].answers)
+    answers = drafts(session)[0].answers
+    assert {q: answers[q] for q in follow_ups} == follow_ups
+    others = {q for p, qs in FOLLOW_UPS.items() if p != procedure for q in qs}
+    assert not others & set(answers)
 
 
 def test_hidden_answers_are_dropped_when_a_procedure_is_unticked(walk: Callable[..., Walker], session: Any) -> None:
-    w = walk(recent_treatments={"recent_procedures": ["botox", "laser"], "botox_when": past(10), "laser_when": past(40)})
-    assert {"botox_when", "laser_when"} <= set(drafts(session)[0].answers)
+    laser = {"laser_when": past(10), "laser_type": "ablative"}
+    w = walk(recent_treatments={"recent_procedures": ["botox", "laser"], "botox_when": past(10), **laser})
+    assert {"botox_when", "laser_when", "laser_type"} <= set(drafts(session)[0].answers)
     url = f"{w.base}/s/recent_treatments?from=review"
-    r = w.post_step({"recent_procedures": ["laser"], "botox_when": past(10), "laser_when": past(40), "permanent_implants": "no"}, url=url)
+    # Laser unticked; its date and kind are still posted (stale fields of the page): dropped.
+    r = w.post_step({"recent_procedures": ["botox"], "botox_when": past(10), **laser, "permanent_implants": "no"}, url=url)
     assert r.status_code == 303 and r.headers["Location"].endswith("/review")
     answers = drafts(session)[0].answers
-    assert "botox_when" not in answers and answers["laser_when"] == past(40)
+    assert "laser_when" not in answers and "laser_type" not in answers
+    assert answers["botox_when"] == past(10)
     w.submit()
-    assert "botox_when" not in submissions(session)[0].answers
+    [sub] = submissions(session)
+    assert "laser_type" not in sub.answers and "laser_when" not in sub.answers
+    assert [f["rule"] for f in sub.flags] == ["botox_recent"]  # no laser_deep_recent
 
 
 def test_review_lists_answers_and_change_returns_to_review(walk: Callable[..., Walker], session: Any) -> None:
     w = walk()
     review = text(w.get(f"{w.base}/review"))
     assert "Mei Chen" in review
-    links = re.findall(r'href="([^"]*/s/comfort\?from=review)#q-pain_tolerance"', review)
-    assert links, "no change link for pain tolerance"
-    r = w.post_step({**STEP_ANSWERS["comfort"], "pain_tolerance": "2"}, url=links[0])
+    links = re.findall(r'href="([^"]*/s/comfort\?from=review)#q-pain_sensitivity"', review)
+    assert links, "no change link for pain sensitivity"
+    r = w.post_step({**STEP_ANSWERS["comfort"], "pain_sensitivity": "8"}, url=links[0])
     assert r.status_code == 303 and r.headers["Location"].endswith("/review")
-    assert drafts(session)[0].answers["pain_tolerance"] == 2
+    assert drafts(session)[0].answers["pain_sensitivity"] == 8
 
 
 def test_change_that_reveals_a_new_question_asks_it_before_review(walk: Callable[..., Walker]) -> None:

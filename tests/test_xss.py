@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from screener.questionnaire.model import TEXT_TYPES
 
-from .conftest import STEP_ANSWERS, Walker, submissions
+from .conftest import STEP_ANSWERS, Walker, step_of, submissions
 from .dashboard_support import *  # noqa: F403  (fixtures: accounts, clinics, logged_in, ...)
 
 PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -26,7 +26,7 @@ def walk_with_payloads(client: FlaskClient) -> Walker:
     w.start()
     free_text = {
         "goals": {"skin_goals": ["other"], "skin_goals_other": PAYLOAD},
-        "health": {"other_health": f"{FORMULA}\n{PAYLOAD}"},
+        step_of("other_health"): {"other_health": f"{FORMULA}\n{PAYLOAD}"},
         "details": {"full_name": f"Mei {PAYLOAD}"},
     }
     for step_id, answers in STEP_ANSWERS.items():

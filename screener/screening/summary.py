@@ -25,8 +25,11 @@ SEE_DOCTOR = "see_doctor"  # any red_flag
 DISCUSS_FIRST = "discuss_first"  # else any discuss or timing
 NOTHING_SPECIAL = "nothing_special"  # else
 
+# pain_tolerance (0 = very sensitive) left the questionnaire for pain_sensitivity (10 = extremely
+# sensitive); old submissions keep it, and show it when read with their own questionnaire.
+PAIN_QUESTIONS = ("pain_sensitivity", "pain_tolerance")
 COMFORT_QUESTIONS = (
-    "pain_tolerance",
+    *PAIN_QUESTIONS,
     "needle_fear",
     "fainting_history",
     "acupuncture_before",
@@ -101,7 +104,7 @@ class ComfortProfile:
     rows: tuple[Reason, ...]
     fainting: bool  # fainted or nearly fainted with needles: first treatment lying down
     first_timer: bool
-    low_pain_tolerance: bool
+    pain_sensitive: bool  # a stored comfort flag raised by a pain question
     strong_needle_fear: bool
 
 
@@ -197,12 +200,13 @@ def practitioner_summary(
             if qid in qn.questions and answers.get(qid) not in (None, "", [])
         )
 
-    pain = answers.get("pain_tolerance")
     comfort = ComfortProfile(
         rows=rows(COMFORT_QUESTIONS),
         fainting=answers.get("fainting_history") == "yes",
         first_timer=answers.get("acupuncture_before") == "never",
-        low_pain_tolerance=isinstance(pain, int) and not isinstance(pain, bool) and pain <= 3,
+        pain_sensitive=any(
+            f.severity == "comfort" and set(f.because) & set(PAIN_QUESTIONS) for f in flags
+        ),
         strong_needle_fear=answers.get("needle_fear") == "strong",
     )
     other = answers.get(OTHER_HEALTH)

@@ -165,17 +165,17 @@ def test_text_fields_with_errors_are_marked_invalid_and_described(
 
 
 def test_scale_is_a_labelled_radio_group(page: Page, live_server: LiveServer) -> None:
-    """Pain tolerance: a fieldset whose legend is the question; each number is a radio whose
+    """Pain sensitivity: a fieldset whose legend is the question; each number is a radio whose
     label also says what the two ends mean; the help text is tied to the group."""
     start_draft(page, live_server.url)
     for step_id in ("about_you", "goals"):
         fill_step(page, STEP_ANSWERS[step_id])
         press(page, '.actions button[value="continue"]')
-    group = page.get_by_role("group", name=re.compile("cope with small discomforts"))
+    group = page.get_by_role("group", name=re.compile("How sensitive are you to small discomforts"))
     assert group.count() == 1
-    assert group.get_attribute("aria-describedby") == "pain_tolerance-help"
+    assert group.get_attribute("aria-describedby") == "pain_sensitivity-help"
     radios = group.get_by_role("radio")
     assert radios.count() == 11
-    assert page.get_by_role("radio", name="0 – Very sensitive").count() == 1
-    assert page.get_by_role("radio", name="10 – Not bothered").count() == 1
+    assert page.get_by_role("radio", name="0 – Not sensitive at all").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert page.get_by_role("radio", name="10 – Extremely sensitive").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
     assert page.get_by_role("radio", name="5", exact=True).count() == 1

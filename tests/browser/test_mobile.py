@@ -78,7 +78,7 @@ def test_every_page_fits_a_phone(
     finally:
         context.close()
     assert len(seen) >= 15, seen
-    assert (folder / f"{lang}-health.png").stat().st_size > 0
+    assert (folder / f"{lang}-conditions.png").stat().st_size > 0
     assert not too_wide, f"pages wider than {PHONE['width']} px: {too_wide}"
     assert not too_small, json.dumps(too_small, indent=1, ensure_ascii=False)
 

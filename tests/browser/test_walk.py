@@ -50,13 +50,20 @@ def test_walk_in_a_real_browser(browser: Browser, live_server: LiveServer, app: 
 def test_conditional_question_is_revealed_by_script(page: Page, live_server: LiveServer) -> None:
     page.goto(f"{live_server.url}/c/demo/")
     page.click("button[type=submit]")
-    for step_id in ("about_you", "goals", "comfort", "health"):
+    steps = list(STEP_ANSWERS)
+    for step_id in steps[: steps.index("recent_treatments")]:
         fill_step(page, STEP_ANSWERS[step_id])
         page.click('button[value="continue"]')
     assert not page.is_visible("#botox_when")
+    assert not page.is_visible("#laser_type-0")
     page.check('input[name="recent_procedures"][value="botox"]')
     assert page.is_visible("#botox_when")
     page.fill("#botox_when", past(30))
+    # A laser reveals two questions: its date and its kind.
+    page.check('input[name="recent_procedures"][value="laser"]')
+    assert page.is_visible("#laser_when") and page.is_visible("#laser_type-0")
+    page.fill("#laser_when", past(60))
+    page.check('input[name="laser_type"][value="non_ablative"]')
     page.check('input[name="permanent_implants"][value="no"]')
     page.click('button[value="continue"]')
     assert "/s/details" in page.url
