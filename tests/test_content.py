@@ -2,7 +2,7 @@
 content brief's rules in every client-facing text, in both languages (the questionnaire, the
 interface messages of the client pages, and the pages as served)."""
 
-# ruff: noqa: RUF001  (Chinese punctuation in Chinese texts is meant)
+
 from __future__ import annotations
 
 import re

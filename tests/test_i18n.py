@@ -385,7 +385,7 @@ def test_dates_follow_the_language(app: Flask, client: FlaskClient, session: Any
     assert f"kept until {english}" in pages["en"]
     assert f"保留至 {chinese}" in pages["zh-Hant"]
     steps = len(STEP_ANSWERS)
-    assert f"第 1 步，共 {steps} 步" in pages["zh-Hant"] and f"Step 1 of {steps}" in pages["en"]  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert f"第 1 步，共 {steps} 步" in pages["zh-Hant"] and f"Step 1 of {steps}" in pages["en"]
 
 
 def test_review_shows_answers_in_the_draft_language(
@@ -393,7 +393,7 @@ def test_review_shows_answers_in_the_draft_language(
 ) -> None:
     walker = walk(lang="zh-Hant")
     html = client.get(f"{walker.base}/review").get_data(as_text=True)
-    assert "4（滿分 10）" in html  # pain sensitivity, a number in a translated phrase  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert "4（滿分 10）" in html  # pain sensitivity, a number in a translated phrase
     assert "30 至 44 歲" in html  # a choice label from questions.yaml
     assert "是，我同意" in html  # a consent, from the catalog
 

@@ -554,7 +554,7 @@ def test_practitioner_timing_line_says_when_the_window_ends_in_both_languages(
         en = squash(render_practitioner_summary(the_submission(), "en"))
         zh = squash(render_practitioner_summary(the_submission(), "zh-Hant"))
     assert f"Window: 90 days; it ends on {ends:%B} {ends.day}, {ends.year}." in en
-    assert f"等候期：90 天；至 {ends.year}年{ends.month}月{ends.day}日 屆滿。" in zh  # noqa: RUF001
+    assert f"等候期：90 天；至 {ends.year}年{ends.month}月{ends.day}日 屆滿。" in zh
     assert "it has passed from" not in en and "起已過" not in zh
 
 
@@ -609,8 +609,8 @@ OLD_FLAGS = [
         "severity": "red_flag",
         "because": ["facial_skin"],
         "source": "S2",
-        "client": {"en": "Old text: a cold sore.", "zh-Hant": "舊文字：唇疱疹。"},  # noqa: RUF001
-        "practitioner": {"en": "Old note: no needling here.", "zh-Hant": "舊備註：患處不得施針。"},  # noqa: RUF001
+        "client": {"en": "Old text: a cold sore.", "zh-Hant": "舊文字：唇疱疹。"},
+        "practitioner": {"en": "Old note: no needling here.", "zh-Hant": "舊備註：患處不得施針。"},
         "timing": [],
     },
     {
@@ -618,8 +618,8 @@ OLD_FLAGS = [
         "severity": "comfort",
         "because": ["pain_tolerance"],
         "source": "S22",
-        "client": {"en": "Old text: sensitive.", "zh-Hant": "舊文字：對不適敏感。"},  # noqa: RUF001
-        "practitioner": {"en": "Old note: low pain tolerance.", "zh-Hant": "舊備註：痛感低。"},  # noqa: RUF001
+        "client": {"en": "Old text: sensitive.", "zh-Hant": "舊文字：對不適敏感。"},
+        "practitioner": {"en": "Old note: low pain tolerance.", "zh-Hant": "舊備註：痛感低。"},
         "timing": [],
     },
 ]

@@ -176,6 +176,6 @@ def test_scale_is_a_labelled_radio_group(page: Page, live_server: LiveServer) ->
     assert group.get_attribute("aria-describedby") == "pain_sensitivity-help"
     radios = group.get_by_role("radio")
     assert radios.count() == 11
-    assert page.get_by_role("radio", name="0 – Not sensitive at all").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
-    assert page.get_by_role("radio", name="10 – Extremely sensitive").count() == 1  # noqa: RUF001 - meant: Chinese punctuation, en dash
+    assert page.get_by_role("radio", name="0 – Not sensitive at all").count() == 1
+    assert page.get_by_role("radio", name="10 – Extremely sensitive").count() == 1
     assert page.get_by_role("radio", name="5", exact=True).count() == 1
