@@ -32,7 +32,7 @@ def request_lang() -> str:
     if lang in LANGUAGES:
         return str(lang)
     best = request.accept_languages.best_match(
-        ["en", "en-GB", "en-US", "zh-Hant", "zh-TW", "zh-HK", "zh"], default=None
+        ["en", "en-GB", "en-US", "zh-Hant", "zh-TW", "zh-HK", "zh"]
     )
     return normalise_lang(best) or DEFAULT_LANG
 

@@ -69,7 +69,7 @@ def set_security_headers(response: Response) -> Response:
     # g.frame_ancestors holds frame_origins() of the clinic's list (wizard/views.py): only
     # normalised origins reach the header, so a stored "https://a.example; script-src *" adds
     # no directive, and a clinic whose origins are all invalid is not embeddable.
-    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
     origins: list[str] = ctx.get("frame_ancestors") or []
     ancestors = " ".join(origins) if origins else "'none'"
     headers = response.headers

@@ -240,7 +240,7 @@ def unauthorized() -> ResponseReturnValue:
 
 def current_practitioner() -> Practitioner:
     """The logged-in account (the dashboard's before_request guarantees there is one)."""
-    return cast(Practitioner, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(Practitioner, current_user._get_current_object())
 
 
 def admin_required(view: F) -> F:

@@ -138,7 +138,8 @@ def login() -> ResponseReturnValue:
         return render_template("dashboard/login.html", form=form, failed=False, locked=None)
     # As typed, for the audit log and the count of failures (no NUL: PostgreSQL refuses it).
     email = strip_control(str(request.form.get("email", ""))).strip().lower()[:254]
-    account, named, password = None, [], ""
+    account, password = None, ""
+    named: list[Practitioner] = []
     if form.validate_on_submit():  # CSRF was checked before the view (CSRFProtect)
         until = operations.locked_until(email)
         if until is not None:  # refused before any password is checked

@@ -15,7 +15,7 @@ def _within_days(value: Any, operand: Any, question: Question, today: dt.date) -
     if day is None:
         return False
     days = question.window_days if operand == "window" else operand
-    return abs((today - day).days) < days
+    return days is not None and abs((today - day).days) < days
 
 
 _OPERATORS: dict[str, Callable[[Any, Any, Question, dt.date], bool]] = {

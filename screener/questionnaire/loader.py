@@ -90,7 +90,7 @@ def parse_questionnaire(data: bytes | str, source: str = "questions.yaml") -> Qu
     raw = data.encode() if isinstance(data, str) else data
     try:
         stream = io.BytesIO(raw)
-        stream.name = source  # type: ignore[attr-defined]  # YAML error marks name the file
+        stream.name = source  # YAML error marks name the file
         # _UniqueKeyLoader subclasses SafeLoader: no arbitrary objects are built.
         tree = yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506  # nosec B506
     except yaml.YAMLError as exc:

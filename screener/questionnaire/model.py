@@ -112,9 +112,8 @@ def _condition_kind(value: Any) -> str:
             if key in value:
                 return f"<{key}>"
         return "<compare>"
-    return {Compare: "<compare>", AllOf: "<all>", AnyOf: "<any>", Not: "<not>"}.get(
-        type(value), "<compare>"
-    )
+    kinds: dict[type, str] = {Compare: "<compare>", AllOf: "<all>", AnyOf: "<any>", Not: "<not>"}
+    return kinds.get(type(value), "<compare>")
 
 
 Condition = Annotated[

@@ -78,7 +78,7 @@ def _string(q: Question, value: Any, system: str) -> FhirValues:
 
 
 def _scale_words(q: Question, value: Any, lang: str) -> str:
-    return gettext("%(value)s out of %(max)s", value=value, max=q.max)
+    return str(gettext("%(value)s out of %(max)s", value=value, max=q.max))
 
 
 def _scale_plain(q: Question, value: Any, lang: str) -> str:
@@ -128,7 +128,7 @@ def _consent_posted(value: Any) -> list[str]:
 
 
 def _consent_words(q: Question, value: Any, lang: str) -> str:
-    return gettext("Yes, I agree") if value is True else gettext("Not answered")
+    return str(gettext("Yes, I agree") if value is True else gettext("Not answered"))
 
 
 def _consent_plain(q: Question, value: Any, lang: str) -> str:
@@ -182,7 +182,7 @@ def make_field(q: Question) -> Field:
 def display_answer(q: Question, value: Any, lang: str) -> str:
     """An answer in words, in `lang` (translated; dates in the interface's locale)."""
     if is_empty(value):
-        return gettext("Not answered")
+        return str(gettext("Not answered"))
     return kind(q).words(q, value, lang)
 
 

@@ -11,14 +11,18 @@ JSON_KEYS = ("id", "clinic", "submitted_at", "lang", "questionnaire_version", "a
 
 
 class ClinicRecord(Protocol):
-    slug: str
+    @property
+    def slug(self) -> str: ...
 
 
 class SubmissionRecord(Protocol):
     """What the exports read of a submission (the Submission model, or a stand-in in tests)."""
 
     id: int
-    clinic: ClinicRecord
+
+    @property
+    def clinic(self) -> ClinicRecord: ...
+
     submitted_at: dt.datetime
     lang: str
     questionnaire_version: str

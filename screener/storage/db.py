@@ -82,12 +82,12 @@ class Database:
     @property
     def engine(self) -> Engine:
         """The current app's engine."""
-        return self.of(current_app).engine  # type: ignore[arg-type]
+        return self.of(current_app).engine
 
     @property
     def sessions(self) -> sessionmaker[Session]:
         """The current app's session factory."""
-        return self.of(current_app).sessions  # type: ignore[arg-type]
+        return self.of(current_app).sessions
 
     @property
     def session(self) -> Session:

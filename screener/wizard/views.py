@@ -71,7 +71,7 @@ def _helpers() -> dict[str, Any]:
 @bp.url_value_preprocessor
 def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("slug", "")
-    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
     ctx.embedded = request.blueprint == "embed"
     # Checked before the query: PostgreSQL refuses some strings (a NUL byte) with an error.
     clinic = find_clinic(db.session, slug) if valid_slug(slug) else None
@@ -96,7 +96,7 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
 
 
 def _load_draft(token: str) -> Draft:
-    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
     draft = find_draft(db.session, ctx.clinic, token)
     if draft is None:
         abort(404, description="draft")
@@ -237,7 +237,7 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
 
     form = _step_form(current, rendered, draft, posted=True)
     form.validate()
-    if form.csrf_token.errors:
+    if form["csrf_token"].errors:
         abort(400, description="csrf")
     # Which questions apply depends on what was just posted on this very step.
     shown = engine.shown_questions(
@@ -275,8 +275,7 @@ def _render_step(
     """The step page, from the form (stored answers, or a posted form and its errors)."""
     qn, draft = questionnaire(), g.draft
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
-    errors = [(name, msgs[0]) for name, msgs in form.errors.items()
-              if msgs and name != "csrf_token"]
+    errors = [(q.id, form[q.id].errors[0]) for q in rendered if form[q.id].errors]
     reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
     return render_template(
         "wizard/step.html", step=current, number=number, total=len(steps), questions=rendered,
