@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -28,7 +31,9 @@ def register(app: Flask) -> None:
     """Commands that need a running app. init-db, check-questions and questions-schema are
     plugins (pyproject.toml): they work before the app can start."""
     app.cli.add_command(seed_demo)
-    for command in (create_clinic, create_practitioner, set_password_command, purge_command):
+    for command in (
+        create_clinic, create_practitioner, set_password_command, purge_command, deliver_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -279,3 +284,25 @@ def purge_command(dry_run: bool) -> None:
     )
     for slug, n in report.submissions.items():
         click.echo(f"  {slug}: {n} submission(s)")
+
+
+@click.command("deliver")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600),
+    help="Seconds between looks at the outbox when nothing is due.",
+)
+@with_appcontext
+def deliver_command(once: bool, interval: float) -> None:
+    """Deliver the outbox (emails, webhook events) in the foreground until stopped (SIGTERM or
+    Ctrl+C end it after the message being sent). Run one or more beside the web servers."""
+    from . import outbox
+
+    logging.getLogger("screener").setLevel(logging.INFO)  # one line per message, to stderr
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not once:
+        click.echo(f"Delivering the outbox of {db.engine.url.render_as_string(hide_password=True)}")
+    outbox.run(app, interval, once, stop)

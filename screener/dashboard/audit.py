@@ -29,6 +29,7 @@ ACTIONS: dict[str, Any] = {
     "password_changed": _l("Changed own password"),
     "clinic_changed": _l("Changed clinic settings"),
     "purge": _l("Retention purge"),
+    "delivery_failed": _l("Gave up delivering a notice or webhook event"),
 }
 
 

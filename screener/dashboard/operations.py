@@ -23,6 +23,7 @@ from ..storage.models import (
     Draft,
     LoginSession,
     LoginThrottle,
+    OutboxMessage,
     Practitioner,
     Submission,
     utcnow,
@@ -43,6 +44,8 @@ from .forms import strip_control
 LOCK_AFTER = 5
 FIRST_LOCK = dt.timedelta(seconds=30)
 LONGEST_LOCK = dt.timedelta(minutes=15)
+# How long delivered and failed outbox messages (the delivery log) are kept.
+OUTBOX_KEEP = dt.timedelta(days=30)
 
 
 class EmailTaken(Exception):
@@ -211,6 +214,10 @@ def delete_submission(me: Practitioner, sub: Submission) -> None:
     with db.transaction() as s:
         draft_id = sub.draft_id
         s.execute(delete(Submission).where(Submission.id == sub.id))
+        # Webhook events that carry its answers go with it, delivered or not.
+        s.execute(delete(OutboxMessage).where(
+            OutboxMessage.submission_id == sub.id, OutboxMessage.private.is_(True)
+        ))
         if draft_id is not None:
             s.execute(delete(Draft).where(Draft.id == draft_id))
         audit.record(
@@ -382,6 +389,11 @@ def purge_expired(now: dt.datetime, dry_run: bool = False) -> PurgeReport:
             ))
             s.execute(delete(LoginThrottle).where(
                 LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
+            ))
+            # Delivered and failed messages: the delivery log keeps OUTBOX_KEEP.
+            s.execute(delete(OutboxMessage).where(
+                OutboxMessage.status != "pending",
+                OutboxMessage.created_at <= now - OUTBOX_KEEP,
             ))
             if dry_run:
                 raise _RollBack

@@ -1,0 +1,54 @@
+"""outbox: emails and webhook events delivered by a worker; api_token; webhook_endpoint
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-10
+
+New-submission notices were sent from a thread of the web process; they are now rows of the
+outbox, written in the submission's transaction and delivered by `flask --app screener deliver`.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'outbox',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('clinic_id', sa.Integer(), nullable=True),
+        sa.Column('submission_id', sa.Integer(), nullable=True),
+        sa.Column('payload', sa.JSON(), nullable=False),
+        sa.Column('private', sa.Boolean(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('give_up_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('last_attempt_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('last_error', sa.String(length=500), nullable=True),
+        sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ['clinic_id'], ['clinic.id'], name=op.f('fk_outbox_clinic_id_clinic'),
+            ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+        sa.UniqueConstraint('key', name=op.f('uq_outbox_key')),
+    )
+    op.create_index('ix_outbox_due', 'outbox', ['status', 'next_attempt_at', 'id'])
+    op.create_index('ix_outbox_clinic_created', 'outbox', ['clinic_id', 'created_at', 'id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_outbox_clinic_created', table_name='outbox')
+    op.drop_index('ix_outbox_due', table_name='outbox')
+    op.drop_table('outbox')
