@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     for command in (
         create_clinic, create_practitioner, set_password_command, purge_command, deliver_command,
+        create_api_token,
     ):
         app.cli.add_command(command)
 
@@ -306,3 +307,22 @@ def deliver_command(once: bool, interval: float) -> None:
     if not once:
         click.echo(f"Delivering the outbox of {db.engine.url.render_as_string(hide_password=True)}")
     outbox.run(app, interval, once, stop)
+
+
+@click.command("create-api-token")
+@click.argument("slug")
+@click.option("--name", required=True, help="What will use it, such as 'Records system'.")
+@with_appcontext
+def create_api_token(slug: str, name: str) -> None:
+    """Create an API token of clinic SLUG for the FHIR API and print it (shown only now)."""
+    from .dashboard import operations
+
+    if not name.strip():
+        raise click.ClickException("give the token a name")
+    row, token = operations.create_api_token_cli(_clinic(slug), name)
+    click.echo(token)
+    click.echo(
+        f"API token {row.name!r} of clinic {slug!r}: send it as 'Authorization: Bearer <token>'."
+        " It is shown only this once.",
+        err=True,
+    )

@@ -90,7 +90,6 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Public address of the product, for links in emails and FHIR URLs: never taken from a
         # request (its Host header is the client's to choose).
         "BASE_URL": (os.environ.get("SCREENER_BASE_URL") or "").rstrip("/") or None,
-        "FHIR_BASE": os.environ.get("SCREENER_FHIR_BASE") or None,
         "SMTP_HOST": os.environ.get("SCREENER_SMTP_HOST") or None,
         "SMTP_PORT": _env_int("SCREENER_SMTP_PORT", 587),
         "SMTP_USER": os.environ.get("SCREENER_SMTP_USER") or None,

@@ -46,9 +46,30 @@ def upgrade() -> None:
     )
     op.create_index('ix_outbox_due', 'outbox', ['status', 'next_attempt_at', 'id'])
     op.create_index('ix_outbox_clinic_created', 'outbox', ['clinic_id', 'created_at', 'id'])
+    op.create_table(
+        'api_token',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('clinic_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('hint', sa.String(length=16), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('created_by', sa.String(length=254), nullable=False),
+        sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ['clinic_id'], ['clinic.id'], name=op.f('fk_api_token_clinic_id_clinic'),
+            ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+        sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash')),
+    )
+    op.create_index(op.f('ix_api_token_clinic_id'), 'api_token', ['clinic_id'])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_api_token_clinic_id'), table_name='api_token')
+    op.drop_table('api_token')
     op.drop_index('ix_outbox_clinic_created', table_name='outbox')
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.drop_table('outbox')

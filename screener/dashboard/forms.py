@@ -167,6 +167,14 @@ class RoleForm(DashboardForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
+class ApiTokenForm(DashboardForm):
+    name = StringField(
+        _l("Name"),
+        description=_l("What uses it, such as \"Records system\"."),
+        validators=[DataRequired(), Length(max=100)],
+    )
+
+
 class ClinicForm(DashboardForm):
     name = StringField(_l("Clinic name"), validators=[DataRequired(), Length(max=200)])
     contact_email = EmailField(

@@ -31,7 +31,7 @@ from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
 
-from ..config import page_base_url, public_base_url
+from ..config import page_base_url
 from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import stream_csv
@@ -41,7 +41,15 @@ from ..questionnaire.model import SEVERITIES
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
 from ..storage import versions
-from ..storage.models import ROLES, LoginSession, Practitioner, Submission, parse_id, utcnow
+from ..storage.models import (
+    ROLES,
+    ApiToken,
+    LoginSession,
+    Practitioner,
+    Submission,
+    parse_id,
+    utcnow,
+)
 from . import audit, operations, queries
 from .auth import (
     LOGIN_ID,
@@ -54,6 +62,7 @@ from .auth import (
 )
 from .forms import (
     SEVERITY_LABELS,
+    ApiTokenForm,
     ClinicForm,
     ConfirmForm,
     FilterForm,
@@ -304,10 +313,8 @@ def delete_submission(submission_id: int) -> ResponseReturnValue:
 
 
 def fhir_urls() -> fhir.Urls:
-    """The installation's FHIR base: SCREENER_FHIR_BASE, else <base URL>/fhir."""
-    config = current_app.config
-    base = config["FHIR_BASE"] or public_base_url(config) + "/fhir"
-    return fhir.Urls(base.rstrip("/"))
+    """The installation's FHIR base: <SCREENER_BASE_URL>/fhir, where the API serves them."""
+    return fhir.urls_of(current_app.config)
 
 
 def _json_download(data: Any, filename: str, mimetype: str = "application/json") -> Response:
@@ -597,6 +604,47 @@ def end_session(session_id: int) -> ResponseReturnValue:
         return redirect(url_for("dashboard.login"), code=303)
     flash(_("The session was ended."))
     return redirect(url_for("dashboard.sessions"), code=303)
+
+
+def _api_page(form: ApiTokenForm, shown_token: tuple[str, str] | None = None) -> str:
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.clinic_id == current_practitioner().clinic_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    return render_template(
+        "dashboard/api.html", tokens=tokens, form=form, confirm=ConfirmForm(),
+        shown_token=shown_token, api_url=fhir_urls().base,
+    )
+
+
+@bp.route("/admin/api", methods=["GET", "POST"])
+@admin_required
+def api_tokens() -> ResponseReturnValue:
+    form = ApiTokenForm()
+    if form.validate_on_submit():
+        row, token = operations.create_api_token(current_practitioner(), str(form.name.data))
+        # Shown once, on this response only (never put in a cookie or a URL).
+        return _api_page(ApiTokenForm(formdata=None), (row.name, token))
+    status = 422 if request.method == "POST" else 200
+    return _api_page(form), status
+
+
+@bp.post("/admin/api/<id:token_id>/revoke")
+@admin_required
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
+    row = db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.id == token_id, ApiToken.clinic_id == current_practitioner().clinic_id
+        )
+    ).first()
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.revoke_api_token(current_practitioner(), row)
+    flash(_("The token %(name)s was revoked: it no longer works.", name=row.name))
+    return redirect(url_for("dashboard.api_tokens"), code=303)
 
 
 @bp.get("/admin/audit")

@@ -322,3 +322,20 @@ class OutboxMessage(Base):
     last_attempt_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(Base):
+    """A clinic's key to the FHIR API: the token is shown once; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, to tell tokens apart (not enough to guess the rest).
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
