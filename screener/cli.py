@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     for command in (
         create_clinic, create_practitioner, set_password_command, purge_command, deliver_command,
-        create_api_token,
+        create_api_token, add_webhook,
     ):
         app.cli.add_command(command)
 
@@ -324,5 +324,31 @@ def create_api_token(slug: str, name: str) -> None:
     click.echo(
         f"API token {row.name!r} of clinic {slug!r}: send it as 'Authorization: Bearer <token>'."
         " It is shown only this once.",
+        err=True,
+    )
+
+
+@click.command("add-webhook")
+@click.argument("slug")
+@click.argument("url")
+@click.option(
+    "--answers", is_flag=True,
+    help="Include the answers (health data) in each event: only for your own system.",
+)
+@with_appcontext
+def add_webhook(slug: str, url: str, answers: bool) -> None:
+    """Add a webhook endpoint (https://...) of clinic SLUG and print its signing secret
+    (shown only now)."""
+    from . import webhooks
+    from .dashboard import operations
+
+    clinic = _clinic(slug)
+    if webhooks.url_problem(url, webhooks.allow_local_http(current_app)) is not None:
+        raise click.ClickException(f"not an https:// address: {url!r}")
+    endpoint = operations.add_webhook_cli(clinic, url, answers)
+    click.echo(endpoint.secret)
+    click.echo(
+        f"Webhook endpoint {url} of clinic {slug!r} added; the line above is its signing"
+        " secret (Standard Webhooks), shown only this once.",
         err=True,
     )

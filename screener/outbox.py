@@ -53,9 +53,9 @@ Sender = Callable[[Flask, OutboxMessage], None]
 
 
 def _senders() -> dict[str, Sender]:
-    from . import notify
+    from . import notify, webhooks
 
-    return {"email": notify.send_notice}
+    return {"email": notify.send_notice, "webhook": webhooks.send_event}
 
 
 def new_key() -> str:
@@ -70,6 +70,7 @@ def enqueue(
     *,
     clinic_id: int | None,
     submission_id: int | None = None,
+    endpoint_id: int | None = None,
     private: bool = False,
     now: dt.datetime | None = None,
 ) -> OutboxMessage:
@@ -78,7 +79,7 @@ def enqueue(
     hours = current_app.config["OUTBOX_GIVE_UP_HOURS"]
     message = OutboxMessage(
         key=new_key(), kind=kind, payload=payload, clinic_id=clinic_id,
-        submission_id=submission_id, private=private,
+        submission_id=submission_id, endpoint_id=endpoint_id, private=private,
         status="pending", created_at=now, next_attempt_at=now, attempts=0,
         give_up_at=now + dt.timedelta(hours=hours),
     )

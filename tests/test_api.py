@@ -27,7 +27,6 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.structuredefinition import StructureDefinition
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from screener.config import ROOT
 from screener.extensions import db

@@ -1,6 +1,8 @@
 """The outbox: notices are written with the submission and delivered by the worker, to a real
 SMTP server (aiosmtpd); nothing is lost while the mail server is down or when the worker is
 killed, nothing is sent twice, and a message past its time is given up where the admin sees it."""
+
+# ruff: noqa: F811  (shared fixtures are imported by name)
 from __future__ import annotations
 
 import asyncio
@@ -96,7 +98,7 @@ def test_fifty_notices_while_the_mail_server_is_down_for_an_hour(
 def test_a_message_past_its_time_is_given_up_where_the_admin_sees_it(
     mail_app: Flask,
     walk: Callable[..., Walker],
-    logged_in: Callable[[str], Any],  # noqa: F811
+    logged_in: Callable[[str], Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     mail_app.config["SMTP_PORT"] = free_port()  # down, and never back

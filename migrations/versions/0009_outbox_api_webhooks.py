@@ -20,11 +20,28 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        'webhook_endpoint',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('clinic_id', sa.Integer(), nullable=False),
+        sa.Column('url', sa.String(length=2000), nullable=False),
+        sa.Column('secret', sa.String(length=100), nullable=False),
+        sa.Column('include_answers', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('created_by', sa.String(length=254), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['clinic_id'], ['clinic.id'], name=op.f('fk_webhook_endpoint_clinic_id_clinic'),
+            ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoint')),
+    )
+    op.create_index(op.f('ix_webhook_endpoint_clinic_id'), 'webhook_endpoint', ['clinic_id'])
+    op.create_table(
         'outbox',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('key', sa.String(length=64), nullable=False),
         sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('clinic_id', sa.Integer(), nullable=True),
+        sa.Column('endpoint_id', sa.Integer(), nullable=True),
         sa.Column('submission_id', sa.Integer(), nullable=True),
         sa.Column('payload', sa.JSON(), nullable=False),
         sa.Column('private', sa.Boolean(), nullable=False),
@@ -40,6 +57,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ['clinic_id'], ['clinic.id'], name=op.f('fk_outbox_clinic_id_clinic'),
             ondelete='CASCADE',
+        ),
+        sa.ForeignKeyConstraint(
+            ['endpoint_id'], ['webhook_endpoint.id'],
+            name=op.f('fk_outbox_endpoint_id_webhook_endpoint'), ondelete='SET NULL',
         ),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
         sa.UniqueConstraint('key', name=op.f('uq_outbox_key')),
@@ -73,3 +94,5 @@ def downgrade() -> None:
     op.drop_index('ix_outbox_clinic_created', table_name='outbox')
     op.drop_index('ix_outbox_due', table_name='outbox')
     op.drop_table('outbox')
+    op.drop_index(op.f('ix_webhook_endpoint_clinic_id'), table_name='webhook_endpoint')
+    op.drop_table('webhook_endpoint')

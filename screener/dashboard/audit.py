@@ -32,6 +32,8 @@ ACTIONS: dict[str, Any] = {
     "delivery_failed": _l("Gave up delivering a notice or webhook event"),
     "api_token_created": _l("Created an API token"),
     "api_token_revoked": _l("Revoked an API token"),
+    "webhook_added": _l("Added a webhook endpoint"),
+    "webhook_removed": _l("Removed a webhook endpoint"),
     "api_read": _l("Read a submission through the API"),
     "api_search": _l("Searched submissions through the API"),
 }

@@ -29,6 +29,7 @@ from ..storage.models import (
     OutboxMessage,
     Practitioner,
     Submission,
+    WebhookEndpoint,
     utcnow,
 )
 from . import audit
@@ -397,6 +398,45 @@ def api_read(
         )
 
 
+# Webhooks ----------------------------------------------------------------------------------------
+
+
+def _new_webhook(
+    s: Session, clinic_id: int, url: str, include_answers: bool, created_by: str
+) -> WebhookEndpoint:
+    from ..webhooks import new_secret
+
+    endpoint = WebhookEndpoint(
+        clinic_id=clinic_id, url=url, secret=new_secret(), include_answers=include_answers,
+        created_at=utcnow(), created_by=created_by[:254],
+    )
+    s.add(endpoint)
+    s.flush()
+    return endpoint
+
+
+def add_webhook(me: Practitioner, url: str, include_answers: bool) -> WebhookEndpoint:
+    """A new endpoint of `me`'s clinic (the form checked the address); its secret is shown
+    once by the caller."""
+    with db.transaction() as s:
+        endpoint = _new_webhook(s, me.clinic_id, url, include_answers, me.email)
+        audit.record(
+            s, "webhook_added", by=me, detail={"url": url, "answers": include_answers}
+        )
+    return endpoint
+
+
+def remove_webhook(me: Practitioner, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint of the clinic (the caller checked that) and its undelivered events;
+    the log of those delivered or given up stays."""
+    with db.transaction() as s:
+        s.execute(delete(OutboxMessage).where(
+            OutboxMessage.endpoint_id == endpoint.id, OutboxMessage.status == "pending"
+        ))
+        s.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
+        audit.record(s, "webhook_removed", by=me, detail={"url": endpoint.url})
+
+
 # The command line ------------------------------------------------------------------------------
 
 
@@ -484,3 +524,14 @@ def create_api_token_cli(clinic: Clinic, name: str) -> tuple[ApiToken, str]:
             detail={"name": row.name, "hint": row.hint},
         )
     return row, token
+
+
+def add_webhook_cli(clinic: Clinic, url: str, include_answers: bool) -> WebhookEndpoint:
+    """A new endpoint added on the command line (the caller checked the address)."""
+    with db.transaction() as s:
+        endpoint = _new_webhook(s, clinic.id, url, include_answers, COMMAND_LINE)
+        audit.record(
+            s, "webhook_added", clinic_id=clinic.id, actor=COMMAND_LINE,
+            detail={"url": url, "answers": include_answers},
+        )
+    return endpoint

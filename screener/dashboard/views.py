@@ -31,6 +31,7 @@ from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
 
+from .. import webhooks
 from ..config import page_base_url
 from ..embed import embed_snippets
 from ..exports import fhir
@@ -45,8 +46,10 @@ from ..storage.models import (
     ROLES,
     ApiToken,
     LoginSession,
+    OutboxMessage,
     Practitioner,
     Submission,
+    WebhookEndpoint,
     parse_id,
     utcnow,
 )
@@ -71,6 +74,7 @@ from .forms import (
     PractitionerForm,
     ReviewForm,
     RoleForm,
+    WebhookForm,
     origins_of,
     strip_control,
 )
@@ -645,6 +649,65 @@ def revoke_api_token(token_id: int) -> ResponseReturnValue:
     operations.revoke_api_token(current_practitioner(), row)
     flash(_("The token %(name)s was revoked: it no longer works.", name=row.name))
     return redirect(url_for("dashboard.api_tokens"), code=303)
+
+
+DELIVERY_LOG_ROWS = 50
+
+
+def _webhooks_page(form: WebhookForm, shown: WebhookEndpoint | None = None) -> str:
+    clinic_id = current_practitioner().clinic_id
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.clinic_id == clinic_id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    ).all()
+    log = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.clinic_id == clinic_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(DELIVERY_LOG_ROWS)
+    ).all()
+    return render_template(
+        "dashboard/webhooks.html", endpoints=endpoints, log=log, form=form,
+        confirm=ConfirmForm(), shown=shown,
+    )
+
+
+def _webhook_form(**kwargs: Any) -> WebhookForm:
+    return WebhookForm(allow_local_http=webhooks.allow_local_http(current_app), **kwargs)
+
+
+@bp.route("/admin/webhooks", methods=["GET", "POST"])
+@admin_required
+def webhook_endpoints() -> ResponseReturnValue:
+    """The clinic's webhook endpoints, the form to add one, and the delivery log."""
+    form = _webhook_form()
+    if form.validate_on_submit():
+        endpoint = operations.add_webhook(
+            current_practitioner(), str(form.url.data), bool(form.include_answers.data)
+        )
+        # The secret is shown once, on this response only.
+        return _webhooks_page(_webhook_form(formdata=None), endpoint)
+    status = 422 if request.method == "POST" else 200
+    return _webhooks_page(form), status
+
+
+@bp.post("/admin/webhooks/<id:endpoint_id>/remove")
+@admin_required
+def remove_webhook(endpoint_id: int) -> ResponseReturnValue:
+    endpoint = db.session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.clinic_id == current_practitioner().clinic_id,
+        )
+    ).first()
+    if endpoint is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.remove_webhook(current_practitioner(), endpoint)
+    flash(_("The endpoint %(url)s was removed.", url=endpoint.url))
+    return redirect(url_for("dashboard.webhook_endpoints"), code=303)
 
 
 @bp.get("/admin/audit")

@@ -304,6 +304,11 @@ class OutboxMessage(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    # A webhook event's endpoint (removing an endpoint deletes its pending events; the log of
+    # those delivered or failed stays, with the address in `payload`).
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="SET NULL")
+    )
     # No foreign key: the event of a submission deleted since is still delivered (or failed).
     submission_id: Mapped[int | None]
     # What the message needs (email: recipient, clinic name, link; webhook: the exact body).
@@ -339,3 +344,22 @@ class ApiToken(Base):
     created_by: Mapped[str] = mapped_column(String(254), default="")
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """A clinic's HTTPS address that gets a signed event for each new submission.
+
+    The secret signs the events (HMAC-SHA256, Standard Webhooks) and so is stored as it is; the
+    admin sees it once, when the endpoint is added.
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    # The events carry the answers (health data): only when the admin asked for it.
+    include_answers: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="")

@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import notify
+from .. import notify, webhooks
 from ..extensions import db, limiter
 from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
 from ..questionnaire import engine
@@ -343,6 +343,7 @@ def submit(token: str) -> ResponseReturnValue:
                 # The clinic's notice (no health data), delivered by the outbox's worker:
                 # committed with the submission or not at all.
                 notify.queue_notice(session, g.clinic, submission_id)
+                webhooks.queue_submission_event(session, g.clinic, submission_id, submission)
     except IntegrityError:  # a submission for this draft exists (the unique key): not twice
         submission_id = None
     if submission_id is None:
