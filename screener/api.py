@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from .dashboard import operations, queries
 from .exports import fhir, fhir_defs
 from .extensions import db
-from .questionnaire.model import Questionnaire
+from .questionnaire.model import LANGUAGES, Questionnaire
 from .storage import versions
 from .storage.models import ApiToken, Submission, parse_id
 
@@ -128,6 +128,15 @@ def _stored_version(wanted: str) -> Questionnaire:
     return qn
 
 
+def _language() -> str:
+    """?_language= picks the primary language of the Questionnaire's texts (default English;
+    the other language is there too, in translation extensions)."""
+    lang = request.args.get("_language", fhir.BASE_LANG)
+    if lang not in LANGUAGES:
+        abort(400, description=f"_language: one of {', '.join(LANGUAGES)}")
+    return lang
+
+
 @bp.get("/Questionnaire/<qid>")
 def questionnaire(qid: str) -> ResponseReturnValue:
     """The current questionnaire, or with ?version= any version used."""
@@ -135,14 +144,14 @@ def questionnaire(qid: str) -> ResponseReturnValue:
         abort(404)
     wanted = request.args.get("version")
     qn = versions.current() if wanted is None else _stored_version(wanted)
-    return fhir_response(fhir.questionnaire_resource(qn, urls()))
+    return fhir_response(fhir.questionnaire_resource(qn, urls(), _language()))
 
 
 @bp.get("/Questionnaire/<qid>/_history/<vid>")
 def questionnaire_version(qid: str, vid: str) -> ResponseReturnValue:
     if qid != fhir.QUESTIONNAIRE_ID:
         abort(404)
-    return fhir_response(fhir.questionnaire_resource(_stored_version(vid), urls()))
+    return fhir_response(fhir.questionnaire_resource(_stored_version(vid), urls(), _language()))
 
 
 @bp.get("/CodeSystem/<name>")

@@ -408,3 +408,19 @@ def test_urls_never_follow_the_request_host(
     api_app.config["BASE_URL"] = None  # a test app without one: the local default
     bundle = api("demo").get("/fhir/QuestionnaireResponse?_count=1", **forged)
     assert (next_url(bundle) or "").startswith("http://127.0.0.1:5000/fhir/")
+
+
+def test_the_questionnaire_in_either_language(api: Callable[..., Api], api_app: Flask) -> None:
+    qn = api_app.extensions["questionnaire"]
+    zh = api(None).get("/fhir/Questionnaire/screener?_language=zh-Hant")
+    assert zh["language"] == "zh-Hant" and zh["version"] == qn.version
+    first = zh["item"][0]["item"][0]
+    label = qn.questions[first["linkId"]].label
+    assert first["text"] == label.get("zh-Hant")
+    [translation] = first["_text"]["extension"]
+    assert {"url": "lang", "valueCode": "en"} in translation["extension"]
+    assert {"url": "content", "valueString": label.get("en")} in translation["extension"]
+    option = first["answerOption"][0]["valueCoding"]
+    assert option["display"] == qn.questions[first["linkId"]].choice_label(option["code"], "zh-Hant")
+    assert api(None).get("/fhir/Questionnaire/screener")["language"] == "en"
+    api(None).get("/fhir/Questionnaire/screener?_language=fr", 400)

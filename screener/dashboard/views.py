@@ -617,8 +617,7 @@ def _api_page(form: ApiTokenForm, shown_token: tuple[str, str] | None = None) ->
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     ).all()
     return render_template(
-        "dashboard/api.html", tokens=tokens, form=form, confirm=ConfirmForm(),
-        shown_token=shown_token, api_url=fhir_urls().base,
+        "dashboard/api.html", tokens=tokens, form=form, shown_token=shown_token, api_url=fhir_urls().base,
     )
 
 
@@ -668,8 +667,7 @@ def _webhooks_page(form: WebhookForm, shown: WebhookEndpoint | None = None) -> s
         .limit(DELIVERY_LOG_ROWS)
     ).all()
     return render_template(
-        "dashboard/webhooks.html", endpoints=endpoints, log=log, form=form,
-        confirm=ConfirmForm(), shown=shown,
+        "dashboard/webhooks.html", endpoints=endpoints, log=log, form=form, shown=shown,
     )
 
 

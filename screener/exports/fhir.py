@@ -41,6 +41,10 @@ OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-option
 CONSTRAINT = "http://hl7.org/fhir/StructureDefinition/questionnaire-constraint"
 BASE_LANG = "en"  # the language of `text` and `display`; others ride in translation extensions
 FHIR_VERSION = "4.0.1"
+TITLES = {
+    "en": "Consultation questionnaire for facial acupuncture",
+    "zh-Hant": "面部針灸諮詢問卷",
+}
 XHTML = "http://www.w3.org/1999/xhtml"
 
 @dataclass(frozen=True)
@@ -103,8 +107,8 @@ def _list(items: Sequence[Markup | str], tag: str = "ul") -> Markup:
 # Texts ----------------------------------------------------------------------------------------
 
 
-def _translations(text: Text) -> dict[str, Any]:
-    """The `_text`-style element carrying every non-base language of a text."""
+def _translations(text: Text, primary: str = BASE_LANG) -> dict[str, Any]:
+    """The `_text`-style element carrying every language of a text but the primary one."""
     return {
         "extension": [
             {
@@ -115,13 +119,13 @@ def _translations(text: Text) -> dict[str, Any]:
                 ],
             }
             for lang in LANGUAGES
-            if lang != BASE_LANG
+            if lang != primary
         ]
     }
 
 
-def _text(key: str, text: Text) -> dict[str, Any]:
-    return {key: text.get(BASE_LANG), f"_{key}": _translations(text)}
+def _text(key: str, text: Text, primary: str = BASE_LANG) -> dict[str, Any]:
+    return {key: text.get(primary), f"_{key}": _translations(text, primary)}
 
 
 # Questionnaire ---------------------------------------------------------------------------------
@@ -212,9 +216,13 @@ def _merge_extensions(item: dict[str, Any], extra: dict[str, Any]) -> dict[str, 
     return item
 
 
-def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
-    """One question as a Questionnaire item (linkId = question id)."""
-    item: dict[str, Any] = {"linkId": q.id, **_text("text", q.label), "type": kind(q).fhir_item}
+def question_item(
+    q: Question, qn: Questionnaire, urls: Urls, lang: str = BASE_LANG
+) -> dict[str, Any]:
+    """One question as a Questionnaire item (linkId = question id), texts primarily in `lang`."""
+    item: dict[str, Any] = {
+        "linkId": q.id, **_text("text", q.label, lang), "type": kind(q).fhir_item
+    }
     item["required"] = q.required
     if q.type == "multi":
         item["repeats"] = True
@@ -227,7 +235,7 @@ def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
                 "valueCoding": {
                     "system": urls.code_system(q.id),
                     "code": c.value,
-                    **_text("display", c.label),
+                    **_text("display", c.label, lang),
                 },
                 # SDC: choosing this option clears the others ("none of these").
                 **({"extension": [{"url": OPTION_EXCLUSIVE, "valueBoolean": True}]}
@@ -260,7 +268,7 @@ def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
         item["item"] = [
             {
                 "linkId": f"{q.id}.help",
-                **_text("text", q.help),
+                **_text("text", q.help, lang),
                 "type": "display",
                 "extension": [
                     {
@@ -280,41 +288,46 @@ def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
     return item
 
 
-def questionnaire_resource(qn: Questionnaire, urls: Urls) -> dict[str, Any]:
-    """The whole questionnaire as a FHIR R4 Questionnaire: one group item per step."""
+def questionnaire_resource(
+    qn: Questionnaire, urls: Urls, lang: str = BASE_LANG
+) -> dict[str, Any]:
+    """The whole questionnaire as a FHIR R4 Questionnaire: one group item per step. Its texts
+    are in `lang` (`language`), the other language in translation extensions."""
     items = []
     for step in qn.steps:
-        group: dict[str, Any] = {"linkId": step.id, **_text("text", step.title), "type": "group"}
+        group: dict[str, Any] = {
+            "linkId": step.id, **_text("text", step.title, lang), "type": "group"
+        }
         _merge_extensions(group, enable_when(step.show_if, qn, urls))
-        group["item"] = [question_item(q, qn, urls) for q in step.questions]
+        group["item"] = [question_item(q, qn, urls, lang) for q in step.questions]
         items.append(group)
-    title = "Consultation questionnaire for facial acupuncture"
+    title = TITLES.get(lang, TITLES[BASE_LANG])
     return {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
         "meta": {"versionId": qn.version},
-        "text": narrative(_questionnaire_div(qn, title)),
+        "text": narrative(_questionnaire_div(qn, title, lang)),
         "url": urls.questionnaire,
         "version": qn.version,
         "name": "FacialAcupunctureScreener",
         "title": title,
         "status": "active",
-        "language": BASE_LANG,
+        "language": lang,
         "subjectType": ["Patient"],
         "item": items,
     }
 
 
-def _questionnaire_div(qn: Questionnaire, title: str) -> Markup:
+def _questionnaire_div(qn: Questionnaire, title: str, lang: str) -> Markup:
     steps = [
-        escape(step.title.get(BASE_LANG))
-        + _list([q.label.get(BASE_LANG) for q in step.questions], "ol")
+        escape(step.title.get(lang))
+        + _list([q.label.get(lang) for q in step.questions], "ol")
         for step in qn.steps
     ]
-    return (
-        Markup("<h1>") + escape(title) + Markup("</h1><p>")
-        + escape(f"Version {qn.version}: {len(qn.steps)} steps, {len(qn.questions)} questions.")
-        + Markup("</p>") + _list(steps, "ol")
+    return Markup('<div lang="{}"><h1>{}</h1><p>{}</p>{}</div>').format(
+        lang, title,
+        f"Version {qn.version}: {len(qn.steps)} steps, {len(qn.questions)} questions.",
+        _list(steps, "ol"),
     )
 
 
