@@ -218,6 +218,7 @@ def parse_instant(text: str) -> tuple[dt.datetime, dt.datetime]:
         raise Invalid("a date (YYYY-MM-DD) or a dateTime with a time zone") from None
     if at.tzinfo is None:
         raise Invalid("a dateTime needs a time zone (Z or +hh:mm)")
+    at = at.astimezone(dt.UTC)  # OverflowError near year 1 or 9999: the caller says invalid
     return at, at
 
 

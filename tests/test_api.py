@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -27,6 +27,8 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir.resources.R4B.structuredefinition import StructureDefinition
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from screener.config import ROOT
 from screener.extensions import db
@@ -424,3 +426,32 @@ def test_the_questionnaire_in_either_language(api: Callable[..., Api], api_app: 
     assert option["display"] == qn.questions[first["linkId"]].choice_label(option["code"], "zh-Hant")
     assert api(None).get("/fhir/Questionnaire/screener")["language"] == "en"
     api(None).get("/fhir/Questionnaire/screener?_language=fr", 400)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    last_updated=st.lists(st.text(max_size=40) | st.builds(
+        lambda p, d: p + d.isoformat(), st.sampled_from(["ge", "gt", "le", "lt", "eq", ""]),
+        st.datetimes(timezones=st.timezones()) | st.dates(),
+    ), max_size=3),
+    count=st.none() | st.text(max_size=8) | st.integers(-5, 10**7).map(str),
+    cursor=st.none() | st.text(max_size=60),
+    rid=st.text(max_size=30),
+)
+# Instants whose UTC time is before year 1 or after 9999, and a day with no day after it.
+@example(last_updated=["ge0001-01-01T00:00:00+14:00"], count=None, cursor=None, rid="x")
+@example(last_updated=["le9999-12-31T23:59:59-14:00"], count=None, cursor=None, rid="x")
+@example(last_updated=["gt9999-12-31"], count=None, cursor=None, rid="x")
+def test_no_search_or_id_gives_a_server_error(
+    api: Callable[..., Api], client: FlaskClient, tokens: dict[str, str],
+    last_updated: list[str], count: str | None, cursor: str | None, rid: str,
+) -> None:
+    params = [("_lastUpdated", v) for v in last_updated]
+    params += [("_count", count)] if count is not None else []
+    params += [("_cursor", cursor)] if cursor is not None else []
+    headers = {"Authorization": f"Bearer {tokens['demo']}"}
+    r = client.get("/fhir/QuestionnaireResponse", query_string=params, headers=headers)
+    assert r.status_code in (200, 400) and r.mimetype == "application/fhir+json"
+    check(json.loads(r.get_data()))
+    r = client.get(f"/fhir/QuestionnaireResponse/{quote(rid, safe='')}", headers=headers)
+    assert r.status_code in (200, 308, 404)  # 308: Werkzeug merges the slashes of "//"
