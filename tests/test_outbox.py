@@ -212,3 +212,33 @@ def test_the_worker_killed_mid_batch_loses_and_doubles_nothing(
     ids = [m["Message-ID"] for _, m in handler.messages]
     assert len(ids) == 20 and len(set(ids)) == 20
     assert {m.status for m in messages(mail_app)} == {"delivered"}
+
+
+def test_purge_keeps_the_delivery_log_thirty_days_and_answers_no_longer_than_submissions(
+    mail_app: Flask,
+) -> None:
+    from screener.dashboard.operations import purge_expired
+    from screener.storage.models import Submission as Sub
+
+    now = utcnow()
+    with mail_app.app_context(), db.transaction() as s:
+        clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
+        clinic.retention_days = 10
+        old = Sub(clinic_id=clinic.id, answers={}, flags=[], questionnaire_version="v",
+                  lang="en", submitted_at=now - dt.timedelta(days=20))
+        s.add(old)
+        s.flush()
+        for name, status, days, private, sid in (
+            ("old-delivered", "delivered", 31, False, None),
+            ("old-failed", "failed", 31, False, None),
+            ("old-pending", "pending", 31, False, None),
+            ("recent-delivered", "delivered", 5, False, None),
+            ("answers-of-purged", "pending", 1, True, old.id),
+        ):
+            m = outbox.enqueue(s, "email", {"to": name}, clinic_id=clinic.id, submission_id=sid,
+                               private=private, now=now - dt.timedelta(days=days))
+            m.status = status
+    with mail_app.app_context():
+        purge_expired(now)
+    left = {m.payload["to"] for m in messages(mail_app)}
+    assert left == {"old-pending", "recent-delivered"}
