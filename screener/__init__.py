@@ -107,6 +107,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .api import bp as fhir_bp
     from .dashboard.views import bp as dashboard_bp
     from .embed import bp as embed_bp
     from .health import bp as health_bp
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    app.register_blueprint(fhir_bp, url_prefix="/fhir")
     app.register_blueprint(wizard_bp, url_prefix="/c", name="client")
     app.register_blueprint(wizard_bp, url_prefix="/embed", name="embed")
     # Client forms carry CSRF tokens bound to the draft (wizard/drafts.py), not to a cookie.
@@ -152,6 +154,10 @@ def register_errorhandlers(app: Flask) -> None:
         if host_is_bad():
             # No URL can be built for such a host: a plain page without links, styles or script.
             return Response(BAD_HOST_PAGE, status=400, mimetype="text/html")
+        if request.path == "/fhir" or request.path.startswith("/fhir/"):
+            from .api import error_response
+
+            return error_response(error)  # an OperationOutcome, also for unknown paths
         g.setdefault("embedded", (request.blueprint or "") == "embed")
         code = error.code or 500
         return render_template("errors/error.html", error=error, code=code), code

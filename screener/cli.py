@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -28,7 +31,10 @@ def register(app: Flask) -> None:
     """Commands that need a running app. init-db, check-questions and questions-schema are
     plugins (pyproject.toml): they work before the app can start."""
     app.cli.add_command(seed_demo)
-    for command in (create_clinic, create_practitioner, set_password_command, purge_command):
+    for command in (
+        create_clinic, create_practitioner, set_password_command, purge_command, deliver_command,
+        create_api_token, add_webhook,
+    ):
         app.cli.add_command(command)
 
 
@@ -279,3 +285,70 @@ def purge_command(dry_run: bool) -> None:
     )
     for slug, n in report.submissions.items():
         click.echo(f"  {slug}: {n} submission(s)")
+
+
+@click.command("deliver")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600),
+    help="Seconds between looks at the outbox when nothing is due.",
+)
+@with_appcontext
+def deliver_command(once: bool, interval: float) -> None:
+    """Deliver the outbox (emails, webhook events) in the foreground until stopped (SIGTERM or
+    Ctrl+C end it after the message being sent). Run one or more beside the web servers."""
+    from . import outbox
+
+    logging.getLogger("screener").setLevel(logging.INFO)  # one line per message, to stderr
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not once:
+        click.echo(f"Delivering the outbox of {db.engine.url.render_as_string(hide_password=True)}")
+    outbox.run(app, interval, once, stop)
+
+
+@click.command("create-api-token")
+@click.argument("slug")
+@click.option("--name", required=True, help="What will use it, such as 'Records system'.")
+@with_appcontext
+def create_api_token(slug: str, name: str) -> None:
+    """Create an API token of clinic SLUG for the FHIR API and print it (shown only now)."""
+    from .dashboard import operations
+
+    if not name.strip():
+        raise click.ClickException("give the token a name")
+    row, token = operations.create_api_token_cli(_clinic(slug), name)
+    click.echo(token)
+    click.echo(
+        f"API token {row.name!r} of clinic {slug!r}: send it as 'Authorization: Bearer <token>'."
+        " It is shown only this once.",
+        err=True,
+    )
+
+
+@click.command("add-webhook")
+@click.argument("slug")
+@click.argument("url")
+@click.option(
+    "--answers", is_flag=True,
+    help="Include the answers (health data) in each event: only for your own system.",
+)
+@with_appcontext
+def add_webhook(slug: str, url: str, answers: bool) -> None:
+    """Add a webhook endpoint (https://...) of clinic SLUG and print its signing secret
+    (shown only now)."""
+    from . import webhooks
+    from .dashboard import operations
+
+    clinic = _clinic(slug)
+    if webhooks.url_problem(url, webhooks.allow_local_http(current_app)) is not None:
+        raise click.ClickException(f"not an https:// address: {url!r}")
+    endpoint = operations.add_webhook_cli(clinic, url, answers)
+    click.echo(endpoint.secret)
+    click.echo(
+        f"Webhook endpoint {url} of clinic {slug!r} added; the line above is its signing"
+        " secret (Standard Webhooks), shown only this once.",
+        err=True,
+    )

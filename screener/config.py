@@ -91,7 +91,6 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Public address of the product, for links in emails and FHIR URLs: never taken from a
         # request (its Host header is the client's to choose).
         "BASE_URL": (os.environ.get("SCREENER_BASE_URL") or "").rstrip("/") or None,
-        "FHIR_BASE": os.environ.get("SCREENER_FHIR_BASE") or None,
         "SMTP_HOST": os.environ.get("SCREENER_SMTP_HOST") or None,
         "SMTP_PORT": _env_int("SCREENER_SMTP_PORT", 587),
         "SMTP_USER": os.environ.get("SCREENER_SMTP_USER") or None,
@@ -99,6 +98,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SMTP_FROM": os.environ.get("SCREENER_SMTP_FROM") or None,
         "SMTP_STARTTLS": _env_flag("SCREENER_SMTP_STARTTLS", True),
         "SMTP_TIMEOUT": _env_int("SCREENER_SMTP_TIMEOUT", 20),
+        # The outbox (screener/outbox.py): a worker holds the messages it claimed this long (more
+        # than a batch of sends takes); a message is retried for this many hours, then given up.
+        "OUTBOX_LEASE_SECONDS": _env_int("SCREENER_OUTBOX_LEASE_SECONDS", 300),
+        "OUTBOX_GIVE_UP_HOURS": _env_int("SCREENER_OUTBOX_GIVE_UP_HOURS", 24),
     }
     config.update(overrides or {})
     if str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):

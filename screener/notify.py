@@ -1,28 +1,25 @@
 """Email the clinic when a client submits: a link to the dashboard, never any health data.
 
 Settings come from the environment (SCREENER_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM,
-_STARTTLS); without SCREENER_SMTP_HOST nothing is sent. The mail goes out on a background
-thread after the submission is committed, so a slow or broken mail server neither delays nor
-breaks the client's submit: failures are logged.
+_STARTTLS); without SCREENER_SMTP_HOST nothing is sent. The submit writes the notice to the
+outbox in the submission's own transaction; the worker (`flask --app screener deliver`) sends
+it, retrying while the mail server is down (screener/outbox.py). A slow or broken mail server
+neither delays nor breaks the client's submit, and no notice is lost with a process.
 """
 from __future__ import annotations
 
-import logging
 import smtplib
 import ssl
-import threading
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import Flask, current_app, url_for
+from sqlalchemy.orm import Session
 
+from . import outbox
 from .config import public_base_url
-
-log = logging.getLogger(__name__)
-
-_pending: set[threading.Thread] = set()
-_lock = threading.Lock()
+from .storage.models import Clinic, OutboxMessage
 
 
 def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMessage:
@@ -32,6 +29,7 @@ def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMes
     msg["From"] = sender
     msg["To"] = recipient
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Date"] = formatdate(localtime=False)
     msg.set_content(
         f"A client has sent a consultation questionnaire to {clinic_name}.\n"
         "Read it in the practitioner dashboard (you will be asked to log in):\n"
@@ -63,47 +61,37 @@ def submission_link(app: Flask, submission_id: int) -> str:
     return public_base_url(app.config) + path
 
 
-def notify_new_submission(
-    clinic_name: str, recipient: str | None, submission_id: int
-) -> threading.Thread | None:
-    """Start sending the new-submission notice; None when email is off or has no recipient.
-
-    Call after the submission is committed, inside the request that made it. Never raises:
-    the client's submit must succeed whatever happens to the mail.
-    """
+def queue_notice(session: Session, clinic: Clinic, submission_id: int) -> OutboxMessage | None:
+    """Write the new-submission notice to the outbox, in the submission's transaction; None
+    when email is off (no SCREENER_SMTP_HOST) or the clinic has no address for notices."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    recipient = clinic.notify_email or clinic.contact_email
+    if not app.config["SMTP_HOST"] or not recipient:
+        return None
+    payload = {
+        "to": recipient,
+        "clinic_name": clinic.name,
+        "link": submission_link(app, submission_id),
+    }
+    return outbox.enqueue(
+        session, "email", payload, clinic_id=clinic.id, submission_id=submission_id
+    )
+
+
+def send_notice(app: Flask, message: OutboxMessage) -> None:
+    """Send a notice of the outbox (the worker calls this); DeliveryError when it failed.
+
+    Its Message-ID is made from the message's idempotency key: the same on every attempt.
+    """
     config = app.config
-    if not config["SMTP_HOST"] or not recipient:
-        return None
-    try:
-        sender = config["SMTP_FROM"] or config["SMTP_USER"] or "screener@localhost"
-        msg = notice(clinic_name, submission_link(app, submission_id), sender, recipient)
-        thread = threading.Thread(
-            target=_deliver, args=(dict(config), msg, submission_id), name="screener-notify"
-        )
-        with _lock:
-            _pending.add(thread)
-        thread.start()
-    except Exception:
-        log.exception("could not start the notice of submission %s", submission_id)
-        return None
-    return thread
-
-
-def _deliver(config: dict[str, Any], msg: EmailMessage, submission_id: int) -> None:
+    if not config["SMTP_HOST"]:
+        raise outbox.DeliveryError("email is off: SCREENER_SMTP_HOST is not set")
+    sender = config["SMTP_FROM"] or config["SMTP_USER"] or "screener@localhost"
+    payload = message.payload
+    msg = notice(payload["clinic_name"], payload["link"], sender, payload["to"])
+    domain = sender.rpartition("@")[2] or "localhost"
+    msg.replace_header("Message-ID", f"<{message.key}@{domain}>")
     try:
         send(config, msg)
-        log.info("notice of submission %s sent", submission_id)
-    except Exception:
-        log.exception("could not send the notice of submission %s", submission_id)
-    finally:
-        with _lock:
-            _pending.discard(threading.current_thread())
-
-
-def wait_for_notices(timeout: float = 30.0) -> None:
-    """Wait until the notices being sent are done (tests, and before a process exits)."""
-    with _lock:
-        threads = list(_pending)
-    for thread in threads:
-        thread.join(timeout)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise outbox.DeliveryError(f"SMTP: {type(exc).__name__}: {exc}"[:300]) from exc

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from .storage.models import Clinic, Draft, Submission
+from .storage.models import Clinic, Draft, OutboxMessage, Submission
 
 
 @dataclass
@@ -44,4 +44,14 @@ def purge(session: Session, now: dt.datetime) -> PurgeReport:
         .execution_options(synchronize_session=False)
     )
     report.drafts = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # Webhook events carrying answers of submissions deleted here go with them.
+    session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.private.is_(True),
+            OutboxMessage.submission_id.is_not(None),
+            ~exists().where(Submission.id == OutboxMessage.submission_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
     return report

@@ -3,7 +3,7 @@
 # for the W3C Nu Html Checker, a small Chinese font (so Traditional Chinese pages are laid out and
 # screenshotted with real glyphs), Redis (the rate-limit store several app servers share),
 # LibreOffice Calc (opens the CSV export to check no cell runs as a formula), and the npm
-# packages of package.json (axe-core, vnu-jar).
+# packages of package.json (axe-core, vnu-jar, lforms, the FHIR R4 JSON Schema).
 set -euo pipefail
 
 missing=()
@@ -24,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 lock_stamp=node_modules/.screener-lock
 if [ ! -f "$lock_stamp" ] || ! cmp -s package-lock.json "$lock_stamp"; then
-  echo "Installing the npm test tools (axe-core, vnu-jar) ..."
+  echo "Installing the npm test tools (axe-core, vnu-jar, lforms, FHIR JSON Schema) ..."
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$lock_stamp"
 fi

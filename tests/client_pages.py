@@ -97,6 +97,13 @@ def dashboard_pages(
     with app.app_context(), db.transaction() as s:
         clinic = s.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
         auth.create_practitioner(s, clinic, email, "Admin", STAFF_PASSWORD, "admin")
+    with app.app_context():  # the API and webhook pages with rows (and buttons) in their tables
+        from screener.dashboard import operations
+
+        demo = db.session.scalars(select(Clinic).where(Clinic.slug == "demo")).one()
+        for n in (1, 2):
+            operations.create_api_token_cli(demo, f"Records system {n}")
+            operations.add_webhook_cli(demo, f"https://ehr{n}.example.com/hooks", n == 2)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE[lang]
     walker = Walker(client)
     walker.start(lang)
@@ -125,6 +132,8 @@ def dashboard_pages(
         "clinic": "/dashboard/admin/clinic",
         "audit": "/dashboard/admin/audit",
         "sessions": "/dashboard/admin/sessions",
+        "api": "/dashboard/admin/api",
+        "webhooks": "/dashboard/admin/webhooks",
         "not-found": "/dashboard/submissions/999999",
     }.items():
         pages[name] = client.get(url)

@@ -29,6 +29,13 @@ ACTIONS: dict[str, Any] = {
     "password_changed": _l("Changed own password"),
     "clinic_changed": _l("Changed clinic settings"),
     "purge": _l("Retention purge"),
+    "delivery_failed": _l("Gave up delivering a notice or webhook event"),
+    "api_token_created": _l("Created an API token"),
+    "api_token_revoked": _l("Revoked an API token"),
+    "webhook_added": _l("Added a webhook endpoint"),
+    "webhook_removed": _l("Removed a webhook endpoint"),
+    "api_read": _l("Read a submission through the API"),
+    "api_search": _l("Searched submissions through the API"),
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -165,6 +166,41 @@ class PractitionerForm(DashboardForm):
 
 class RoleForm(DashboardForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+
+
+class ApiTokenForm(DashboardForm):
+    name = StringField(
+        _l("Name"),
+        description=_l("What uses it, such as \"Records system\"."),
+        validators=[DataRequired(), Length(max=100)],
+    )
+
+
+class WebhookForm(DashboardForm):
+    url = StringField(
+        _l("Endpoint address"),
+        description=_l("An https:// address of the system that receives the events."),
+        validators=[DataRequired(), Length(max=2000)],
+    )
+    include_answers = BooleanField(
+        _l("Include the answers in each event"),
+        description=_l(
+            "Warning: the answers are health data. Only for an endpoint of your own that is"
+            " allowed to hold them; without answers the event names the submission, which the"
+            " endpoint can read through the API with a token."
+        ),
+    )
+
+    def __init__(self, *args: Any, allow_local_http: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allow_local_http = allow_local_http
+
+    def validate_url(self, field: StringField) -> None:
+        from ..webhooks import url_problem
+
+        field.data = (field.data or "").strip()
+        if url_problem(field.data, self.allow_local_http) is not None:
+            raise ValidationError(_l("Enter an https:// address, such as https://ehr.example.com/hooks"))
 
 
 class ClinicForm(DashboardForm):

@@ -8,23 +8,28 @@ command line (screener/cli.py) goes through the same functions where it changes 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..retention import PurgeReport, purge
 from ..storage.models import (
+    ApiToken,
     Clinic,
     Draft,
     LoginSession,
     LoginThrottle,
+    OutboxMessage,
     Practitioner,
     Submission,
+    WebhookEndpoint,
     utcnow,
 )
 from . import audit
@@ -43,6 +48,8 @@ from .forms import strip_control
 LOCK_AFTER = 5
 FIRST_LOCK = dt.timedelta(seconds=30)
 LONGEST_LOCK = dt.timedelta(minutes=15)
+# How long delivered and failed outbox messages (the delivery log) are kept.
+OUTBOX_KEEP = dt.timedelta(days=30)
 
 
 class EmailTaken(Exception):
@@ -211,6 +218,10 @@ def delete_submission(me: Practitioner, sub: Submission) -> None:
     with db.transaction() as s:
         draft_id = sub.draft_id
         s.execute(delete(Submission).where(Submission.id == sub.id))
+        # Webhook events that carry its answers go with it, delivered or not.
+        s.execute(delete(OutboxMessage).where(
+            OutboxMessage.submission_id == sub.id, OutboxMessage.private.is_(True)
+        ))
         if draft_id is not None:
             s.execute(delete(Draft).where(Draft.id == draft_id))
         audit.record(
@@ -324,6 +335,108 @@ def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) ->
         )
 
 
+# API tokens --------------------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "scr_"  # noqa: S105 - not a secret: the start of every token
+API_TOKEN_HINT = 10  # characters of a token shown in the list (the prefix and 6 more)
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _new_api_token(s: Session, clinic_id: int, name: str, created_by: str) -> tuple[ApiToken, str]:
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        clinic_id=clinic_id, name=name.strip()[:100], token_hash=hash_api_token(token),
+        hint=token[:API_TOKEN_HINT], created_at=utcnow(), created_by=created_by[:254],
+    )
+    s.add(row)
+    s.flush()
+    return row, token
+
+
+def create_api_token(me: Practitioner, name: str) -> tuple[ApiToken, str]:
+    """A new API token of `me`'s clinic: (row, token). The token is shown once, never stored."""
+    with db.transaction() as s:
+        row, token = _new_api_token(s, me.clinic_id, name, me.email)
+        audit.record(s, "api_token_created", by=me, detail={"name": row.name, "hint": row.hint})
+    return row, token
+
+
+def revoke_api_token(me: Practitioner, row: ApiToken) -> None:
+    """Revoke a token of the clinic (the caller checked that): it stops working at once."""
+    with db.transaction() as s:
+        s.add(row)
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+        audit.record(s, "api_token_revoked", by=me, detail={"name": row.name, "hint": row.hint})
+
+
+def api_token_of(token: str) -> ApiToken | None:
+    """The active token a request presents, or None."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 100:
+        return None
+    return db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_api_token(token), ApiToken.revoked_at.is_(None)
+        )
+    ).first()
+
+
+def api_read(
+    token: ApiToken, action: str, submission_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """A read of submissions through the API: the token's last use, and an audit entry."""
+    with db.transaction() as s:
+        now = utcnow()
+        s.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        audit.record(
+            s, action, clinic_id=token.clinic_id, actor=f"API token {token.name}",
+            submission_id=submission_id, detail={"token": token.hint, **(detail or {})},
+        )
+
+
+# Webhooks ----------------------------------------------------------------------------------------
+
+
+def _new_webhook(
+    s: Session, clinic_id: int, url: str, include_answers: bool, created_by: str
+) -> WebhookEndpoint:
+    from ..webhooks import new_secret
+
+    endpoint = WebhookEndpoint(
+        clinic_id=clinic_id, url=url, secret=new_secret(), include_answers=include_answers,
+        created_at=utcnow(), created_by=created_by[:254],
+    )
+    s.add(endpoint)
+    s.flush()
+    return endpoint
+
+
+def add_webhook(me: Practitioner, url: str, include_answers: bool) -> WebhookEndpoint:
+    """A new endpoint of `me`'s clinic (the form checked the address); its secret is shown
+    once by the caller."""
+    with db.transaction() as s:
+        endpoint = _new_webhook(s, me.clinic_id, url, include_answers, me.email)
+        audit.record(
+            s, "webhook_added", by=me, detail={"url": url, "answers": include_answers}
+        )
+    return endpoint
+
+
+def remove_webhook(me: Practitioner, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint of the clinic (the caller checked that) and its undelivered events;
+    the log of those delivered or given up stays."""
+    with db.transaction() as s:
+        s.execute(delete(OutboxMessage).where(
+            OutboxMessage.endpoint_id == endpoint.id, OutboxMessage.status == "pending"
+        ))
+        s.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
+        audit.record(s, "webhook_removed", by=me, detail={"url": endpoint.url})
+
+
 # The command line ------------------------------------------------------------------------------
 
 
@@ -383,6 +496,11 @@ def purge_expired(now: dt.datetime, dry_run: bool = False) -> PurgeReport:
             s.execute(delete(LoginThrottle).where(
                 LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
             ))
+            # Delivered and failed messages: the delivery log keeps OUTBOX_KEEP.
+            s.execute(delete(OutboxMessage).where(
+                OutboxMessage.status != "pending",
+                OutboxMessage.created_at <= now - OUTBOX_KEEP,
+            ))
             if dry_run:
                 raise _RollBack
             for clinic in s.scalars(select(Clinic)):
@@ -395,3 +513,25 @@ def purge_expired(now: dt.datetime, dry_run: bool = False) -> PurgeReport:
     except _RollBack:
         pass
     return report
+
+
+def create_api_token_cli(clinic: Clinic, name: str) -> tuple[ApiToken, str]:
+    """A new API token made on the command line: (row, token)."""
+    with db.transaction() as s:
+        row, token = _new_api_token(s, clinic.id, name, COMMAND_LINE)
+        audit.record(
+            s, "api_token_created", clinic_id=clinic.id, actor=COMMAND_LINE,
+            detail={"name": row.name, "hint": row.hint},
+        )
+    return row, token
+
+
+def add_webhook_cli(clinic: Clinic, url: str, include_answers: bool) -> WebhookEndpoint:
+    """A new endpoint added on the command line (the caller checked the address)."""
+    with db.transaction() as s:
+        endpoint = _new_webhook(s, clinic.id, url, include_answers, COMMAND_LINE)
+        audit.record(
+            s, "webhook_added", clinic_id=clinic.id, actor=COMMAND_LINE,
+            detail={"url": url, "answers": include_answers},
+        )
+    return endpoint

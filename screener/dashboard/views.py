@@ -31,7 +31,8 @@ from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
 
-from ..config import page_base_url, public_base_url
+from .. import webhooks
+from ..config import page_base_url
 from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import stream_csv
@@ -41,7 +42,17 @@ from ..questionnaire.model import SEVERITIES
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
 from ..storage import versions
-from ..storage.models import ROLES, LoginSession, Practitioner, Submission, parse_id, utcnow
+from ..storage.models import (
+    ROLES,
+    ApiToken,
+    LoginSession,
+    OutboxMessage,
+    Practitioner,
+    Submission,
+    WebhookEndpoint,
+    parse_id,
+    utcnow,
+)
 from . import audit, operations, queries
 from .auth import (
     LOGIN_ID,
@@ -54,6 +65,7 @@ from .auth import (
 )
 from .forms import (
     SEVERITY_LABELS,
+    ApiTokenForm,
     ClinicForm,
     ConfirmForm,
     FilterForm,
@@ -62,6 +74,7 @@ from .forms import (
     PractitionerForm,
     ReviewForm,
     RoleForm,
+    WebhookForm,
     origins_of,
     strip_control,
 )
@@ -305,10 +318,8 @@ def delete_submission(submission_id: int) -> ResponseReturnValue:
 
 
 def fhir_urls() -> fhir.Urls:
-    """The installation's FHIR base: SCREENER_FHIR_BASE, else <base URL>/fhir."""
-    config = current_app.config
-    base = config["FHIR_BASE"] or public_base_url(config) + "/fhir"
-    return fhir.Urls(base.rstrip("/"))
+    """The installation's FHIR base: <SCREENER_BASE_URL>/fhir, where the API serves them."""
+    return fhir.urls_of(current_app.config)
 
 
 def _json_download(data: Any, filename: str, mimetype: str = "application/json") -> Response:
@@ -598,6 +609,104 @@ def end_session(session_id: int) -> ResponseReturnValue:
         return redirect(url_for("dashboard.login"), code=303)
     flash(_("The session was ended."))
     return redirect(url_for("dashboard.sessions"), code=303)
+
+
+def _api_page(form: ApiTokenForm, shown_token: tuple[str, str] | None = None) -> str:
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.clinic_id == current_practitioner().clinic_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    return render_template(
+        "dashboard/api.html", tokens=tokens, form=form, shown_token=shown_token, api_url=fhir_urls().base,
+    )
+
+
+@bp.route("/admin/api", methods=["GET", "POST"])
+@admin_required
+def api_tokens() -> ResponseReturnValue:
+    form = ApiTokenForm()
+    if form.validate_on_submit():
+        row, token = operations.create_api_token(current_practitioner(), str(form.name.data))
+        # Shown once, on this response only (never put in a cookie or a URL).
+        return _api_page(ApiTokenForm(formdata=None), (row.name, token))
+    status = 422 if request.method == "POST" else 200
+    return _api_page(form), status
+
+
+@bp.post("/admin/api/<id:token_id>/revoke")
+@admin_required
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
+    row = db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.id == token_id, ApiToken.clinic_id == current_practitioner().clinic_id
+        )
+    ).first()
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.revoke_api_token(current_practitioner(), row)
+    flash(_("The token %(name)s was revoked: it no longer works.", name=row.name))
+    return redirect(url_for("dashboard.api_tokens"), code=303)
+
+
+DELIVERY_LOG_ROWS = 50
+
+
+def _webhooks_page(form: WebhookForm, shown: WebhookEndpoint | None = None) -> str:
+    clinic_id = current_practitioner().clinic_id
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.clinic_id == clinic_id)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    ).all()
+    log = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.clinic_id == clinic_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(DELIVERY_LOG_ROWS)
+    ).all()
+    return render_template(
+        "dashboard/webhooks.html", endpoints=endpoints, log=log, form=form, shown=shown,
+    )
+
+
+def _webhook_form(**kwargs: Any) -> WebhookForm:
+    return WebhookForm(allow_local_http=webhooks.allow_local_http(current_app), **kwargs)
+
+
+@bp.route("/admin/webhooks", methods=["GET", "POST"])
+@admin_required
+def webhook_endpoints() -> ResponseReturnValue:
+    """The clinic's webhook endpoints, the form to add one, and the delivery log."""
+    form = _webhook_form()
+    if form.validate_on_submit():
+        endpoint = operations.add_webhook(
+            current_practitioner(), str(form.url.data), bool(form.include_answers.data)
+        )
+        # The secret is shown once, on this response only.
+        return _webhooks_page(_webhook_form(formdata=None), endpoint)
+    status = 422 if request.method == "POST" else 200
+    return _webhooks_page(form), status
+
+
+@bp.post("/admin/webhooks/<id:endpoint_id>/remove")
+@admin_required
+def remove_webhook(endpoint_id: int) -> ResponseReturnValue:
+    endpoint = db.session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.clinic_id == current_practitioner().clinic_id,
+        )
+    ).first()
+    if endpoint is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.remove_webhook(current_practitioner(), endpoint)
+    flash(_("The endpoint %(url)s was removed.", url=endpoint.url))
+    return redirect(url_for("dashboard.webhook_endpoints"), code=303)
 
 
 @bp.get("/admin/audit")

@@ -1,5 +1,7 @@
 """FHIR R4 resources: the questionnaire as a `Questionnaire`, a submission as a
-`QuestionnaireResponse` (with its screening flags as extensions). Pure Python; see docs/fhir.md.
+`QuestionnaireResponse` (with its screening flags as extensions), and the definitions their
+canonical URLs name (a `CodeSystem` per choice question, the `StructureDefinition`s of the
+extensions, the `NamingSystem` of submission ids). Pure Python; see docs/fhir.md.
 
 Resources are built as plain JSON-ready dicts; the tests validate them with the R4B models of
 `fhir.resources` (R4B keeps R4's Questionnaire and QuestionnaireResponse unchanged).
@@ -8,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup, escape
+
+from ..config import public_base_url
 from ..questionnaire.model import (
     LANGUAGES,
     AllOf,
@@ -23,7 +28,7 @@ from ..questionnaire.model import (
     Questionnaire,
     Text,
 )
-from ..questionnaire.types import fhir_values, kind
+from ..questionnaire.types import fhir_values, kind, plain_answer
 from ..screening import Flag, flags_from_json
 from ..screening.submission import SubmissionRecord
 
@@ -32,7 +37,15 @@ TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
+CONSTRAINT = "http://hl7.org/fhir/StructureDefinition/questionnaire-constraint"
 BASE_LANG = "en"  # the language of `text` and `display`; others ride in translation extensions
+FHIR_VERSION = "4.0.1"
+TITLES = {
+    "en": "Consultation questionnaire for facial acupuncture",
+    "zh-Hant": "面部針灸諮詢問卷",
+}
+XHTML = "http://www.w3.org/1999/xhtml"
 
 @dataclass(frozen=True)
 class Urls:
@@ -55,12 +68,47 @@ class Urls:
     def submission_ids(self) -> str:
         return f"{self.base}/NamingSystem/submission-id"
 
+    def response(self, submission_id: int) -> str:
+        return f"{self.base}/QuestionnaireResponse/{response_id(submission_id)}"
+
+
+def urls_of(config: Mapping[str, Any]) -> Urls:
+    """The installation's FHIR base: SCREENER_BASE_URL + /fhir (the local default in a debug or
+    test app), where the API serves every resource it names. Never a request's Host header."""
+    return Urls(f"{public_base_url(config)}/fhir")
+
+
+def response_id(submission_id: int) -> str:
+    """The logical id of a submission's QuestionnaireResponse."""
+    return f"submission-{submission_id}"
+
+
+def fhir_id(name: str) -> str:
+    """A question id as a FHIR id ([A-Za-z0-9-.]{1,64}: no underscore)."""
+    return name.replace("_", "-")[:64]
+
+
+# Narratives -------------------------------------------------------------------------------------
+
+
+def narrative(body: Markup | str) -> dict[str, Any]:
+    """A generated narrative (`text`) around XHTML made with markupsafe (texts escaped)."""
+    return {"status": "generated", "div": f'<div xmlns="{XHTML}">{body}</div>'}
+
+
+def _list(items: Sequence[Markup | str], tag: str = "ul") -> Markup:
+    if not items:
+        return Markup("")
+    return Markup("<{0}>{1}</{0}>").format(
+        tag, Markup("").join(Markup("<li>{}</li>").format(i) for i in items)
+    )
+
 
 # Texts ----------------------------------------------------------------------------------------
 
 
-def _translations(text: Text) -> dict[str, Any]:
-    """The `_text`-style element carrying every non-base language of a text."""
+def _translations(text: Text, primary: str = BASE_LANG) -> dict[str, Any]:
+    """The `_text`-style element carrying every language of a text but the primary one."""
     return {
         "extension": [
             {
@@ -71,13 +119,13 @@ def _translations(text: Text) -> dict[str, Any]:
                 ],
             }
             for lang in LANGUAGES
-            if lang != BASE_LANG
+            if lang != primary
         ]
     }
 
 
-def _text(key: str, text: Text) -> dict[str, Any]:
-    return {key: text.get(BASE_LANG), f"_{key}": _translations(text)}
+def _text(key: str, text: Text, primary: str = BASE_LANG) -> dict[str, Any]:
+    return {key: text.get(primary), f"_{key}": _translations(text, primary)}
 
 
 # Questionnaire ---------------------------------------------------------------------------------
@@ -168,24 +216,47 @@ def _merge_extensions(item: dict[str, Any], extra: dict[str, Any]) -> dict[str, 
     return item
 
 
-def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
-    """One question as a Questionnaire item (linkId = question id)."""
-    item: dict[str, Any] = {"linkId": q.id, **_text("text", q.label), "type": kind(q).fhir_item}
+def question_item(
+    q: Question, qn: Questionnaire, urls: Urls, lang: str = BASE_LANG
+) -> dict[str, Any]:
+    """One question as a Questionnaire item (linkId = question id), texts primarily in `lang`."""
+    item: dict[str, Any] = {
+        "linkId": q.id, **_text("text", q.label, lang), "type": kind(q).fhir_item
+    }
     item["required"] = q.required
     if q.type == "multi":
         item["repeats"] = True
     if q.type in ("text", "textarea", "email", "tel"):
         item["maxLength"] = q.text_max_length
     if q.choices:
+        exclusive = set(q.exclusive or ())
         item["answerOption"] = [
             {
                 "valueCoding": {
                     "system": urls.code_system(q.id),
                     "code": c.value,
-                    **_text("display", c.label),
-                }
+                    **_text("display", c.label, lang),
+                },
+                # SDC: choosing this option clears the others ("none of these").
+                **({"extension": [{"url": OPTION_EXCLUSIVE, "valueBoolean": True}]}
+                   if c.value in exclusive else {}),
             }
             for c in q.choices
+        ]
+    if q.type == "consent":
+        # R4 cannot restrict a boolean's answer; the constraint extension says only true is
+        # accepted (the form refuses anything else).
+        item["extension"] = [
+            {
+                "url": CONSTRAINT,
+                "extension": [
+                    {"url": "key", "valueId": f"{fhir_id(q.id)}-true"},
+                    {"url": "severity", "valueCode": "error"},
+                    {"url": "expression", "valueString": "answer.all(value = true)"},
+                    {"url": "human",
+                     "valueString": "Only true (ticked, \"I agree\") is accepted."},
+                ],
+            }
         ]
     if q.type == "scale":
         item["extension"] = [
@@ -197,7 +268,7 @@ def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
         item["item"] = [
             {
                 "linkId": f"{q.id}.help",
-                **_text("text", q.help),
+                **_text("text", q.help, lang),
                 "type": "display",
                 "extension": [
                     {
@@ -217,34 +288,64 @@ def question_item(q: Question, qn: Questionnaire, urls: Urls) -> dict[str, Any]:
     return item
 
 
-def questionnaire_resource(qn: Questionnaire, urls: Urls) -> dict[str, Any]:
-    """The whole questionnaire as a FHIR R4 Questionnaire: one group item per step."""
+def questionnaire_resource(
+    qn: Questionnaire, urls: Urls, lang: str = BASE_LANG
+) -> dict[str, Any]:
+    """The whole questionnaire as a FHIR R4 Questionnaire: one group item per step. Its texts
+    are in `lang` (`language`), the other language in translation extensions."""
     items = []
     for step in qn.steps:
-        group: dict[str, Any] = {"linkId": step.id, **_text("text", step.title), "type": "group"}
+        group: dict[str, Any] = {
+            "linkId": step.id, **_text("text", step.title, lang), "type": "group"
+        }
         _merge_extensions(group, enable_when(step.show_if, qn, urls))
-        group["item"] = [question_item(q, qn, urls) for q in step.questions]
+        group["item"] = [question_item(q, qn, urls, lang) for q in step.questions]
         items.append(group)
+    title = TITLES.get(lang, TITLES[BASE_LANG])
     return {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
+        "meta": {"versionId": qn.version},
+        "text": narrative(_questionnaire_div(qn, title, lang)),
         "url": urls.questionnaire,
         "version": qn.version,
         "name": "FacialAcupunctureScreener",
-        "title": "Consultation questionnaire for facial acupuncture",
+        "title": title,
         "status": "active",
-        "language": BASE_LANG,
+        "language": lang,
         "subjectType": ["Patient"],
         "item": items,
     }
 
 
+def _questionnaire_div(qn: Questionnaire, title: str, lang: str) -> Markup:
+    steps = [
+        escape(step.title.get(lang))
+        + _list([q.label.get(lang) for q in step.questions], "ol")
+        for step in qn.steps
+    ]
+    return Markup('<div lang="{}"><h1>{}</h1><p>{}</p>{}</div>').format(
+        lang, title,
+        f"Version {qn.version}: {len(qn.steps)} steps, {len(qn.questions)} questions.",
+        _list(steps, "ol"),
+    )
+
+
 # QuestionnaireResponse ------------------------------------------------------------------------
 
 
-def answer_values(q: Question | None, value: Any, urls: Urls) -> list[dict[str, Any]]:
-    """The typed answer[x] entries of one stored answer (questionnaire/types.py)."""
-    return fhir_values(q, value, urls.code_system(q.id) if q is not None else "")
+def answer_values(
+    q: Question | None, value: Any, urls: Urls, lang: str = BASE_LANG
+) -> list[dict[str, Any]]:
+    """The typed answer[x] entries of one stored answer (questionnaire/types.py); a chosen
+    option's `display` is its label in `lang`, the language the client answered in."""
+    values = fhir_values(q, value, urls.code_system(q.id) if q is not None else "")
+    if q is not None:
+        for v in values:
+            coding = v.get("valueCoding")
+            if coding is not None:
+                coding["display"] = q.choice_label(coding["code"], lang)
+    return values
 
 
 def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
@@ -281,12 +382,12 @@ def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
 
 
 def _response_items(
-    qn: Questionnaire, answers: dict[str, Any], urls: Urls
+    qn: Questionnaire, answers: dict[str, Any], urls: Urls, lang: str
 ) -> Iterator[dict[str, Any]]:
     for step in qn.steps:
         children = []
         for q in step.questions:
-            values = answer_values(q, answers.get(q.id), urls)
+            values = answer_values(q, answers.get(q.id), urls, lang)
             if values:
                 children.append({"linkId": q.id, **_text("text", q.label), "answer": values})
         if children:
@@ -307,19 +408,54 @@ def questionnaire_response(
     submitted = submission.submitted_at
     if submitted.tzinfo is None:
         submitted = submitted.replace(tzinfo=dt.UTC)
+    answers = dict(submission.answers or {})
+    flags: Sequence[Flag] = flags_from_json(submission.flags)
+    authored = submitted.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
-        "id": f"submission-{submission.id}",
+        "id": response_id(submission.id),
+        "meta": {"lastUpdated": authored},
+        "text": narrative(_response_div(submission, qn, answers, flags)),
         "language": submission.lang,
         "identifier": {"system": urls.submission_ids, "value": str(submission.id)},
         "questionnaire": f"{urls.questionnaire}|{submission.questionnaire_version}",
         "status": "completed",
-        "authored": submitted.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "authored": authored,
     }
-    flags: Sequence[Flag] = flags_from_json(submission.flags)
     if flags:
         resource["extension"] = [_flag_extension(f, urls) for f in flags]
-    items = list(_response_items(qn, dict(submission.answers or {}), urls))
+    items = list(_response_items(qn, answers, urls, submission.lang))
     if items:  # FHIR JSON has no empty arrays
         resource["item"] = items
     return resource
+
+
+def _response_div(
+    submission: SubmissionRecord, qn: Questionnaire, answers: dict[str, Any],
+    flags: Sequence[Flag],
+) -> Markup:
+    """The submission in words, in the client's language: flags first, then every answer."""
+    lang = submission.lang if submission.lang in LANGUAGES else BASE_LANG
+    head = Markup("<p>") + escape(
+        f"Submission {submission.id}, questionnaire version {submission.questionnaire_version},"
+        f" answered in {lang}."
+    ) + Markup("</p>")
+    flag_lines = [f"{f.severity}: {f.practitioner.get(BASE_LANG)}" for f in flags]
+    body = Markup("")
+    for step in qn.steps:
+        rows = [
+            Markup("<tr><td>") + escape(q.label.get(lang)) + Markup("</td><td>")
+            + escape(plain_answer(q, answers[q.id], lang)) + Markup("</td></tr>")
+            for q in step.questions
+            if q.id in answers
+        ]
+        if rows:
+            body += (
+                Markup("<h2>") + escape(step.title.get(lang)) + Markup("</h2><table>")
+                + Markup("").join(rows) + Markup("</table>")
+            )
+    flags_part = (
+        Markup("<p>Screening flags:</p>") + _list(flag_lines) if flags
+        else Markup("<p>No screening flags.</p>")
+    )
+    return Markup('<div lang="{}">{}</div>').format(lang, head + flags_part + body)

@@ -281,3 +281,87 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     last_failure_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+OUTBOX_KINDS = ("email", "webhook")
+OUTBOX_STATES = ("pending", "delivered", "failed")
+
+
+class OutboxMessage(Base):
+    """An email or webhook event to deliver, written in the transaction of what caused it and
+    delivered by the worker (`flask --app screener deliver`, screener/outbox.py).
+
+    `key` is the message's idempotency key: the email's Message-ID and the webhook-id are made
+    from it, so that a receiver can recognise a message delivered twice (at-least-once).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The worker's query: pending messages due now, oldest first.
+        Index("ix_outbox_due", "status", "next_attempt_at", "id"),
+        Index("ix_outbox_clinic_created", "clinic_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    # A webhook event's endpoint (removing an endpoint deletes its pending events; the log of
+    # those delivered or failed stays, with the address in `payload`).
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="SET NULL")
+    )
+    # No foreign key: the event of a submission deleted since is still delivered (or failed).
+    submission_id: Mapped[int | None]
+    # What the message needs (email: recipient, clinic name, link; webhook: the exact body).
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The payload holds answers (a webhook whose endpoint asked for them): deleted with the
+    # submission, and never kept after delivery.
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # A worker that claimed the message holds it until then; after it (the worker died), any
+    # worker may claim it again.
+    locked_until: Mapped[dt.datetime | None]
+    give_up_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(Base):
+    """A clinic's key to the FHIR API: the token is shown once; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, to tell tokens apart (not enough to guess the rest).
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """A clinic's HTTPS address that gets a signed event for each new submission.
+
+    The secret signs the events (HMAC-SHA256, Standard Webhooks) and so is stored as it is; the
+    admin sees it once, when the endpoint is added.
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    # The events carry the answers (health data): only when the admin asked for it.
+    include_answers: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254), default="")

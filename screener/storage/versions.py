@@ -90,6 +90,17 @@ def versions_by_first_use(session: Session, versions: Iterable[str]) -> list[str
     )
 
 
+def stored_newest_first(session: Session) -> list[str]:
+    """Every stored version, the most recently first used first."""
+    return list(
+        session.scalars(
+            select(QuestionnaireVersion.version).order_by(
+                QuestionnaireVersion.created_at.desc(), QuestionnaireVersion.version
+            )
+        )
+    )
+
+
 # In a request or CLI command of the app ---------------------------------------------------------
 
 

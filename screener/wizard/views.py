@@ -20,9 +20,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import notify, webhooks
 from ..extensions import db, limiter
 from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
-from ..notify import notify_new_submission
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
 from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
@@ -340,15 +340,16 @@ def submit(token: str) -> ResponseReturnValue:
             submission_id = submit_draft(session, draft, submission, link_expires_at)
             if submission_id is not None:
                 versions.record(session, qn)  # the version it was answered in, once
+                # The clinic's notice (no health data), delivered by the outbox's worker:
+                # committed with the submission or not at all.
+                notify.queue_notice(session, g.clinic, submission_id)
+                webhooks.queue_submission_event(session, g.clinic, submission_id, submission)
     except IntegrityError:  # a submission for this draft exists (the unique key): not twice
         submission_id = None
     if submission_id is None:
         # Submitted meanwhile (the review page then shows the summary), or saved from another
         # tab since this request read the draft: the review page shows the answers as they are.
         return _see_other(wurl("review"))
-    # Committed here: tell the clinic (no health data; never raises).
-    clinic = g.clinic
-    notify_new_submission(clinic.name, clinic.notify_email or clinic.contact_email, submission_id)
     # Only the request that made the submission marks the summary: framed in a checked host
     # page, frame.js tells the host once, then drops the mark (screener/embed.py).
     return _see_other(wurl("summary", **({"done": 1} if g.get("embed_host") else {})))
