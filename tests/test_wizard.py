@@ -110,11 +110,66 @@ def test_back_keeps_answers_of_every_step_including_current(walker: Walker, sess
     assert draft.answers["skin_goals"] == ["firmness"]
 
 
-def test_back_from_first_step_goes_to_start_and_keeps_answers(walker: Walker, session: Any) -> None:
+@pytest.mark.parametrize("prefix", ["/c/demo", "/embed/demo"])
+def test_back_from_the_first_step_stays_in_the_draft(
+    client: FlaskClient, session: Any, prefix: str
+) -> None:
+    walker = Walker(client, prefix)
     walker.start()
     r = walker.post_step({"age_band": "45_59"}, action="back")
-    assert r.status_code == 303 and r.headers["Location"].endswith("/c/demo/")
+    assert r.status_code == 303 and r.headers["Location"] == f"{walker.base}/intro"
     assert drafts(session)[0].answers == {"age_band": "45_59"}
+    intro = walker.get()
+    assert intro.status_code == 200 and intro.headers["Cache-Control"] == "no-store"
+    page = text(intro)
+    assert "Before your facial acupuncture consultation" in page
+    # Continue goes on with this draft: to its first step, the answer still there.
+    continue_url = re.findall(r'<a class="button" href="([^"]+)">Continue</a>', page)
+    assert continue_url == [f"{walker.base}/s/about_you"]
+    assert 'value="45_59" checked' in text(walker.get(continue_url[0]))
+    assert len(drafts(session)) == 1
+    assert f"{walker.base}/" in page  # the private link, as on every draft page
+
+
+def links_and_forms(html: str) -> set[str]:
+    return {u.replace("&amp;", "&") for u in re.findall(r'(?:href|action)="([^"#]+)', html)}
+
+
+def test_no_page_of_a_draft_leads_to_the_public_start_page(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    urls = {f"{w.base}/intro", f"{w.base}/intro?lang=zh-Hant", f"{w.base}/review"}
+    urls |= {f"{w.base}/s/{step}" for step in STEPS} | {f"{w.base}/s/about_you?from=start"}
+    for url in sorted(urls):
+        page = w.get(url)
+        assert page.status_code == 200, url
+        for target in links_and_forms(text(page)):
+            assert not target.split("?")[0].endswith(("/c/demo/", "/c/demo/start")), (url, target)
+    # The check does see such a form where there is one: on the start page itself.
+    assert "/c/demo/start" in links_and_forms(text(w.get("/c/demo/")))
+
+
+def test_the_first_step_reached_by_start_puts_the_intro_before_it_in_history(
+    walker: Walker,
+) -> None:
+    """With script, the first step reached from Start rewrites the history so that the
+    browser's Back lands on the draft's intro page; its form names that page."""
+    walker.start()
+    assert walker.url == f"{walker.base}/s/about_you?from=start"
+    page = text(walker.get())
+    assert f'action="{walker.base}/s/about_you" data-history-intro="{walker.base}/intro"' in page
+    assert "data-history-intro" not in text(walker.get(f"{walker.base}/s/about_you"))
+    walker.post_step(STEP_ANSWERS["about_you"])
+    goals = text(walker.get(f"{walker.base}/s/goals?from=start"))  # only on the first step
+    assert "data-history-intro" not in goals
+
+
+def test_the_intro_page_of_a_sent_draft_shows_the_summary(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    intro = w.get(f"{w.base}/intro?lang=zh-Hant")
+    assert intro.status_code == 200 and '<html lang="zh-Hant">' in text(intro)
+    w.submit()
+    r = w.get(f"{w.base}/intro")
+    assert r.status_code == 303 and r.headers["Location"] == f"{w.base}/summary?sent=1"
 
 
 def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:

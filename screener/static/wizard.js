@@ -45,6 +45,18 @@
     });
   });
 
+  // The first step, reached from the start page: the draft's intro page goes before it in the
+  // history, so the browser's Back stays in this draft (the start page would begin a new one).
+  var first = document.querySelector("form[data-history-intro]");
+  if (first && window.history.pushState) {
+    var here = first.getAttribute("action");
+    window.history.replaceState(null, "", first.getAttribute("data-history-intro"));
+    window.history.pushState(null, "", here);
+    window.addEventListener("popstate", function () {
+      if (window.location.pathname !== here.split("?")[0]) window.location.reload();
+    });
+  }
+
   // One click sends the answers once (the server ignores a second send anyway).
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function () {
