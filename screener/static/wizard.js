@@ -57,6 +57,40 @@
     });
   }
 
+  // Copy buttons for the private link (hidden without this script).
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var status = button.parentNode.querySelector(".copy-status");
+    button.parentNode.hidden = false;
+    function said(ok) {
+      status.textContent = button.getAttribute(ok ? "data-copied" : "data-failed");
+    }
+    function fallback() {
+      // Where the Clipboard API is missing or refused (a frame without clipboard-write).
+      var area = document.createElement("textarea");
+      area.value = button.getAttribute("data-copy");
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      button.focus();
+      said(ok);
+    }
+    button.addEventListener("click", function () {
+      status.textContent = "";
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+          said(true);
+        }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+
   // One click sends the answers once (the server ignores a second send anyway).
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function () {

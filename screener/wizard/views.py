@@ -308,10 +308,16 @@ def _render_step(
     )
 
 
+def private_link() -> str:
+    """The draft's private link: always its standalone page, also inside a frame (where a framed
+    page would open bare, without the clinic's name, and the host's address is not kept)."""
+    return url_for("client.resume", _external=True)
+
+
 def _resume_values(draft: Draft) -> dict[str, str]:
     """What the "come back later" box shows (wizard/_resume.html)."""
     return {
-        "resume_url": wurl("resume", _external=True),
+        "resume_url": private_link(),
         "expires_text": format_date(draft.expires_at, "long"),
     }
 
@@ -387,5 +393,6 @@ def summary(token: str) -> ResponseReturnValue:
         sections=answer_rows(questionnaire(), sub.answers, draft.lang, sub.submitted_at.date()),
         already_sent=request.args.get("sent") == "1",
         link_expires_at=draft.expires_at,
+        resume_url=private_link(),
         **client_summary_context(questionnaire(), sub, draft.lang),
     )

@@ -1,6 +1,7 @@
 """What a client meets on a 360 px phone, in both languages, in a real browser: leaving the first
-step keeps the draft; the scale's end words sit beside their numbers. Screenshots of each state
-are saved under test-artifacts/phone/."""
+step keeps the draft; the scale's end words sit beside their numbers; inside a clinic's site the
+private link opens the standalone page and can be copied. Screenshots of each state are saved
+under test-artifacts/phone/."""
 
 from __future__ import annotations
 
@@ -9,15 +10,32 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Locator, Page, expect
+
+from screener.embed import embed_snippets
 
 from ..conftest import STEP_ANSWERS
 from .conftest import ARTIFACTS, LiveServer
 from .journey import LANGS, new_context, press, start_draft
+from .test_embed import HOST_PAGE, Product, allow, origin, walk_in_frame
 from .test_walk import fill_step
 
 PHONE = {"width": 360, "height": 740}
 SHOTS = ARTIFACTS / "phone"
+
+
+@pytest.fixture(scope="module")
+def clinic_site(live_server: LiveServer) -> Iterator[LiveServer]:
+    """A clinic's website on another origin, made for phones, with the one-line snippet."""
+    site = Flask("phone_clinic_site")
+    viewport = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    html = HOST_PAGE.replace('<meta charset="utf-8">', f'<meta charset="utf-8">{viewport}')
+    html = html.format(body=embed_snippets(Product(), live_server.url)["script"])
+    site.add_url_rule("/script", "script", lambda: html)
+    server = LiveServer(site)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=LANGS)
@@ -35,11 +53,12 @@ def phone(browser: Browser, app: object, lang: str) -> Iterator[Page]:
     context.close()
 
 
-def shot(page: Page, lang: str, name: str) -> None:
-    """Keep a full-page screenshot; the page must not scroll sideways."""
+def shot(page: Page, lang: str, name: str, *, full_page: bool = True) -> None:
+    """Keep a screenshot (of the whole page, or what the screen shows); the page must not
+    scroll sideways."""
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{lang}-{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{lang}-{name}.png"), full_page=full_page)
 
 
 def test_back_from_the_first_step_stays_in_the_draft(
@@ -110,3 +129,37 @@ def test_the_scale_keeps_each_ends_words_beside_its_number(
     if width == PHONE["width"]:
         shot(page, lang, "comfort")
         page.locator(scale).screenshot(path=str(SHOTS / f"{lang}-scale.png"))
+
+
+def test_the_embedded_private_link_opens_the_standalone_page_and_can_be_copied(
+    phone: Page, live_server: LiveServer, clinic_site: LiveServer, app: Flask, lang: str
+) -> None:
+    page = phone
+    host = origin(clinic_site)
+    allow(app, host)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(f"{host}/script")
+    frame = walk_in_frame(page)
+    draft = frame.url.split("/d/")[1].split("/")[0]
+    standalone = f"{live_server.url}/c/demo/d/{draft}/"
+    link = frame.locator(".keep .resume-link a")
+    expect(link).to_have_attribute("href", standalone)
+    expect(link).to_contain_text(standalone)
+    copy = frame.locator(".keep button[data-copy]")
+    expect(copy).to_be_visible()
+    copy.click()
+    expect(frame.locator(".keep .copy-status")).to_have_text(
+        "Link copied." if lang == "en" else "已複製連結。"
+    )
+    assert page.evaluate("navigator.clipboard.readText()") == standalone
+    frame.locator(".keep").scroll_into_view_if_needed()
+    shot(page, lang, "embedded-summary-link", full_page=False)
+    # The link opens the same draft's standalone page, in a tab of its own, with the clinic's
+    # name: its summary, now that the answers are sent.
+    with page.expect_popup() as opened:
+        link.click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == f"{standalone}summary"
+    expect(tab.locator(".site-header .brand")).to_have_text("Demo Clinic")
+    shot(tab, lang, "embedded-link-opened")
