@@ -344,7 +344,8 @@ def test_double_submit_makes_one_submission(walk: Callable[..., Walker], session
     first = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
     second = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
     assert first.status_code == 303 and second.status_code == 303
-    assert second.headers["Location"].endswith("/summary")
+    assert first.headers["Location"].endswith("/summary")
+    assert second.headers["Location"].endswith("/summary?sent=1")  # "sent on <date>"
     assert len(submissions(session)) == 1
 
 
@@ -359,8 +360,41 @@ def test_back_and_refresh_after_submit_never_error(walk: Callable[..., Walker], 
     assert r.status_code == 303 and "/summary" in r.headers["Location"]
     assert submissions(session)[0].answers["full_name"] == "Mei Chen"
     summary = w.client.get(f"{w.base}/summary?sent=1")
-    assert summary.status_code == 200 and "already sent" in text(summary)
+    assert summary.status_code == 200 and "nothing more to do" in text(summary)
     assert len(submissions(session)) == 1
+
+
+SENT_ON = {
+    "en": "Your answers were sent on {date}; there is nothing more to do.",
+    "zh-Hant": "您的回答已於{date}送出，您無需再做任何事。",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_back_after_sending_says_when_the_answers_were_sent(
+    walk: Callable[..., Walker], session: Any, app: Flask, lang: str
+) -> None:
+    from flask_babel import force_locale, format_date
+
+    w = walk(lang)
+    first = text(w.get(w.submit().headers["Location"]))
+    with app.test_request_context(), force_locale(lang.replace("-", "_")):
+        day = format_date(submissions(session)[0].submitted_at, "long")
+    line = SENT_ON[lang].format(date=day)
+    assert line not in first  # just sent: the page says so in its heading already
+    back = w.get(f"{w.base}/review")  # the browser's Back from the summary
+    assert back.status_code == 303 and back.headers["Location"] == f"{w.base}/summary?sent=1"
+    page = text(w.get(back.headers["Location"]))
+    assert f'<p class="notice" role="status">{line}</p>' in page
+
+
+def test_the_summary_has_a_print_button_for_the_script(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    page = text(w.get(w.submit().headers["Location"]))
+    assert (
+        '<p class="print-action" hidden><button type="button" class="button secondary"'
+        " data-print>Print or save as PDF</button></p>"
+    ) in page
 
 
 def test_submit_revalidates_every_visible_step(walker: Walker, session: Any, app: Flask) -> None:

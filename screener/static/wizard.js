@@ -91,6 +91,12 @@
     });
   });
 
+  // "Print or save as PDF" (hidden without this script; the browser's own print works anyway).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.parentNode.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   // One click sends the answers once (the server ignores a second send anyway).
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function () {

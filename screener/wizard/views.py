@@ -343,7 +343,7 @@ def review(token: str) -> ResponseReturnValue:
 def submit(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
     if draft.submitted_at is not None:  # a double click or a re-sent form: already done
-        return _see_other(wurl("summary"))
+        return _see_other(wurl("summary", sent=1))
     if not submit_token_valid(
         current_app.config["SECRET_KEY"], draft.token_hash, request.form.get("csrf_token")
     ):

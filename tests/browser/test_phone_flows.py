@@ -1,7 +1,8 @@
 """What a client meets on a 360 px phone, in both languages, in a real browser: leaving the first
 step keeps the draft; the scale's end words sit beside their numbers; inside a clinic's site the
-private link opens the standalone page and can be copied. Screenshots of each state are saved
-under test-artifacts/phone/."""
+private link opens the standalone page and can be copied; the summary prints cleanly and, after
+the browser's Back, says when the answers were sent. Screenshots of each state (and the printed
+summary as a PDF) are saved under test-artifacts/phone/."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..conftest import STEP_ANSWERS
 from .conftest import ARTIFACTS, LiveServer
 from .journey import LANGS, new_context, press, start_draft
 from .test_embed import HOST_PAGE, Product, allow, origin, walk_in_frame
-from .test_walk import fill_step
+from .test_walk import fill_step, walk_to_summary
 
 PHONE = {"width": 360, "height": 740}
 SHOTS = ARTIFACTS / "phone"
@@ -163,3 +164,39 @@ def test_the_embedded_private_link_opens_the_standalone_page_and_can_be_copied(
     assert tab.url == f"{standalone}summary"
     expect(tab.locator(".site-header .brand")).to_have_text("Demo Clinic")
     shot(tab, lang, "embedded-link-opened")
+
+
+SENT_ON = {"en": "Your answers were sent on ", "zh-Hant": "您的回答已於"}
+PRINT = {"en": "Print or save as PDF", "zh-Hant": "列印或儲存為 PDF"}
+
+
+def test_the_summary_prints_and_says_it_was_sent_after_back(
+    phone: Page, live_server: LiveServer, lang: str
+) -> None:
+    page = phone
+    walk_to_summary(page, live_server.url)
+    page.wait_for_load_state()
+    expect(page.locator(".notice")).to_have_count(0)
+    # The print button opens the browser's print dialogue (counted here instead).
+    page.evaluate("() => { window.print = () => { window.printed = (window.printed || 0) + 1; }; }")
+    button = page.get_by_role("button", name=PRINT[lang])
+    expect(button).to_be_visible()
+    button.click()
+    assert page.evaluate("window.printed") == 1
+    # Printed: the answers and what they mean, without the page's controls and chrome.
+    page.emulate_media(media="print")
+    for hidden in (".site-header", ".site-footer", ".print-action", ".keep", ".copy-link"):
+        expect(page.locator(hidden).first).to_be_hidden()
+    for shown in ("h1", ".outcome", ".answers", ".recommendation"):
+        expect(page.locator(shown).first).to_be_visible()
+    shot(page, lang, "summary-print")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(SHOTS / f"{lang}-summary.pdf"), format="A4")
+    assert (SHOTS / f"{lang}-summary.pdf").stat().st_size > 10_000
+    page.emulate_media(media="screen")
+    # The browser's Back (to the review page, now sent): the summary again, saying when.
+    page.go_back()
+    page.wait_for_url("**/summary?sent=1")
+    notice = page.locator("p.notice[role=status]")
+    expect(notice).to_contain_text(SENT_ON[lang])
+    shot(page, lang, "back-after-sending", full_page=False)
