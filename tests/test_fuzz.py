@@ -37,7 +37,9 @@ nasty_text = st.one_of(
 def field_names(qn: Questionnaire, step_id: str) -> list[str]:
     step = qn.step(step_id)
     assert step is not None
-    return [q.id for q in step.questions]
+    # A date question is posted as its three boxes (its own name is read too).
+    return [name for q in step.questions for name in
+            [q.id] + ([f"{q.id}-{part}" for part in ("day", "month", "year")] if q.type == "date" else [])]
 
 
 @st.composite

@@ -193,9 +193,9 @@ def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
         ("about_you", {"age_band": "ancient", "pregnancy": "no"}, "age_band", "Choose one of the options shown."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": []}, "skin_goals", "Choose at least one option."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["fine_lines", "bogus"]}, "skin_goals", "Choose only from the options shown."),
-        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": "2020-13-45"}, "upcoming_event_date", "Enter a real date"),
-        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": past(3)}, "upcoming_event_date", "This date has passed"),
-        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, "upcoming_event_date", "Enter a date."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": "2020-13-45"}, "upcoming_event_date", "The date must be a real date."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": past(3)}, "upcoming_event_date", "The date must be today or in the future."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, "upcoming_event_date", "Enter the date."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"]}, "skin_goals_other", "Enter your answer."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"], "skin_goals_other": "   "}, "skin_goals_other", "Enter your answer."),
         ("comfort", {**STEP_ANSWERS["comfort"], "pain_tolerance": "11"}, "pain_tolerance", "Choose one of the options shown."),
@@ -203,8 +203,8 @@ def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
         ("health", {**STEP_ANSWERS["health"], "facial_skin": ["none", "acne"]}, "facial_skin", "cannot be combined"),
         ("health", {**STEP_ANSWERS["health"], "other_health": "x" * 2001}, "other_health", "Keep this under 2000 characters."),
         ("health", {**STEP_ANSWERS["health"], "other_health": "bad\x00byte"}, "other_health", "control characters"),
-        ("recent_treatments", {"recent_procedures": ["botox"], "botox_when": future(5), "permanent_implants": "no"}, "botox_when", "This date is in the future"),
-        ("recent_treatments", {"recent_procedures": ["botox"], "permanent_implants": "no"}, "botox_when", "Enter a date."),
+        ("recent_treatments", {"recent_procedures": ["botox"], "botox_when": future(5), "permanent_implants": "no"}, "botox_when", "The date must be today or in the past."),
+        ("recent_treatments", {"recent_procedures": ["botox"], "permanent_implants": "no"}, "botox_when", "Enter the date."),
         ("details", {**STEP_ANSWERS["details"], "full_name": "x" * 201}, "full_name", "Keep this under 200 characters."),
         ("details", {**STEP_ANSWERS["details"], "email": "not-an-email"}, "email", "Enter an email address like"),
         ("details", {**STEP_ANSWERS["details"], "phone": "call me maybe"}, "phone", "Enter a phone number"),
@@ -224,7 +224,7 @@ def test_bad_input_gets_a_message_on_the_field_and_nothing_is_stored(
     # The message sits next to the field, and the error summary links to it.
     assert f'id="{question}-error"' in page
     assert message in page.split(f'id="{question}-error"', 1)[1].split("</p>", 1)[0]
-    assert re.search(rf'class="error-summary".*href="#{question}(-0)?"', page, re.S)
+    assert re.search(rf'class="error-summary".*href="#{question}(-0|-day|-month)?"', page, re.S)
     assert "<title>Error:" in page
     # The page keeps what was typed, and the stored draft is unchanged.
     assert drafts(session)[0].answers == before

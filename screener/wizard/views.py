@@ -299,7 +299,7 @@ def _render_step(
     from_start = number == 1 and request.args.get("from") == START
     return render_template(
         "wizard/step.html", step=current, number=number, total=len(steps), questions=rendered,
-        form=form, errors=errors, from_review=from_review, today=today(), reveals=reveals,
+        form=form, errors=errors, from_review=from_review, reveals=reveals,
         leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
         action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
         csrf_token=step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),

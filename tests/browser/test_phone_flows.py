@@ -1,11 +1,13 @@
 """What a client meets on a 360 px phone, in both languages, in a real browser: leaving the first
 step keeps the draft; the scale's end words sit beside their numbers; inside a clinic's site the
 private link opens the standalone page and can be copied; the summary prints cleanly and, after
-the browser's Back, says when the answers were sent. Screenshots of each state (and the printed
+the browser's Back, says when the answers were sent; a date is three labelled boxes in the
+language's order, with messages that say what is missing. Screenshots of each state (and the printed
 summary as a PDF) are saved under test-artifacts/phone/."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -200,3 +202,58 @@ def test_the_summary_prints_and_says_it_was_sent_after_back(
     notice = page.locator("p.notice[role=status]")
     expect(notice).to_contain_text(SENT_ON[lang])
     shot(page, lang, "back-after-sending", full_page=False)
+
+
+DATE_TEXT = {
+    "en": {"labels": ["Day", "Month", "Year"], "empty": "Enter the date.",
+           "half": "The date must include a month and year.", "first": "month",
+           "example": "For example, {d.day} {d.month} {d.year}"},
+    "zh-Hant": {"labels": ["年", "月", "日"], "empty": "請輸入日期。",
+                "half": "日期必須包含年和月。", "first": "year",
+                "example": "例如：{d.year} {d.month} {d.day}"},
+}
+
+
+def test_a_date_is_three_labelled_boxes_in_the_languages_order(
+    phone: Page, live_server: LiveServer, lang: str
+) -> None:
+    page = phone
+    words = DATE_TEXT[lang]
+    start_draft(page, live_server.url)
+    fill_step(page, STEP_ANSWERS["about_you"])
+    press(page, '.actions button[value="continue"]')
+    fill_step(page, {**STEP_ANSWERS["goals"], "upcoming_event": "yes"})
+    question = page.locator("#q-upcoming_event_date")
+    expect(question).to_be_visible()
+    assert page.locator('input[type="date"]').count() == 0
+    labels = question.locator(".date-part label")
+    assert labels.all_inner_texts() == words["labels"]
+    # The boxes sit left to right in that order, on one line, each big enough for a finger.
+    boxes = [box(question.locator(f".date-part:nth-child({i}) input")) for i in (1, 2, 3)]
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
+    assert len({round(b["y"]) for b in boxes}) == 1
+    assert all(b["width"] >= 44 and b["height"] >= 44 for b in boxes)
+    future = dt.date.today() + dt.timedelta(days=30)
+    # The hint's example is a future date, like the event, written in the boxes' order.
+    expect(question.locator("#upcoming_event_date-example")).to_have_text(
+        words["example"].format(d=future)
+    )
+    question.scroll_into_view_if_needed()
+    shot(page, lang, "date", full_page=False)
+
+    press(page, '.actions button[value="continue"]')
+    expect(page.locator("#upcoming_event_date-error")).to_contain_text(words["empty"])
+    page.fill("#upcoming_event_date-day", "7")
+    press(page, '.actions button[value="continue"]')
+    error = page.locator("#upcoming_event_date-error")
+    expect(error).to_contain_text(words["half"])
+    expect(page.locator("#upcoming_event_date-day")).to_have_value("7")
+    # The error summary's link goes to the first empty box, in the language's order.
+    page.locator(".error-summary a").first.click()
+    expect(page.locator(f"#upcoming_event_date-{words['first']}")).to_be_focused()
+    page.locator("#q-upcoming_event_date").scroll_into_view_if_needed()
+    shot(page, lang, "date-error", full_page=False)
+
+    fill_step(page, {"upcoming_event_date": future.isoformat()})
+    press(page, '.actions button[value="continue"]')
+    assert "/s/comfort" in page.url
