@@ -1,7 +1,7 @@
 """Every client page over HTTP, as the server sends it: for the HTML checker and the weight test.
 
 `client_pages` walks the questionnaire with the test client and keeps the response of each page
-a person can meet: the start page, every step before and after an empty Continue (errors shown),
+a person can meet: the start page, a draft's intro page, every step before and after an empty Continue (errors shown),
 the review page, the summary, the embedded layout and the error pages.
 """
 
@@ -53,6 +53,7 @@ def client_pages(
     keep("start", client.get("/c/demo/", headers=extra))
     walker = Walker(client)
     walker.start(lang)
+    keep("intro", client.get(f"{walker.base}/intro", headers=extra))
     for step_id, answers in JOURNEY_ANSWERS.items():
         assert f"/s/{step_id}" in walker.url, walker.url
         keep(step_id, client.get(walker.url, headers=extra))

@@ -142,6 +142,34 @@ def csrf_of(response: TestResponse) -> str:
     return m.group(1) or m.group(2)
 
 
+DATE_VALUE = re.compile(r"^(\d+)-(\d+)-(\d+)$")
+
+
+def date_boxes(name: str, value: str) -> dict[str, str]:
+    """A date as a browser posts the three boxes of a date question: "2026-03-07" gives
+    `<name>-day` 07, `<name>-month` 03, `<name>-year` 2026 (out-of-range numbers too); any
+    other text is typed into the day box."""
+    m = DATE_VALUE.match(value)
+    if m is None:
+        return {f"{name}-day": value, f"{name}-month": "", f"{name}-year": ""}
+    year, month, day = m.groups()
+    return {f"{name}-day": day, f"{name}-month": month, f"{name}-year": year}
+
+
+def as_posted(client: FlaskClient, data: dict[str, Any]) -> dict[str, Any]:
+    """Answers written as they are stored (dates as ISO text) turned into the form fields a
+    browser posts (a date question's three boxes)."""
+    questions = client.application.extensions["questionnaire"].questions
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        q = questions.get(name)
+        if q is not None and q.type == "date" and isinstance(value, str):
+            out.update(date_boxes(name, value))
+        else:
+            out[name] = value
+    return out
+
+
 class Walker:
     """Drives the client wizard over HTTP like a browser with no cookies would."""
 
@@ -174,7 +202,7 @@ class Walker:
         url = url or self.url
         page = self.client.get(url)
         assert page.status_code == 200, (url, page.status_code)
-        form = {"csrf_token": csrf_of(page), "action": action, **data}
+        form = {"csrf_token": csrf_of(page), "action": action, **as_posted(self.client, data)}
         r = self.client.post(url, data=form)
         if r.status_code == 303:
             self.url = r.headers["Location"]

@@ -484,7 +484,7 @@ def test_continue_drops_answers_the_new_ones_hide() -> None:
     assert out.go_to == "followup"  # the history step is hidden now
 
 
-def test_back_keeps_what_passed_and_goes_to_the_previous_step_or_the_start() -> None:
+def test_back_keeps_what_passed_and_goes_to_the_previous_step_or_the_intro() -> None:
     start, history = QN.step("start"), QN.step("history")
     assert start is not None and history is not None
     out = engine.apply_step(QN, START_SENT, history, {"history_kind": "surgery"},
@@ -493,7 +493,7 @@ def test_back_keeps_what_passed_and_goes_to_the_previous_step_or_the_start() -> 
     assert out.answers["history_kind"] == "surgery"
     first = engine.apply_step(QN, {}, start, {"pain": 3}, action=engine.BACK, today=TODAY,
                               first_incomplete=nothing_missing)
-    assert (first.go_to, first.position) == (engine.START, "start")
+    assert (first.go_to, first.position) == (engine.INTRO, "start")
     assert first.answers == {"pain": 3}
 
 

@@ -234,7 +234,7 @@ def test_progress_and_error_summary_of_every_step(walker: Walker) -> None:
     steps = real_questionnaire().steps
     walker.start()
     for n, step in enumerate(steps, start=1):
-        assert walker.url.endswith(f"/s/{step.id}"), walker.url
+        assert f"/s/{step.id}" in walker.url, walker.url
         empty = walker.post_step({})
         page = empty.get_data(as_text=True)
         assert f"Step {n} of {len(steps)}" in page

@@ -217,6 +217,51 @@ def test_host_matching_is_by_normalised_origin(app: Flask, client: FlaskClient) 
     assert 'data-embed-host="https://clinic.example"' in html
 
 
+# The private link -----------------------------------------------------------------------------
+
+LINK = re.compile(r'<p class="resume-link"><a href="([^"]+)"([^>]*)>([^<]*)</a></p>')
+
+
+def private_links(html: str) -> list[tuple[str, str, str]]:
+    return LINK.findall(html)
+
+
+def test_the_private_link_in_a_frame_opens_the_standalone_page_in_a_new_tab(
+    client: FlaskClient, embed_walk: Callable[..., Walker]
+) -> None:
+    walker = embed_walk()
+    standalone = f"http://localhost/c/demo/d/{walker.token}/"
+    for url in (f"{walker.base}/s/about_you?host={HOST}", f"{walker.base}/intro?host={HOST}",
+                walker.url):
+        [(href, attributes, words)] = private_links(client.get(url).get_data(as_text=True))
+        assert href == standalone, url  # no host: the standalone page is not framed
+        assert attributes == ' target="_blank" rel="noopener"', url
+        assert words == f"{standalone} (opens in a new tab)", url
+    # It opens the same draft, in the standalone wizard with the clinic's name.
+    resumed = client.get(standalone)
+    assert resumed.status_code == 303 and resumed.headers["Location"].startswith("/c/demo/d/")
+    page = client.get(resumed.headers["Location"]).get_data(as_text=True)
+    assert '<p class="brand">Demo Clinic</p>' in page and "Check your answers" in page
+    # There, the same link opens in place.
+    [(href, attributes, words)] = private_links(page)
+    assert href == words == standalone and attributes == ""
+
+
+@pytest.mark.parametrize("prefix", ["/c/demo", "/embed/demo"])
+def test_the_summary_shows_the_link_it_tells_the_client_to_keep(
+    client: FlaskClient, walk: Callable[..., Walker], embed_walk: Callable[..., Walker],
+    prefix: str,
+) -> None:
+    walker = walk() if prefix == "/c/demo" else embed_walk()
+    summary = client.get(walker.submit().headers["Location"]).get_data(as_text=True)
+    kept = summary.split('class="print-hint"', 1)[1]
+    [(href, _attributes, _words)] = private_links(kept)
+    assert href == f"http://localhost/c/demo/d/{walker.token}/"
+    # A copy button, for wizard.js to show; the page says nothing of it without the script.
+    assert re.search(rf'<p class="copy-link" hidden><button type="button" class="button secondary" data-copy="{re.escape(href)}"', kept)
+    assert client.get(href).headers["Location"].endswith("/summary")
+
+
 # Completion: marked once ----------------------------------------------------------------------
 
 

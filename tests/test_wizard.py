@@ -116,11 +116,66 @@ def test_back_keeps_answers_of_every_step_including_current(walker: Walker, sess
     assert draft.answers["skin_goals"] == ["firmness"]
 
 
-def test_back_from_first_step_goes_to_start_and_keeps_answers(walker: Walker, session: Any) -> None:
+@pytest.mark.parametrize("prefix", ["/c/demo", "/embed/demo"])
+def test_back_from_the_first_step_stays_in_the_draft(
+    client: FlaskClient, session: Any, prefix: str
+) -> None:
+    walker = Walker(client, prefix)
     walker.start()
     r = walker.post_step({"age_band": "45_59"}, action="back")
-    assert r.status_code == 303 and r.headers["Location"].endswith("/c/demo/")
+    assert r.status_code == 303 and r.headers["Location"] == f"{walker.base}/intro"
     assert drafts(session)[0].answers == {"age_band": "45_59"}
+    intro = walker.get()
+    assert intro.status_code == 200 and intro.headers["Cache-Control"] == "no-store"
+    page = text(intro)
+    assert "Before your facial acupuncture consultation" in page
+    # Continue goes on with this draft: to its first step, the answer still there.
+    continue_url = re.findall(r'<a class="button" href="([^"]+)">Continue</a>', page)
+    assert continue_url == [f"{walker.base}/s/about_you"]
+    assert 'value="45_59" checked' in text(walker.get(continue_url[0]))
+    assert len(drafts(session)) == 1
+    assert f"{walker.base}/" in page  # the private link, as on every draft page
+
+
+def links_and_forms(html: str) -> set[str]:
+    return {u.replace("&amp;", "&") for u in re.findall(r'(?:href|action)="([^"#]+)', html)}
+
+
+def test_no_page_of_a_draft_leads_to_the_public_start_page(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    urls = {f"{w.base}/intro", f"{w.base}/intro?lang=zh-Hant", f"{w.base}/review"}
+    urls |= {f"{w.base}/s/{step}" for step in STEPS} | {f"{w.base}/s/about_you?from=start"}
+    for url in sorted(urls):
+        page = w.get(url)
+        assert page.status_code == 200, url
+        for target in links_and_forms(text(page)):
+            assert not target.split("?")[0].endswith(("/c/demo/", "/c/demo/start")), (url, target)
+    # The check does see such a form where there is one: on the start page itself.
+    assert "/c/demo/start" in links_and_forms(text(w.get("/c/demo/")))
+
+
+def test_the_first_step_reached_by_start_puts_the_intro_before_it_in_history(
+    walker: Walker,
+) -> None:
+    """With script, the first step reached from Start rewrites the history so that the
+    browser's Back lands on the draft's intro page; its form names that page."""
+    walker.start()
+    assert walker.url == f"{walker.base}/s/about_you?from=start"
+    page = text(walker.get())
+    assert f'action="{walker.base}/s/about_you" data-history-intro="{walker.base}/intro"' in page
+    assert "data-history-intro" not in text(walker.get(f"{walker.base}/s/about_you"))
+    walker.post_step(STEP_ANSWERS["about_you"])
+    goals = text(walker.get(f"{walker.base}/s/goals?from=start"))  # only on the first step
+    assert "data-history-intro" not in goals
+
+
+def test_the_intro_page_of_a_sent_draft_shows_the_summary(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    intro = w.get(f"{w.base}/intro?lang=zh-Hant")
+    assert intro.status_code == 200 and '<html lang="zh-Hant">' in text(intro)
+    w.submit()
+    r = w.get(f"{w.base}/intro")
+    assert r.status_code == 303 and r.headers["Location"] == f"{w.base}/summary?sent=1"
 
 
 def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
@@ -144,9 +199,9 @@ def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
         ("about_you", {"age_band": "ancient", "pregnancy": "no"}, "age_band", "Choose one of the options shown."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": []}, "skin_goals", "Choose at least one option."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["fine_lines", "bogus"]}, "skin_goals", "Choose only from the options shown."),
-        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": "2020-13-45"}, "upcoming_event_date", "Enter a real date"),
-        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": past(3)}, "upcoming_event_date", "This date has passed"),
-        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, "upcoming_event_date", "Enter a date."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": "2020-13-45"}, "upcoming_event_date", "The date must be a real date."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes", "upcoming_event_date": past(3)}, "upcoming_event_date", "The date must be today or in the future."),
+        ("goals", {**STEP_ANSWERS["goals"], "upcoming_event": "yes"}, "upcoming_event_date", "Enter the date."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"]}, "skin_goals_other", "Enter your answer."),
         ("goals", {**STEP_ANSWERS["goals"], "skin_goals": ["other"], "skin_goals_other": "   "}, "skin_goals_other", "Enter your answer."),
         ("comfort", {**STEP_ANSWERS["comfort"], "pain_sensitivity": "11"}, "pain_sensitivity", "Choose one of the options shown."),
@@ -160,8 +215,8 @@ def test_back_drops_only_invalid_values(walker: Walker, session: Any) -> None:
         ("skin_today", {**STEP_ANSWERS["skin_today"], "other_health": "bad\x00byte"}, "other_health", "control characters"),
         ("recent_treatments", {"recent_procedures": ["laser"], "laser_when": past(5), "permanent_implants": "no"}, "laser_type", "Choose one of the options."),
         ("recent_treatments", {"recent_procedures": ["peel"], "peel_when": past(5), "peel_depth": "very", "permanent_implants": "no"}, "peel_depth", "Choose one of the options shown."),
-        ("recent_treatments", {"recent_procedures": ["botox"], "botox_when": future(5), "permanent_implants": "no"}, "botox_when", "This date is in the future"),
-        ("recent_treatments", {"recent_procedures": ["botox"], "permanent_implants": "no"}, "botox_when", "Enter a date."),
+        ("recent_treatments", {"recent_procedures": ["botox"], "botox_when": future(5), "permanent_implants": "no"}, "botox_when", "The date must be today or in the past."),
+        ("recent_treatments", {"recent_procedures": ["botox"], "permanent_implants": "no"}, "botox_when", "Enter the date."),
         ("details", {**STEP_ANSWERS["details"], "full_name": "x" * 201}, "full_name", "Keep this under 200 characters."),
         ("details", {**STEP_ANSWERS["details"], "email": "not-an-email"}, "email", "Enter an email address like"),
         ("details", {**STEP_ANSWERS["details"], "phone": "call me maybe"}, "phone", "Enter a phone number"),
@@ -181,7 +236,7 @@ def test_bad_input_gets_a_message_on_the_field_and_nothing_is_stored(
     # The message sits next to the field, and the error summary links to it.
     assert f'id="{question}-error"' in page
     assert message in page.split(f'id="{question}-error"', 1)[1].split("</p>", 1)[0]
-    assert re.search(rf'class="error-summary".*href="#{question}(-0)?"', page, re.S)
+    assert re.search(rf'class="error-summary".*href="#{question}(-0|-day|-month)?"', page, re.S)
     assert "<title>Error:" in page
     # The page keeps what was typed, and the stored draft is unchanged.
     assert drafts(session)[0].answers == before
@@ -325,7 +380,8 @@ def test_double_submit_makes_one_submission(walk: Callable[..., Walker], session
     first = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
     second = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
     assert first.status_code == 303 and second.status_code == 303
-    assert second.headers["Location"].endswith("/summary")
+    assert first.headers["Location"].endswith("/summary")
+    assert second.headers["Location"].endswith("/summary?sent=1")  # "sent on <date>"
     assert len(submissions(session)) == 1
 
 
@@ -340,8 +396,41 @@ def test_back_and_refresh_after_submit_never_error(walk: Callable[..., Walker], 
     assert r.status_code == 303 and "/summary" in r.headers["Location"]
     assert submissions(session)[0].answers["full_name"] == "Mei Chen"
     summary = w.client.get(f"{w.base}/summary?sent=1")
-    assert summary.status_code == 200 and "already sent" in text(summary)
+    assert summary.status_code == 200 and "nothing more to do" in text(summary)
     assert len(submissions(session)) == 1
+
+
+SENT_ON = {
+    "en": "Your answers were sent on {date}; there is nothing more to do.",
+    "zh-Hant": "您的回答已於{date}送出，您無需再做任何事。",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_back_after_sending_says_when_the_answers_were_sent(
+    walk: Callable[..., Walker], session: Any, app: Flask, lang: str
+) -> None:
+    from flask_babel import force_locale, format_date
+
+    w = walk(lang)
+    first = text(w.get(w.submit().headers["Location"]))
+    with app.test_request_context(), force_locale(lang.replace("-", "_")):
+        day = format_date(submissions(session)[0].submitted_at, "long")
+    line = SENT_ON[lang].format(date=day)
+    assert line not in first  # just sent: the page says so in its heading already
+    back = w.get(f"{w.base}/review")  # the browser's Back from the summary
+    assert back.status_code == 303 and back.headers["Location"] == f"{w.base}/summary?sent=1"
+    page = text(w.get(back.headers["Location"]))
+    assert f'<p class="notice" role="status">{line}</p>' in page
+
+
+def test_the_summary_has_a_print_button_for_the_script(walk: Callable[..., Walker]) -> None:
+    w = walk()
+    page = text(w.get(w.submit().headers["Location"]))
+    assert (
+        '<p class="print-action" hidden><button type="button" class="button secondary"'
+        " data-print>Print or save as PDF</button></p>"
+    ) in page
 
 
 def test_submit_revalidates_every_visible_step(walker: Walker, session: Any, app: Flask) -> None:

@@ -618,7 +618,8 @@ def _api_page(form: ApiTokenForm, shown_token: tuple[str, str] | None = None) ->
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     ).all()
     return render_template(
-        "dashboard/api.html", tokens=tokens, form=form, shown_token=shown_token, api_url=fhir_urls().base,
+        "dashboard/api.html", tokens=tokens, form=form, shown_token=shown_token,
+        api_url=fhir_urls().base,
     )
 
 

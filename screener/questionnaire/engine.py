@@ -17,7 +17,9 @@ from .model import Compare, Question, Questionnaire, Step
 Answers = Mapping[str, Any]
 
 REVIEW = "review"  # where a draft stands once every step was sent: the review page
-START = "start"  # before the first step: the start page
+# Before the first step: the draft's own intro page. Not a possible step id (ids match
+# ^[a-z][a-z0-9_]*$), so a step may be called anything.
+INTRO = ":intro"
 
 # What a posted step asks for.
 CONTINUE, BACK, SWITCH_LANG = "continue", "back", "switch_lang"
@@ -141,7 +143,7 @@ class StepOutcome:
 
     answers: dict[str, Any]  # the draft's answers to store
     position: str  # where the draft now stands (Draft.current_step): a step id or REVIEW
-    go_to: str  # the page to show next: a step id, REVIEW or START
+    go_to: str  # the page to show next: a step id, REVIEW or INTRO
 
 
 def apply_step(
@@ -171,7 +173,7 @@ def apply_step(
     if action == BACK:
         previous = previous_step(qn, answers, step.id, today)
         if previous is None:
-            return StepOutcome(answers, step.id, START)
+            return StepOutcome(answers, step.id, INTRO)
         return StepOutcome(answers, previous.id, previous.id)
     following = next_step(qn, answers, step.id, today)
     if following is not None and not from_review:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     Field,
     RadioField,
@@ -19,6 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -26,10 +28,11 @@ from wtforms.validators import (
     Length,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
-from ..questionnaire.model import Question
+from ..questionnaire.model import Question, parse_date
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -73,14 +76,115 @@ class MultiChoiceField(SelectMultipleField):
         self.data = [v for v in order if v in seen] + sorted(seen - set(order))
 
 
-class IsoDateField(DateField):
+DATE_PARTS = ("day", "month", "year")
+# What an incomplete date lacks, by the parts left empty (in DATE_PARTS order).
+_MUST_INCLUDE = {
+    ("day",): _l("The date must include a day."),
+    ("month",): _l("The date must include a month."),
+    ("year",): _l("The date must include a year."),
+    ("day", "month"): _l("The date must include a day and month."),
+    ("day", "year"): _l("The date must include a day and year."),
+    ("month", "year"): _l("The date must include a month and year."),
+}
+_REAL_DATE = _l("The date must be a real date.")
+EXAMPLE_DAYS = 30  # how far the hint's example lies in the past or the future
+
+
+def date_order(lang: str) -> tuple[str, ...]:
+    """The parts of a date in the order a language writes them (Chinese: year, month, day)."""
+    return ("year", "month", "day") if lang.startswith("zh") else DATE_PARTS
+
+
+def _number(value: str) -> str:
+    """A typed number: full-width digits as ASCII ones, spaces around it dropped."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+class DateInputField(Field):
+    """The GOV.UK date input: day, month and year typed in three boxes, posted as
+    `<name>-day`, `<name>-month` and `<name>-year`. One ISO date posted under `<name>` itself
+    is read too (scripted clients); the pages only ever show the three boxes.
+
+    `data` is a date (or None); `parts` keeps what was typed, shown again with its error, and
+    `invalid_parts` names the boxes an error is about (none: the whole date)."""
+
+    def __init__(self, *args: Any, date_range: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.date_range = date_range
+        self.parts: dict[str, str] | None = None
+        self.invalid_parts: tuple[str, ...] = ()
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.parts, self.invalid_parts = None, ()
+        if formdata is not None:
+            names = {part: f"{self.name}-{part}" for part in DATE_PARTS}
+            if any(name in formdata for name in names.values()):
+                self.parts = {
+                    part: _number(str((formdata.getlist(name) or [""])[0]))
+                    for part, name in names.items()
+                }
+        super().process(formdata, data, extra_filters)
+        if self.parts is not None:  # what validators see: anything typed, or nothing
+            self.raw_data = [" ".join(v for v in self.parts.values() if v)]
+
+    def _invalid(self, parts: tuple[str, ...], message: Any) -> None:
+        self.data, self.invalid_parts = None, parts
+        raise ValueError(message)
+
     def process_formdata(self, valuelist: list[Any]) -> None:
+        if self.parts is None:  # one ISO date under the question's own name, or nothing
+            if valuelist:
+                text = str(valuelist[0]).strip()
+                self.data = parse_date(text) if text else None
+                if text and self.data is None:
+                    self._invalid((), _REAL_DATE)
+            return
+        parts, self.data = self.parts, None
+        if not any(parts.values()):
+            return
+        missing = tuple(part for part in DATE_PARTS if not parts[part])
+        if missing:
+            self._invalid(missing, _MUST_INCLUDE[missing])
+        wrong = tuple(
+            part for part in DATE_PARTS
+            if not (parts[part].isascii() and parts[part].isdigit())
+            or (part != "year" and len(parts[part]) > 2)
+        )
+        if wrong:
+            self._invalid(wrong, _REAL_DATE)
+        if len(parts["year"]) != 4:
+            self._invalid(("year",), _l("The year must have 4 digits."))
+        day, month, year = (int(parts[part]) for part in DATE_PARTS)
         try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(
-                _l("Enter a real date, for example 2025-03-27 (year-month-day).")
-            ) from exc
+            self.data = dt.date(year, month, day)
+        except ValueError:
+            self._invalid(("day",) if 1 <= month <= 12 else ("month",), _REAL_DATE)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return date_order(self.meta.lang)
+
+    def value_of(self, part: str) -> str:
+        """What a box shows: as typed, else the stored date's number."""
+        if self.parts is not None:
+            return self.parts[part]
+        return str(getattr(self.data, part)) if isinstance(self.data, dt.date) else ""
+
+    def part_invalid(self, part: str) -> bool:
+        return bool(self.errors) and (not self.invalid_parts or part in self.invalid_parts)
+
+    @property
+    def first_invalid(self) -> str:
+        """The box an error message links to: the first one it is about."""
+        return next((p for p in self.order if self.part_invalid(p)), self.order[0])
+
+    @property
+    def example(self) -> str:
+        """A date that fits the question (past, future), in the boxes' order: "27 3 2026"."""
+        today: dt.date = self.meta.today
+        shift = {"past": -EXAMPLE_DAYS, "future": EXAMPLE_DAYS}.get(self.date_range or "", 0)
+        day = today + dt.timedelta(days=shift)
+        return " ".join(str(getattr(day, part)) for part in self.order)
 
 
 def _choices_min(q: Question) -> Callable[[Any, Field], None]:
@@ -97,6 +201,19 @@ def _choices_min(q: Question) -> Callable[[Any, Field], None]:
     return check
 
 
+def _date_given(q: Question) -> Callable[[Any, Field], None]:
+    """A required date: "Enter <the date's name>" when nothing was typed."""
+
+    def check(form: Any, field: Field) -> None:
+        if field.raw_data and field.raw_data[0]:
+            return
+        name = q.date_name.get(form.meta.lang) if q.date_name else gettext("the date")
+        field.errors = []
+        raise StopValidation(_l("Enter %(name)s.", name=name))
+
+    return check
+
+
 def _date_range(q: Question) -> Callable[[Any, Field], None]:
     def check(form: Any, field: Field) -> None:
         day: dt.date | None = field.data
@@ -104,11 +221,15 @@ def _date_range(q: Question) -> Callable[[Any, Field], None]:
             return
         today: dt.date = form.meta.today
         if q.date_range == "past" and day > today:
-            raise ValidationError(_l("This date is in the future: enter the date it happened."))
+            raise ValidationError(_l("The date must be today or in the past."))
         if q.date_range == "future" and day < today:
-            raise ValidationError(_l("This date has passed: enter a date from today on."))
+            raise ValidationError(_l("The date must be today or in the future."))
         if day.year < 1900 or day.year > today.year + 5:
-            raise ValidationError(_l("Enter a date between 1900 and a few years from now."))
+            if isinstance(field, DateInputField):
+                field.invalid_parts = ("year",)
+            raise ValidationError(
+                _l("The year must be between 1900 and %(last)d.", last=today.year + 5)
+            )
 
     return check
 
@@ -188,10 +309,8 @@ def tel(q: Question) -> Field:
 
 
 def date(q: Question) -> Field:
-    return IsoDateField(
-        format="%Y-%m-%d",
-        validators=[*_required(q, _l("Enter a date.")), _date_range(q)],
-    )
+    given = _date_given(q) if q.required else Optional()
+    return DateInputField(date_range=q.date_range, validators=[given, _date_range(q)])
 
 
 def consent(q: Question) -> Field:

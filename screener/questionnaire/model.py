@@ -144,7 +144,7 @@ _TYPE_KEYS: dict[str, frozenset[str]] = {
     "textarea": frozenset({"max_length"}),
     "email": frozenset({"max_length"}),
     "tel": frozenset({"max_length"}),
-    "date": frozenset({"date_range", "window_days"}),
+    "date": frozenset({"date_range", "window_days", "date_name"}),
     "consent": frozenset(),
 }
 _REQUIRED_TYPE_KEYS: dict[str, frozenset[str]] = {
@@ -172,6 +172,8 @@ class Question(_Frozen):
     max_length: Annotated[int, Field(ge=1, le=10000)] | None = None
     date_range: Literal["past", "future", "any"] | None = None
     window_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # What the date is, for "Enter <it>" when it is missing ("the date of the event").
+    date_name: Text | None = None
 
     @model_validator(mode="after")
     def _keys_fit_type(self) -> Question:

@@ -42,8 +42,12 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _posted_one(value: Any) -> list[str]:
-    return [str(value)]
+def _posted_one(name: str, value: Any) -> list[tuple[str, str]]:
+    return [(name, str(value))]
+
+
+def _posted_each(name: str, value: Any) -> list[tuple[str, str]]:
+    return [(name, v) for v in _as_list(value)]
 
 
 def _joined(q: Question, values: list[str], lang: str) -> str:
@@ -97,6 +101,14 @@ def _date_to_field(value: Any) -> dt.date | None:
     return parse_date(value) if isinstance(value, str) else None
 
 
+def _date_posted(name: str, value: Any) -> list[tuple[str, str]]:
+    """The three boxes; a stored value that is no date is posted as typed into the year."""
+    day = parse_date(value)
+    if day is None:
+        return [(f"{name}-day", ""), (f"{name}-month", ""), (f"{name}-year", str(value))]
+    return [(f"{name}-{part}", str(getattr(day, part))) for part in fields.DATE_PARTS]
+
+
 def _date_from_field(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
@@ -123,8 +135,8 @@ def _consent_from_field(value: Any) -> Any:
     return True if value else None
 
 
-def _consent_posted(value: Any) -> list[str]:
-    return ["y"] if value is True else []
+def _consent_posted(name: str, value: Any) -> list[tuple[str, str]]:
+    return [(name, "y")] if value is True else []
 
 
 def _consent_words(q: Question, value: Any, lang: str) -> str:
@@ -150,21 +162,22 @@ class Kind:
     plain: Callable[[Question, Any, str], str] | None = None  # words without gettext
     to_field: Callable[[Any], Any] = _same  # stored answer -> field data
     from_field: Callable[[Any], Any] = _same  # field data -> stored answer (None: none)
-    posted: Callable[[Any], list[str]] = _posted_one  # stored answer -> what a browser posts
+    # (field name, stored answer) -> what a browser posts: (name, value) pairs
+    posted: Callable[[str, Any], list[tuple[str, str]]] = _posted_one
     cell: Callable[[Any], str] = _cell  # stored answer -> CSV cell
 
 
 _TEXT = Kind(fields.text, "string", _text_words, _string)
 TYPES: dict[str, Kind] = {
     "single": Kind(fields.single, "choice", _choice_words, _coding),
-    "multi": Kind(fields.multi, "choice", _choice_words, _coding, posted=_as_list),
+    "multi": Kind(fields.multi, "choice", _choice_words, _coding, posted=_posted_each),
     "scale": Kind(fields.scale, "integer", _scale_words, _integer, plain=_scale_plain),
     "text": _TEXT,
     "textarea": Kind(fields.text, "text", _text_words, _string),
     "email": Kind(fields.email, "string", _text_words, _string),
     "tel": Kind(fields.tel, "string", _text_words, _string),
     "date": Kind(fields.date, "date", _date_words, _date, plain=_date_plain,
-                 to_field=_date_to_field, from_field=_date_from_field),
+                 to_field=_date_to_field, from_field=_date_from_field, posted=_date_posted),
     "consent": Kind(fields.consent, "boolean", _consent_words, _boolean, plain=_consent_plain,
                     from_field=_consent_from_field, posted=_consent_posted),
 }
@@ -205,9 +218,9 @@ def stored_answer(q: Question, data: Any) -> Any:
     return None if is_empty(value) else value
 
 
-def posted_values(q: Question, value: Any) -> list[str]:
-    """A stored answer as a browser would post it."""
-    return [] if value is None else kind(q).posted(value)
+def posted_values(q: Question, value: Any) -> list[tuple[str, str]]:
+    """A stored answer as a browser would post it: (field name, value) pairs."""
+    return [] if value is None else kind(q).posted(q.id, value)
 
 
 def csv_cell(q: Question | None, value: Any) -> str:

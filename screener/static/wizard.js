@@ -45,6 +45,58 @@
     });
   });
 
+  // The first step, reached from the start page: the draft's intro page goes before it in the
+  // history, so the browser's Back stays in this draft (the start page would begin a new one).
+  var first = document.querySelector("form[data-history-intro]");
+  if (first && window.history.pushState) {
+    var here = first.getAttribute("action");
+    window.history.replaceState(null, "", first.getAttribute("data-history-intro"));
+    window.history.pushState(null, "", here);
+    window.addEventListener("popstate", function () {
+      if (window.location.pathname !== here.split("?")[0]) window.location.reload();
+    });
+  }
+
+  // Copy buttons for the private link (hidden without this script).
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var status = button.parentNode.querySelector(".copy-status");
+    button.parentNode.hidden = false;
+    function said(ok) {
+      status.textContent = button.getAttribute(ok ? "data-copied" : "data-failed");
+    }
+    function fallback() {
+      // Where the Clipboard API is missing or refused (a frame without clipboard-write).
+      var area = document.createElement("textarea");
+      area.value = button.getAttribute("data-copy");
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      button.focus();
+      said(ok);
+    }
+    button.addEventListener("click", function () {
+      status.textContent = "";
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+          said(true);
+        }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+
+  // "Print or save as PDF" (hidden without this script; the browser's own print works anyway).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.parentNode.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   // One click sends the answers once (the server ignores a second send anyway).
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("submit", function () {

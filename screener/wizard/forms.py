@@ -82,6 +82,6 @@ def answers_formdata(
     """Stored answers encoded as a browser would post them, to re-validate a step."""
     md: MultiDict[str, Any] = MultiDict()
     for q in questions:
-        for value in posted_values(q, answers.get(q.id)):
-            md.add(q.id, value)
+        for name, value in posted_values(q, answers.get(q.id)):
+            md.add(name, value)
     return md

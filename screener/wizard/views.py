@@ -25,7 +25,7 @@ from ..extensions import db, limiter
 from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
-from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
+from ..questionnaire.engine import BACK, CONTINUE, INTRO, REVIEW, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
@@ -47,6 +47,7 @@ from .drafts import (
 from .forms import StepForm, answers_formdata, form_answers, make_form
 
 bp = Blueprint("wizard", __name__)
+START = "start"  # `from=start`: a first step reached from the start page's Start button
 
 
 def questionnaire() -> Questionnaire:
@@ -90,7 +91,7 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
         values.setdefault("slug", clinic.slug)
     token = g.get("token")
     if token is not None and endpoint.endswith(
-        (".resume", ".step", ".review", ".submit", ".summary")
+        (".resume", ".intro", ".step", ".review", ".submit", ".summary")
     ):
         values.setdefault("token", token)
 
@@ -189,6 +190,24 @@ def start() -> ResponseReturnValue:
     )
 
 
+@bp.get("/<slug>/d/<token>/intro")
+def intro(token: str) -> ResponseReturnValue:
+    """The start page's text inside a draft: where Back from the first step leads, so the
+    client never meets the public start page (whose Start makes a new, empty draft)."""
+    draft = _load_draft(token)
+    if draft.submitted_at is not None:
+        return _see_other(wurl("summary", sent=1))
+    qn = questionnaire()
+    first = engine.visible_steps(qn, draft.answers, today())[0]
+    return render_template(
+        "wizard/intro.html",
+        steps=qn.steps,
+        draft_days=current_app.config["DRAFT_DAYS"],
+        first_url=wurl("step", step_id=first.id),
+        **_resume_values(draft),
+    )
+
+
 def _draft_limit() -> str:
     return str(current_app.config["DRAFT_RATE_LIMIT"])
 
@@ -206,7 +225,8 @@ def begin() -> ResponseReturnValue:
         draft, token = new_draft(session, g.clinic, lang, current_app.config["DRAFT_DAYS"])
         draft.current_step = first
     g.token = token
-    return _see_other(wurl("step", step_id=first))
+    # `from=start`: the first step puts the intro page before itself in the browser's history.
+    return _see_other(wurl("step", step_id=first, **{"from": START}))
 
 
 @bp.get("/<slug>/d/<token>/")
@@ -261,8 +281,8 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
     )
     with db.transaction() as session:
         save_draft(session, draft, outcome.answers, outcome.position, lang=switch_to)
-    if outcome.go_to == START:
-        return _see_other(wurl("start"))
+    if outcome.go_to == INTRO:
+        return _see_other(wurl("intro"))
     if outcome.go_to == REVIEW:
         return _see_other(wurl("review"))
     args = {"from": REVIEW} if from_review and action != BACK else {}
@@ -277,20 +297,28 @@ def _render_step(
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
     errors = [(q.id, form[q.id].errors[0]) for q in rendered if form[q.id].errors]
     reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
+    from_start = number == 1 and request.args.get("from") == START
     return render_template(
         "wizard/step.html", step=current, number=number, total=len(steps), questions=rendered,
-        form=form, errors=errors, from_review=from_review, today=today(), reveals=reveals,
+        form=form, errors=errors, from_review=from_review, reveals=reveals,
         leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
         action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
         csrf_token=step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
+        history_intro=wurl("intro") if from_start else None,
         **_resume_values(draft),
     )
+
+
+def private_link() -> str:
+    """The draft's private link: always its standalone page, also inside a frame (where a framed
+    page would open bare, without the clinic's name, and the host's address is not kept)."""
+    return url_for("client.resume", _external=True)
 
 
 def _resume_values(draft: Draft) -> dict[str, str]:
     """What the "come back later" box shows (wizard/_resume.html)."""
     return {
-        "resume_url": wurl("resume", _external=True),
+        "resume_url": private_link(),
         "expires_text": format_date(draft.expires_at, "long"),
     }
 
@@ -316,7 +344,7 @@ def review(token: str) -> ResponseReturnValue:
 def submit(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
     if draft.submitted_at is not None:  # a double click or a re-sent form: already done
-        return _see_other(wurl("summary"))
+        return _see_other(wurl("summary", sent=1))
     if not submit_token_valid(
         current_app.config["SECRET_KEY"], draft.token_hash, request.form.get("csrf_token")
     ):
@@ -368,5 +396,6 @@ def summary(token: str) -> ResponseReturnValue:
         submission=sub,
         already_sent=request.args.get("sent") == "1",
         link_expires_at=draft.expires_at,
+        resume_url=private_link(),
         **client_summary_context(sub, draft.lang),
     )

@@ -1,7 +1,7 @@
 """Every client page in a real browser, for the accessibility and phone checks.
 
 `client_journey` walks the questionnaire and calls back on each page state a person can meet:
-the start page, every step before and after an empty Continue (errors shown), the resume link,
+the start page, the draft's intro page (Back from the first step), every step before and after an empty Continue (errors shown), the resume link,
 the review page, the summary, the embedded layout and the error pages.
 """
 
@@ -72,6 +72,11 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     page.goto(f"{base}/c/demo/")
     visit("start")
     press(page, "form[action$='/start'] button[type=submit]")
+    # Back from the first step: the draft's intro page, whose Continue goes on with the draft.
+    press(page, '.actions button[value="back"]')
+    assert page.url.endswith("/intro"), page.url
+    visit("intro")
+    press(page, ".actions a.button")
     resume_url = page.locator(".resume-link a").get_attribute("href")
     for step_id, answers in JOURNEY_ANSWERS.items():
         assert f"/s/{step_id}" in page.url, page.url

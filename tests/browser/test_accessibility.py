@@ -61,6 +61,7 @@ def test_every_client_page_has_no_axe_violations(
     assert f"conditional-shown={not javascript}" in seen, seen
     for name in (
         "start",
+        "intro",
         "about_you",
         "about_you-errors",
         "details-errors",

@@ -432,7 +432,8 @@ def test_plain_iframe_snippet_with_javascript_off(
         frame.wait_for_selector("form[action*='/start']")
         frame.click("form[action*='/start'] button[type=submit]")
         for step_id, answers in STEP_ANSWERS.items():
-            frame.wait_for_url(re.compile(rf"/s/{step_id}$"))
+            # Without script the first step keeps the mark of the start page's Start.
+            frame.wait_for_url(re.compile(rf"/s/{step_id}(\?from=start)?$"))
             fill_step(cast(Page, frame), answers)
             frame.click('.actions button[value="continue"]')
         frame.wait_for_url(re.compile(r"/review$"))

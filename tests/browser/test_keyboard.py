@@ -4,6 +4,7 @@ where the focus is at every stop, and can switch language without losing what wa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -29,17 +30,20 @@ FOCUS_INFO = """() => {
     tag: el.tagName.toLowerCase(), type: el.type || '', name: el.name || '', value: el.value || '',
     checked: !!el.checked, text: (el.innerText || '').trim(), id: el.id,
     action: el.getAttribute('value') || '', lang: el.getAttribute('lang') || '',
-    min: el.min || '', max: el.max || '',
     visible: shown(el) || (label !== null && shown(label)),
   };
 }"""
 
 
-def type_date(page: Page, focus: dict[str, Any]) -> None:
-    """Type a date into Chromium's date field (day, month, year segments for en-GB)."""
-    today = dt.date.today()
-    day = today - dt.timedelta(days=40) if focus["max"] else today + dt.timedelta(days=40)
-    page.keyboard.type(day.strftime("%d%m%Y"))
+DATE_BOX = re.compile(r"-(day|month|year)$")
+
+
+def type_date_box(page: Page, focus: dict[str, Any]) -> None:
+    """Type today's day, month or year into a date question's box (only a question that
+    applies keeps it, and today fits both past and future dates)."""
+    part = DATE_BOX.search(focus["name"])
+    assert part
+    page.keyboard.type(str(getattr(dt.date.today(), part.group(1))))
 
 
 def tab_through_step(page: Page, notes: list[str]) -> None:
@@ -62,8 +66,8 @@ def tab_through_step(page: Page, notes: list[str]) -> None:
             tick = name.startswith("consent") or (isinstance(want, list) and focus["value"] in want)
             if tick and not focus["checked"]:
                 page.keyboard.press("Space")
-        elif kind == "date" and name not in answered:
-            type_date(page, focus)
+        elif kind == "text" and DATE_BOX.search(name) and name not in answered:
+            type_date_box(page, focus)
             answered.add(name)
         elif (
             focus["tag"] in ("input", "textarea")

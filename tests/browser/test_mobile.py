@@ -123,7 +123,11 @@ def test_fields_ask_for_the_right_keyboard(page: Page, live_server: LiveServer) 
     assert page.locator("#full_name").get_attribute("autocomplete") == "name"
     press(page, '.actions button[value="back"]')
     page.check('input[name="recent_procedures"][value="botox"]')
-    assert page.locator("#botox_when").get_attribute("type") == "date"
+    # A date is three boxes of numbers (the GOV.UK date input), not a native date picker.
+    for part in ("day", "month", "year"):
+        box = page.locator(f"#botox_when-{part}")
+        assert box.get_attribute("inputmode") == "numeric" and box.get_attribute("type") is None
+    assert page.locator('input[type="date"]').count() == 0
 
 
 def test_nothing_loads_from_another_origin(page: Page, live_server: LiveServer) -> None:

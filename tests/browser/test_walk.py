@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page
 
-from ..conftest import STEP_ANSWERS, past
+from ..conftest import STEP_ANSWERS, date_boxes, past
 from .conftest import LiveServer
 
 
@@ -12,13 +12,16 @@ def fill_step(page: Page, answers: dict[str, object]) -> None:
     # The step's page may still be loading after the click that led here: wait for its fields
     # before asking what kind they are (count() does not wait).
     for name in answers:
-        page.locator(f'[name="{name}"]').first.wait_for(state="attached")
+        page.locator(f'[name="{name}"], [name="{name}-day"]').first.wait_for(state="attached")
     for name, value in answers.items():
         if isinstance(value, list):
             for v in value:
                 page.check(f'input[name="{name}"][value="{v}"]')
         elif name.startswith("consent"):
             page.check(f'input[name="{name}"]')
+        elif page.locator(f'input[name="{name}-day"]').count():  # a date: its three boxes
+            for box, typed in date_boxes(name, str(value)).items():
+                page.fill(f'input[name="{box}"]', typed)
         elif page.locator(f'input[type="radio"][name="{name}"]').count():
             page.check(f'input[name="{name}"][value="{value}"]')
         else:
@@ -54,15 +57,15 @@ def test_conditional_question_is_revealed_by_script(page: Page, live_server: Liv
     for step_id in steps[: steps.index("recent_treatments")]:
         fill_step(page, STEP_ANSWERS[step_id])
         page.click('button[value="continue"]')
-    assert not page.is_visible("#botox_when")
+    assert not page.is_visible("#q-botox_when")
     assert not page.is_visible("#laser_type-0")
     page.check('input[name="recent_procedures"][value="botox"]')
-    assert page.is_visible("#botox_when")
-    page.fill("#botox_when", past(30))
+    assert page.is_visible("#q-botox_when")
+    fill_step(page, {"botox_when": past(30)})
     # A laser reveals two questions: its date and its kind.
     page.check('input[name="recent_procedures"][value="laser"]')
-    assert page.is_visible("#laser_when") and page.is_visible("#laser_type-0")
-    page.fill("#laser_when", past(60))
+    assert page.is_visible("#q-laser_when") and page.is_visible("#laser_type-0")
+    fill_step(page, {"laser_when": past(60)})
     page.check('input[name="laser_type"][value="non_ablative"]')
     page.check('input[name="permanent_implants"][value="no"]')
     page.click('button[value="continue"]')
