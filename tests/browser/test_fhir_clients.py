@@ -86,7 +86,7 @@ def served(
     overrides = {
         "goals": {"skin_goals": ["fine_lines", "texture", "dullness"]},
         "recent_treatments": {"recent_procedures": ["botox"], "botox_when": past(10)},
-        "health": {"facial_skin": ["rosacea", "acne"], "other_health": "Asthma since 2010"},
+        "skin_today": {"facial_skin": ["rosacea", "acne"], "other_health": "Asthma since 2010"},
     }
     for lang in ("en", "zh-Hant"):
         assert walk(lang, **overrides).submit().status_code == 303

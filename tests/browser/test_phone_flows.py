@@ -123,12 +123,12 @@ def test_the_scale_keeps_each_ends_words_beside_its_number(
         fill_step(page, STEP_ANSWERS[step_id])
         press(page, '.actions button[value="continue"]')
     page.set_viewport_size({**PHONE, "width": width})
-    scale = "#q-pain_tolerance"
+    scale = "#q-pain_sensitivity"
     # The words of each end, found by what they say: "0 = ..." and "10 = ...".
     low, high = (page.locator(scale).get_by_text(re.compile(rf"^{n} = ")) for n in (0, 10))
     line = float(high.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
-    assert_beside(box(low), box(page.locator('label[for="pain_tolerance-0"]')), line)
-    assert_beside(box(high), box(page.locator('label[for="pain_tolerance-10"]')), line)
+    assert_beside(box(low), box(page.locator('label[for="pain_sensitivity-0"]')), line)
+    assert_beside(box(high), box(page.locator('label[for="pain_sensitivity-10"]')), line)
     if width == PHONE["width"]:
         shot(page, lang, "comfort")
         page.locator(scale).screenshot(path=str(SHOTS / f"{lang}-scale.png"))
