@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .config import ROOT, instance_dir
 from .extensions import db
+from .i18n import DEFAULT_ZONE, valid_timezone
 from .questionnaire import QuestionnaireError, load_questionnaire
 from .questionnaire.model import QuestionnaireDoc
 from .storage import versions
@@ -178,6 +179,10 @@ def _clinic(slug: str) -> Clinic:
 @click.option("--phone", "contact_phone", help="Contact phone.")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form.")
 @click.option("--retention-days", default=365, show_default=True, type=click.IntRange(1, 36500))
+@click.option(
+    "--timezone", "timezone_name", default=DEFAULT_ZONE, show_default=True,
+    help="The clinic's IANA time zone, such as Asia/Hong_Kong or Europe/London.",
+)
 @with_appcontext
 def create_clinic(
     slug: str,
@@ -186,12 +191,18 @@ def create_clinic(
     contact_phone: str | None,
     origins: tuple[str, ...],
     retention_days: int,
+    timezone_name: str,
 ) -> None:
     """Create a clinic; its questionnaire is then at /c/SLUG/."""
     from .dashboard.forms import origins_of
 
     if not valid_slug(slug):
         raise click.ClickException("the slug takes lower-case letters, digits and '-'")
+    timezone = valid_timezone(timezone_name)
+    if timezone is None:
+        raise click.ClickException(
+            f"not a time zone: {timezone_name!r} (use an IANA name such as Asia/Hong_Kong)"
+        )
     try:
         allowed = origins_of("\n".join(origins))
     except ValueError as exc:
@@ -207,9 +218,10 @@ def create_clinic(
                 contact_phone=contact_phone,
                 allowed_origins=allowed,
                 retention_days=retention_days,
+                timezone=timezone,
             )
         )
-    click.echo(f"Clinic {slug!r} created: /c/{slug}/")
+    click.echo(f"Clinic {slug!r} created: /c/{slug}/ (time zone {timezone})")
 
 
 @click.command("create-practitioner")

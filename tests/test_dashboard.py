@@ -624,6 +624,7 @@ def test_admin_edits_clinic_settings(
         "notify_email": "",
         "allowed_origins": "https://www.example.com\nHTTPS://Shop.Example.com:8443/\n\nhttps://www.example.com",
         "retention_days": "730",
+        "timezone": "UTC",
     }
     assert admin.post("/dashboard/admin/clinic", data=data).status_code == 303
     [clinic] = fetch(app, Clinic, Clinic.id == clinics["demo"])

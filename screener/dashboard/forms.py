@@ -27,6 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..i18n import valid_timezone
 from ..questionnaire.model import SEVERITIES
 from ..security import frame_origins, normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN, password_is_weak
@@ -188,6 +189,17 @@ class ClinicForm(DashboardForm):
         _l("Keep submissions for (days)"),
         validators=[InputRequired(), NumberRange(min=1, max=36500)],
     )
+    timezone = StringField(
+        _l("Time zone"),
+        description=_l(
+            "The clinic's time zone, as a name such as Asia/Hong_Kong or Europe/London. The"
+            " dashboard shows every time in it, and appointment times are typed in it."
+        ),
+        validators=[DataRequired(), Length(max=64)],
+    )
+
+    def validate_timezone(self, field: StringField) -> None:
+        check_timezone(field)
 
     def validate_allowed_origins(self, field: TextAreaField) -> None:
         try:
@@ -196,6 +208,16 @@ class ClinicForm(DashboardForm):
             raise ValidationError(
                 _l("Not an origin such as https://www.example.com: %(value)s", value=str(exc))
             ) from exc
+
+
+def check_timezone(field: StringField) -> None:
+    """A time zone field: an IANA name (any letter case), stored as the name is spelled."""
+    name = valid_timezone(field.data)
+    if name is None:
+        raise ValidationError(
+            _l("Not a time zone: use a name such as Asia/Hong_Kong or Europe/London.")
+        )
+    field.data = name
 
 
 def origins_of(text: str) -> list[str]:

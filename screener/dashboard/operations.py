@@ -304,6 +304,7 @@ class ClinicSettings:
     notify_email: str | None
     allowed_origins: list[str]
     retention_days: int
+    timezone: str
 
 
 def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) -> None:
@@ -315,11 +316,13 @@ def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) ->
         clinic.notify_email = settings.notify_email
         clinic.allowed_origins = settings.allowed_origins
         clinic.retention_days = settings.retention_days
+        clinic.timezone = settings.timezone
         audit.record(
             s, "clinic_changed", by=me,
             detail={
                 "allowed_origins": clinic.allowed_origins,
                 "retention_days": clinic.retention_days,
+                "timezone": clinic.timezone,
             },
         )
 

@@ -25,9 +25,10 @@ class Filters:
 
     severity: str | None = None  # a severity, or "none" for submissions without flags
     reviewed: bool | None = None
-    date_from: dt.date | None = None  # UTC days, inclusive
+    date_from: dt.date | None = None  # days in `zone`, inclusive
     date_to: dt.date | None = None
     name: str | None = None
+    zone: dt.tzinfo = dt.UTC  # the clinic's time zone
 
 
 @dataclass(frozen=True)
@@ -82,17 +83,24 @@ def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[b
     elif filters.reviewed is False:
         where.append(Submission.reviewed_at.is_(None))
     if filters.date_from:
-        where.append(Submission.submitted_at >= _utc_midnight(filters.date_from))
+        where.append(Submission.submitted_at >= midnight(filters.date_from, filters.zone))
     if filters.date_to and filters.date_to < dt.date.max:  # up to the last day: no bound
-        where.append(Submission.submitted_at < _utc_midnight(filters.date_to + dt.timedelta(1)))
+        where.append(
+            Submission.submitted_at < midnight(filters.date_to + dt.timedelta(1), filters.zone)
+        )
     if filters.name:
         pattern = f"%{_escape_like(filters.name.strip())}%"
         where.append(Submission.full_name.ilike(pattern, escape="\\"))
     return where
 
 
-def _utc_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+def midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The moment a day begins in a time zone, in UTC (a day near year 1 or 9999: its UTC
+    midnight, which has no other equivalent)."""
+    try:
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    except OverflowError:
+        return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def _before(at: Any, id_: Any, cursor: Cursor) -> ColumnElement[bool]:

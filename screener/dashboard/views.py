@@ -25,8 +25,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
@@ -36,7 +36,7 @@ from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import stream_csv
 from ..extensions import db, limiter
-from ..i18n import normalise_lang, request_lang
+from ..i18n import format_time, normalise_lang, request_lang, request_zone, zone_label
 from ..questionnaire.model import SEVERITIES
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
@@ -111,7 +111,8 @@ def _helpers() -> dict[str, Any]:
     return {
         "severity_label": severity_label,
         "dashboard_lang_url": dashboard_lang_url,
-        "format_datetime": format_datetime,
+        "format_time": format_time,
+        "zone_label": zone_label,
     }
 
 
@@ -208,6 +209,7 @@ def _filters(form: FilterForm) -> queries.Filters:
         date_from=ok(form.date_from),
         date_to=ok(form.date_to),
         name=ok(form.name),
+        zone=request_zone(),
     )
 
 
@@ -537,6 +539,7 @@ def clinic_settings() -> ResponseReturnValue:
             "notify_email": clinic.notify_email or "",
             "allowed_origins": "\n".join(clinic.allowed_origins or []),
             "retention_days": clinic.retention_days,
+            "timezone": clinic.timezone,
         }
     )
     if form.validate_on_submit():
@@ -550,6 +553,7 @@ def clinic_settings() -> ResponseReturnValue:
                 notify_email=(form.notify_email.data or "").strip() or None,
                 allowed_origins=origins_of(form.allowed_origins.data or ""),
                 retention_days=int(form.retention_days.data or clinic.retention_days),
+                timezone=str(form.timezone.data),
             ),
         )
         flash(_("The clinic settings were saved."))

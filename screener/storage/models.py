@@ -94,6 +94,9 @@ class Clinic(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Where new-submission notices go (contact_email is what clients see); none: no email.
     notify_email: Mapped[str | None] = mapped_column(String(254))
+    # An IANA time zone name (Asia/Hong_Kong): every time the dashboard shows is in it, and an
+    # appointment's date and time are typed in it.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class Draft(Base):
