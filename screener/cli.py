@@ -29,7 +29,9 @@ def register(app: Flask) -> None:
     """Commands that need a running app. init-db, check-questions and questions-schema are
     plugins (pyproject.toml): they work before the app can start."""
     app.cli.add_command(seed_demo)
-    for command in (create_clinic, create_practitioner, set_password_command, purge_command):
+    for command in (
+        create_clinic, create_practitioner, set_password_command, purge_command, invite_command
+    ):
         app.cli.add_command(command)
 
 
@@ -291,3 +293,88 @@ def purge_command(dry_run: bool) -> None:
     )
     for slug, n in report.submissions.items():
         click.echo(f"  {slug}: {n} submission(s)")
+
+
+# Invitations -------------------------------------------------------------------------------------
+
+
+@click.command("invite")
+@click.argument("slug", metavar="CLINIC")
+@click.option("--name", help="The client's full name (a known client's by default).")
+@click.option("--email", help="The client's email address: the invitation is emailed to it.")
+@click.option("--phone", help="The client's phone number.")
+@click.option(
+    "--appointment", "when", required=True, metavar='"YYYY-MM-DD HH:MM"',
+    help="The appointment's date and time, in the clinic's time zone.",
+)
+@click.option("--client", "client_id", type=int, help="Invite this known client (its id).")
+@click.option(
+    "--new-client", is_flag=True,
+    help="Make a new client even though the clinic has one with the same email, phone or a"
+    " similar name.",
+)
+@with_appcontext
+def invite_command(
+    slug: str, name: str | None, email: str | None, phone: str | None, when: str,
+    client_id: int | None, new_client: bool,
+) -> None:
+    """Invite a client to an appointment; prints the client's personal link."""
+    from . import appointments, invitations
+    from .dashboard import operations
+    from .i18n import zone
+    from .notify import wait_for_notices
+
+    clinic = _clinic(slug)
+    try:
+        day, time = appointments.parse_appointment(when)
+        starts_at = appointments.local_moment(day, time, zone(clinic.timezone), utcnow())
+    except appointments.TimeProblem as exc:
+        raise click.ClickException(
+            f"{when} has passed in {clinic.timezone}" if exc.kind == "past" else
+            f"{when} does not exist in {clinic.timezone}: the clocks skip it that day"
+        ) from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    name = appointments.clean_text(name, appointments.NAME_MAX) if name is not None else None
+    email = appointments.clean_text(email, appointments.EMAIL_MAX) or None
+    phone = appointments.clean_text(phone, appointments.PHONE_MAX) or None
+    if email is not None and not appointments.valid_email(email):
+        raise click.ClickException(f"not an email address: {email!r}")
+    if phone is not None and not appointments.valid_phone(phone):
+        raise click.ClickException(
+            f"not a phone number: {phone!r} (digits, spaces and + ( ) - only)"
+        )
+    if client_id is not None:
+        client = appointments.clinic_client(db.session, clinic.id, client_id)
+        if client is None:
+            raise click.ClickException(f"clinic {slug!r} has no client {client_id}")
+        if name or email or phone:
+            click.echo(
+                f"Client {client.id} is invited with the details the clinic has:"
+                " --name, --email and --phone are not used with --client.", err=True,
+            )
+    else:
+        if not name:
+            raise click.ClickException("give the client's --name, or a known client's --client ID")
+        found = appointments.matches(db.session, clinic.id, name, email, phone)
+        if found and not new_client:
+            lines = "\n".join(
+                f"  --client {m.client.id}: {m.client.full_name}"
+                f" ({', '.join(m.reasons)} alike)" for m in found
+            )
+            raise click.ClickException(
+                "the clinic may know this client already:\n" + lines
+                + "\ninvite one of them with --client ID, or add --new-client"
+            )
+        client = operations.create_client(None, clinic.id, name, email, phone)
+    try:
+        appointment = operations.invite(None, clinic, client, starts_at)
+    except operations.AlreadyInvited as exc:
+        raise click.ClickException(
+            f"client {client.id} is invited to that appointment already:"
+            f" {invitations.link(clinic, exc.appointment)}"
+        ) from exc
+    if invitations.email(None, clinic, client, appointment):
+        wait_for_notices()
+        click.echo(f"Invitation emailed to {client.email}.", err=True)
+    click.echo(invitations.link(clinic, appointment))

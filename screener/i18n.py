@@ -98,7 +98,13 @@ def format_time(value: dt.datetime | None) -> str:
     one format per language (Babel's data: "Mar 29, 2026, 1:30 AM", "2026年3月29日 上午1:30")."""
     if value is None:
         return ""
-    tz, locale = request_zone(), _locale()
+    return moment_text(value, request_zone(), _locale())
+
+
+def moment_text(value: dt.datetime, tz: dt.tzinfo, locale: Locale | str) -> str:
+    """format_time for a given zone and locale (outside a request: emails, the command line)."""
+    if not isinstance(locale, Locale):
+        locale = _BABEL_LOCALES.get(locale) or Locale.parse(locale)
     day = dates.format_skeleton("yMMMd", _aware(value), tzinfo=tz, locale=locale)
     hour = dates.format_time(_aware(value), "short", tzinfo=tz, locale=locale)
     return str(locale.datetime_formats["medium"]).format(hour, day)

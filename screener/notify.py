@@ -45,6 +45,30 @@ def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMes
     return msg
 
 
+def invitation(
+    clinic_name: str, when: dict[str, str], link: str, sender: str, recipient: str
+) -> EmailMessage:
+    """An invitation to fill in the questionnaire before an appointment, in both interface
+    languages: the clinic, the appointment's time (`when`, per language) and the personal link.
+    Nothing else: no answer, no health data."""
+    msg = EmailMessage()
+    msg["Subject"] = f"{clinic_name}: before your appointment / 預約前問卷"
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg.set_content(
+        f"{clinic_name} looks forward to seeing you on {when['en']}.\n"
+        "Before your appointment, please answer a few questions here:\n"
+        f"{link}\n"
+        "This link is personal: please do not share it.\n\n"
+        f"{clinic_name} 期待於 {when['zh-Hant']} 與您見面。\n"
+        "預約前，請在以下連結回答幾條問題：\n"  # noqa: RUF001 - Chinese punctuation
+        f"{link}\n"
+        "此連結只供您本人使用，請勿轉發。\n"  # noqa: RUF001
+    )
+    return msg
+
+
 def send(config: dict[str, Any], msg: EmailMessage) -> None:
     """Send one message over SMTP with the app's settings (raises on failure)."""
     with smtplib.SMTP(
@@ -90,12 +114,42 @@ def notify_new_submission(
     return thread
 
 
-def _deliver(config: dict[str, Any], msg: EmailMessage, submission_id: int) -> None:
+def notify_invitation(
+    clinic_name: str, when: dict[str, str], link: str, recipient: str | None,
+    appointment_id: int,
+) -> threading.Thread | None:
+    """Start sending an appointment's invitation; None when email is off or there is no
+    address. Never raises (the invitation exists whatever happens to the mail)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    if not config["SMTP_HOST"] or not recipient:
+        return None
+    what = f"the invitation of appointment {appointment_id}"
+    try:
+        sender = config["SMTP_FROM"] or config["SMTP_USER"] or "screener@localhost"
+        msg = invitation(clinic_name, when, link, sender, recipient)
+        return _start(dict(config), msg, what)
+    except Exception:
+        log.exception("could not start %s", what)
+        return None
+
+
+def _start(config: dict[str, Any], msg: EmailMessage, what: str) -> threading.Thread:
+    thread = threading.Thread(target=_deliver, args=(config, msg, what), name="screener-notify")
+    with _lock:
+        _pending.add(thread)
+    thread.start()
+    return thread
+
+
+def _deliver(config: dict[str, Any], msg: EmailMessage, what: str | int) -> None:
+    if isinstance(what, int):
+        what = f"the notice of submission {what}"
     try:
         send(config, msg)
-        log.info("notice of submission %s sent", submission_id)
+        log.info("%s sent", what)
     except Exception:
-        log.exception("could not send the notice of submission %s", submission_id)
+        log.exception("could not send %s", what)
     finally:
         with _lock:
             _pending.discard(threading.current_thread())

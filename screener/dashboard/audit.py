@@ -29,6 +29,11 @@ ACTIONS: dict[str, Any] = {
     "password_changed": _l("Changed own password"),
     "clinic_changed": _l("Changed clinic settings"),
     "purge": _l("Retention purge"),
+    "client_created": _l("Added a client"),
+    "client_linked": _l("Linked a submission to a client"),
+    "client_viewed": _l("Viewed a client's page"),
+    "invited": _l("Invited a client to an appointment"),
+    "invitation_sent": _l("Emailed an invitation"),
 }
 
 

@@ -20,8 +20,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import appointments
 from ..extensions import db, limiter
-from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
+from ..i18n import DEFAULT_LANG, format_date, format_time, normalise_lang, request_lang
 from ..notify import notify_new_submission
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
@@ -31,10 +32,11 @@ from ..screening import screen
 from ..screening.render import client_summary_context
 from ..security import frame_origins
 from ..storage import versions
-from ..storage.models import Draft, Submission, utcnow, valid_slug
+from ..storage.models import Appointment, Client, Draft, Submission, utcnow, valid_slug
 from .drafts import (
     find_clinic,
     find_draft,
+    invitation_draft,
     new_draft,
     save_draft,
     set_draft_lang,
@@ -43,6 +45,7 @@ from .drafts import (
     submit_draft,
     submit_token,
     submit_token_valid,
+    token_hash_of,
 )
 from .forms import StepForm, answers_formdata, form_answers, make_form
 
@@ -209,6 +212,44 @@ def begin() -> ResponseReturnValue:
     return _see_other(wurl("step", step_id=first))
 
 
+@bp.get("/<slug>/i/<token>")
+def invitation(token: str) -> ResponseReturnValue:
+    """A client's invitation link: makes the appointment's draft the first time (holding the
+    details the clinic knows) and resumes it after; a link that is unknown, expired or whose
+    answers were sent gets a page with the clinic's contact details instead."""
+    g.lang = normalise_lang(request.args.get("lang")) or request_lang()
+    g.private_page = True
+    clinic = g.clinic
+    appointment = (
+        appointments.appointment_by_token(db.session, clinic.id, token)
+        if token_hash_of(token) is not None else None
+    )
+    if appointment is None:
+        return render_template("wizard/invitation.html", state="unknown"), 404
+    sent = db.session.scalar(
+        select(Submission.id).where(Submission.appointment_id == appointment.id)
+    )
+    draft = db.session.scalars(select(Draft).where(Draft.appointment_id == appointment.id)).first()
+    if sent is not None:
+        g.token = token
+        summary_url = wurl("summary") if find_draft(db.session, clinic, token) else None
+        return render_template("wizard/invitation.html", state="used", summary_url=summary_url)
+    when = format_time(appointment.starts_at)
+    if appointment.expires_at <= utcnow():
+        return render_template("wizard/invitation.html", state="expired", when=when), 410
+    if draft is None:
+        client = db.session.get(Client, appointment.client_id)
+        try:
+            with db.transaction() as session:
+                invitation_draft(
+                    session, appointment, client, questionnaire(), g.lang or DEFAULT_LANG
+                )
+        except IntegrityError:  # opened twice at the same moment: the other request made it
+            db.session.rollback()
+    g.token = token
+    return _see_other(wurl("resume"))
+
+
 @bp.get("/<slug>/d/<token>/")
 def resume(token: str) -> ResponseReturnValue:
     return _see_other(_resume_target(_load_draft(token)))
@@ -328,11 +369,16 @@ def submit(token: str) -> ResponseReturnValue:
     qn, day = questionnaire(), today()
     answers = engine.prune(qn, draft.answers, day)
     now = utcnow()
+    appointment = (
+        db.session.get(Appointment, draft.appointment_id) if draft.appointment_id else None
+    )
     submission = {
         "clinic_id": draft.clinic_id, "answers": answers,
         "flags": [f.to_json() for f in screen(qn, answers, day)],
         "questionnaire_version": qn.version, "lang": draft.lang,
         "full_name": str(answers.get("full_name", "")), "submitted_at": now,
+        "client_id": appointment.client_id if appointment else None,
+        "appointment_id": appointment.id if appointment else None,
     }
     # The link now shows a summary with health data: it works for DRAFT_DAYS more.
     link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])

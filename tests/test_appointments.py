@@ -1,0 +1,252 @@
+"""Clients and invitations to appointments: from the command line and the dashboard, walked
+end to end by the client's personal link; bad input refused with a clear message."""
+# ruff: noqa: F811  (shared fixtures from dashboard_support are imported by name)
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from screener.extensions import db
+from screener.storage.models import Appointment, AuditEvent, Client, Clinic, Draft
+
+from .conftest import STEP_ANSWERS, Walker, drafts, submissions
+from .dashboard_support import (  # noqa: F401
+    accounts,
+    add_submission,
+    clinics,
+    fast_hashing,
+    fetch,
+    logged_in,
+)
+from .test_notify import Inbox, body_of, inbox  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
+
+LINK_RE = re.compile(r"^http://127\.0\.0\.1:5000(/c/demo/i/([A-Za-z0-9_-]{32}))$")
+
+
+def soon(days: int = 3, hour: int = 10) -> str:
+    """An appointment `days` from now, as the command line takes it."""
+    return f"{dt.date.today() + dt.timedelta(days=days)} {hour:02d}:30"
+
+
+def cli(app: Flask, *args: str) -> tuple[int, str]:
+    """Exit code and what was printed (standard output and error)."""
+    result = app.test_cli_runner().invoke(args=list(args))
+    return result.exit_code, result.output
+
+
+def invite(app: Flask, *args: str) -> str:
+    """`flask invite demo ...`: the path of the link it prints (alone on standard output)."""
+    result = app.test_cli_runner().invoke(args=["invite", "demo", *args])
+    assert result.exit_code == 0, result.output
+    m = LINK_RE.match(result.stdout.strip())
+    assert m, result.output
+    return m.group(1)
+
+
+def set_zone(app: Flask, name: str, **contact: str) -> None:
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Clinic).where(Clinic.slug == "demo").values(timezone=name, **contact))
+
+
+def events(app: Flask, action: str) -> list[AuditEvent]:
+    return fetch(app, AuditEvent, AuditEvent.action == action)
+
+
+def walk_from(client: FlaskClient, path: str, **overrides: dict[str, str]) -> Walker:
+    """Open an invitation link and answer every step (the details as the page has them)."""
+    r = client.get(path)
+    assert r.status_code == 303, r.status_code
+    resume = r.headers["Location"]
+    assert "/d/" in resume and path.rsplit("/", 1)[1] in resume  # the draft's token is the link's
+    walker = Walker(client)
+    walker.url = client.get(resume).headers["Location"]
+    for step_id, answers in STEP_ANSWERS.items():
+        assert f"/s/{step_id}" in walker.url, walker.url
+        data = {**answers, **overrides.get(step_id, {})}
+        if step_id == "details":
+            data = {k: v for k, v in data.items() if k.startswith("consent")}
+            page = client.get(walker.url).get_data(as_text=True)
+            for qid in ("full_name", "email", "phone"):
+                m = re.search(rf'name="{qid}"[^>]*value="([^"]*)"', page)
+                if m:
+                    data[qid] = m.group(1)
+        r = walker.post_step(data)
+        assert r.status_code == 303, (step_id, r.get_data(as_text=True)[-1500:])
+    assert walker.url.endswith("/review"), walker.url
+    return walker
+
+
+# The command line ---------------------------------------------------------------------------------
+
+
+def test_an_invitation_from_the_command_line_walked_end_to_end(app: Flask) -> None:
+    set_zone(app, "Asia/Hong_Kong")
+    path = invite(
+        app, "--name", "Alice Chan", "--email", "alice@example.com", "--phone", "+852 5555 0000",
+        "--appointment", soon(),
+    )
+    [client] = fetch(app, Client)
+    assert (client.full_name, client.email, client.phone) == (
+        "Alice Chan", "alice@example.com", "+852 5555 0000"
+    )
+    [appointment] = fetch(app, Appointment)
+    token = path.rsplit("/", 1)[1]
+    assert token not in str(vars(appointment))  # only its hash is stored
+    local = appointment.starts_at.astimezone(ZoneInfo("Asia/Hong_Kong"))
+    assert (local.hour, local.minute) == (10, 30)
+    # The link's end: the end of that day in Hong Kong.
+    assert appointment.expires_at == dt.datetime.combine(
+        local.date() + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo("Asia/Hong_Kong")
+    )
+
+    web = app.test_client()
+    walker = walk_from(web, path)
+    details = web.get(walker.url.replace("/review", "/s/details")).get_data(as_text=True)
+    assert 'value="Alice Chan"' in details and 'value="alice@example.com"' in details
+    assert walker.submit().status_code == 303
+    [sub] = submissions(db.of(app).sessions())
+    assert (sub.client_id, sub.appointment_id) == (client.id, appointment.id)
+    assert sub.answers["full_name"] == "Alice Chan"
+    # Opening the link again makes no second draft: it says the answers were sent.
+    again = web.get(path)
+    assert again.status_code == 200
+    assert "You have already sent your answers" in again.get_data(as_text=True)
+    assert len(fetch(app, Draft)) == 1
+    assert [e.detail["client_id"] for e in events(app, "invited")] == [client.id]
+
+
+def test_opening_the_link_twice_resumes_the_same_draft(app: Flask) -> None:
+    path = invite(app, "--name", "Bo Lee", "--appointment", soon())
+    web = app.test_client()
+    first = web.get(path).headers["Location"]
+    assert web.get(path).headers["Location"] == first
+    [draft] = fetch(app, Draft)
+    assert draft.answers == {"full_name": "Bo Lee"}
+    [appointment] = fetch(app, Appointment)
+    assert draft.appointment_id == appointment.id and draft.expires_at == appointment.expires_at
+
+
+def test_a_known_client_is_invited_by_id(app: Flask) -> None:
+    invite(app, "--name", "Alice Chan", "--email", "alice@example.com", "--appointment", soon())
+    [client] = fetch(app, Client)
+    invite(app, "--client", str(client.id), "--appointment", soon(days=10))
+    assert len(fetch(app, Client)) == 1
+    assert [a.client_id for a in fetch(app, Appointment)] == [client.id, client.id]
+
+
+def test_a_possible_same_person_is_never_made_twice_silently(app: Flask) -> None:
+    invite(app, "--name", "Alice Chan", "--email", "alice@example.com", "--appointment", soon())
+    [known] = fetch(app, Client)
+    for details in (
+        ["--name", "A. Chan", "--email", "ALICE@example.com"],
+        ["--name", "Chan Alice"],
+        ["--name", "Alice Chen"],
+    ):
+        code, out = cli(app, "invite", "demo", *details, "--appointment", soon(days=5))
+        assert code == 1, out
+        assert f"--client {known.id}: Alice Chan" in out and "--new-client" in out
+    assert len(fetch(app, Client)) == 1 and len(fetch(app, Appointment)) == 1
+    invite(app, "--name", "Alice Chen", "--new-client", "--appointment", soon(days=5))
+    assert len(fetch(app, Client)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["invite", "nowhere", "--name", "A", "--appointment", soon()], "no clinic with slug"),
+        (["invite", "demo", "--name", "A", "--appointment", "tomorrow 10am"], "YYYY-MM-DD HH:MM"),
+        (["invite", "demo", "--name", "A", "--appointment", "2020-01-01 10:00"], "has passed"),
+        (["invite", "demo", "--name", "A", "--email", "alice@", "--appointment", soon()],
+         "not an email address"),
+        (["invite", "demo", "--name", "A", "--phone", "call me", "--appointment", soon()],
+         "not a phone number"),
+        (["invite", "demo", "--appointment", soon()], "--name"),
+        (["invite", "demo", "--client", "999", "--appointment", soon()], "has no client 999"),
+    ],
+)
+def test_bad_input_on_the_command_line(app: Flask, args: list[str], message: str) -> None:
+    code, out = cli(app, *args)
+    assert code != 0 and message in out, out
+    assert "Traceback" not in out
+    assert fetch(app, Client) == [] and fetch(app, Appointment) == []
+
+
+def test_a_time_the_clocks_skip_is_refused(app: Flask) -> None:
+    set_zone(app, "Europe/London")
+    # The last Sunday of March of next year: at 01:00 the clocks go forward to 02:00.
+    year = dt.date.today().year + 1
+    day = max(dt.date(year, 3, d) for d in range(25, 32) if dt.date(year, 3, d).weekday() == 6)
+    code, out = cli(app, "invite", "demo", "--name", "A", "--appointment", f"{day} 01:30")
+    assert code == 1 and "does not exist in Europe/London" in out
+    path = invite(app, "--name", "A", "--new-client", "--appointment", f"{day} 02:30")
+    [appointment] = fetch(app, Appointment)
+    assert appointment.starts_at == dt.datetime.combine(day, dt.time(1, 30), tzinfo=dt.UTC)
+    assert path
+
+
+def test_two_invitations_for_the_same_appointment_make_one(app: Flask) -> None:
+    when = soon()
+    first = invite(app, "--name", "Alice Chan", "--appointment", when)
+    [client] = fetch(app, Client)
+    code, out = cli(app, "invite", "demo", "--client", str(client.id), "--appointment", when)
+    assert code == 1 and "invited to that appointment already" in out
+    assert first in out  # the existing link, to copy
+    assert len(fetch(app, Appointment)) == 1
+
+
+def test_the_invitation_email(app: Flask, inbox: tuple[Inbox, int]) -> None:
+    handler, port = inbox
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False,
+        SMTP_FROM="screener@clinic.example", BASE_URL="https://screener.example",
+    )
+    set_zone(app, "Europe/London", contact_email="front@clinic.example")
+    result = app.test_cli_runner().invoke(args=[
+        "invite", "demo", "--name", "Alice Chan", "--email", "alice@example.com",
+        "--appointment", soon(hour=9),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Invitation emailed to alice@example.com" in result.stderr
+    link = result.stdout.strip()
+    assert link.startswith("https://screener.example/c/demo/i/")
+    [(to, message)] = handler.messages
+    assert to == ["alice@example.com"]
+    body = body_of(message)
+    assert "Demo Clinic" in body and link in body and "9:30" in body and "Europe/London" in body
+    assert "上午9:30" in body
+    [sent] = events(app, "invitation_sent")
+    assert sent.detail["count"] == 1
+
+
+# The link's pages -----------------------------------------------------------------------------------
+
+
+def test_an_unknown_or_expired_link_shows_the_clinic_contact(app: Flask) -> None:
+    set_zone(app, "UTC", contact_email="front@clinic.example", contact_phone="+852 2222 3333")
+    web = app.test_client()
+    for bad in ("/c/demo/i/" + "A" * 32, "/c/demo/i/short", "/c/demo/i/" + "%00" * 32):
+        r = web.get(bad)
+        assert r.status_code == 404
+        page = r.get_data(as_text=True)
+        assert "This invitation link does not work" in page
+        assert "front@clinic.example" in page and "+852 2222 3333" in page
+    path = invite(app, "--name", "Bo Lee", "--appointment", soon())
+    with app.app_context(), db.transaction() as s:
+        s.execute(update(Appointment).values(
+            expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        ))
+    r = web.get(path)
+    assert r.status_code == 410
+    page = r.get_data(as_text=True)
+    assert "This invitation has expired" in page and "front@clinic.example" in page
+    assert drafts(db.of(app).sessions()) == []
+    zh = web.get(path + "?lang=zh-Hant").get_data(as_text=True)
+    assert "邀請" in zh and "front@clinic.example" in zh
