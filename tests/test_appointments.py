@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from screener.extensions import db
-from screener.storage.models import Appointment, AuditEvent, Client, Clinic, Draft
+from screener.storage.models import Appointment, AuditEvent, Client, Clinic, Draft, Submission
 
 from .conftest import STEP_ANSWERS, Walker, drafts, submissions
 from .dashboard_support import (  # noqa: F401
@@ -250,3 +251,140 @@ def test_an_unknown_or_expired_link_shows_the_clinic_contact(app: Flask) -> None
     assert drafts(db.of(app).sessions()) == []
     zh = web.get(path + "?lang=zh-Hant").get_data(as_text=True)
     assert "邀請" in zh and "front@clinic.example" in zh
+
+
+# The dashboard ------------------------------------------------------------------------------------
+
+
+def form_of(page: str, **fields: str) -> dict[str, str]:
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]*)"', page)
+    assert m
+    return {"csrf_token": m.group(1), **fields}
+
+
+def test_an_invitation_from_the_dashboard_walked_end_to_end(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    set_zone(app, "Europe/London")
+    pa = logged_in("pa@example.com")
+    first = pa.get("/dashboard/")
+    assert first.status_code == 200
+    page = pa.get("/dashboard/appointments/new").get_data(as_text=True)
+    day = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    r = pa.post("/dashboard/appointments/new", data=form_of(
+        page, name="Alice Chan", email="alice@example.com", phone="+44 20 7946 0000",
+        day=day, time="14:30", send_email="y",
+    ))
+    assert r.status_code == 303, r.get_data(as_text=True)[-2000:]
+    detail = pa.get(r.headers["Location"])
+    html = detail.get_data(as_text=True)
+    assert "Email is not set up: copy the link below" in html
+    m = re.search(r'value="http://localhost(/c/demo/i/[A-Za-z0-9_-]{32})" readonly', html)
+    assert m, html
+    path = m.group(1)
+    [appointment] = fetch(app, Appointment)
+    local = appointment.starts_at.astimezone(ZoneInfo("Europe/London"))
+    assert (local.date().isoformat(), local.hour, local.minute) == (day, 14, 30)
+
+    listing = pa.get("/dashboard/appointments").get_data(as_text=True)
+    assert "Alice Chan" in listing and "Invited" in listing and path in listing
+
+    web = app.test_client()
+    walker = walk_from(web, path, skin_today={"unwell_now": "yes"})
+    assert "Started" in pa.get("/dashboard/appointments").get_data(as_text=True)
+    assert walker.submit().status_code == 303
+    [sub] = submissions(db.of(app).sessions())
+    listing = pa.get("/dashboard/appointments").get_data(as_text=True)
+    assert ">Sent<" in listing and path not in listing  # answered: no link to copy
+    assert re.search(r'class="badge badge-[a-z_]+"[^>]*>.*unwell_now</span>', listing)  # flags by name
+    assert f"/dashboard/submissions/{sub.id}" in listing
+    pa.post(f"/dashboard/submissions/{sub.id}/review", data=form_of(
+        pa.get(f"/dashboard/submissions/{sub.id}").get_data(as_text=True), note=""
+    ))
+    assert ">Reviewed<" in pa.get("/dashboard/appointments?status=reviewed").get_data(as_text=True)
+    assert "Alice Chan" not in pa.get("/dashboard/appointments?status=invited").get_data(as_text=True)
+    [client] = fetch(app, Client)
+    client_page = pa.get(f"/dashboard/clients/{client.id}").get_data(as_text=True)
+    assert f"/dashboard/submissions/{sub.id}" in client_page
+    assert f"/dashboard/appointments/{appointment.id}" in client_page
+    assert [e.detail["client_id"] for e in events(app, "client_viewed")] == [client.id]
+
+
+def test_dashboard_invitation_bad_input_keeps_what_was_typed(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    pa = logged_in("pa@example.com")
+    page = pa.get("/dashboard/appointments/new").get_data(as_text=True)
+    future_day = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    for fields, message in (
+        ({"name": "Alice Chan", "email": "alice@", "day": future_day, "time": "10:00"},
+         "Enter an email address like name@example.com."),
+        ({"name": "Alice Chan", "day": "2020-01-01", "time": "10:00"}, "This time has passed."),
+        ({"name": "", "day": future_day, "time": "10:00"}, "s name."),
+        ({"name": "Alice Chan", "day": future_day, "time": ""}, "s time, such as 14:30."),
+        ({"name": "Alice Chan", "day": future_day, "time": "10:00", "phone": "call me"},
+         "Enter a phone number using digits"),
+    ):
+        r = pa.post("/dashboard/appointments/new", data=form_of(page, **fields))
+        assert r.status_code == 422, fields
+        html = r.get_data(as_text=True)
+        assert message in html, (message, fields)
+        if fields["name"]:
+            assert 'value="Alice Chan"' in html
+    assert fetch(app, Client) == [] and fetch(app, Appointment) == []
+
+
+def test_dashboard_suggests_the_same_person_and_a_second_invitation_is_refused(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    invite(app, "--name", "Alice Chan", "--email", "alice@example.com", "--appointment", soon())
+    [known] = fetch(app, Client)
+    [first] = fetch(app, Appointment)
+    pa = logged_in("pa@example.com")
+    page = pa.get("/dashboard/appointments/new").get_data(as_text=True)
+    local = first.starts_at.astimezone(ZoneInfo("UTC"))
+    data = form_of(page, name="alice chan", email="ALICE@example.com",
+                   day=local.date().isoformat(), time=local.strftime("%H:%M"))
+    r = pa.post("/dashboard/appointments/new", data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Is this someone the clinic knows already?" in html
+    assert f'name="client_id" value="{known.id}"' in html and "same email" in html
+    assert len(fetch(app, Client)) == 1  # nothing made yet
+    r = pa.post("/dashboard/appointments/new", data={**data, "client_id": str(known.id)})
+    assert r.status_code == 422
+    assert "Alice Chan is invited to this appointment already." in r.get_data(as_text=True)
+    assert len(fetch(app, Appointment)) == 1 and len(fetch(app, Client)) == 1
+    r = pa.post("/dashboard/appointments/new", data={**data, "confirm_new": "1"})
+    assert r.status_code == 303
+    assert len(fetch(app, Client)) == 2 and len(fetch(app, Appointment)) == 2
+
+
+def test_a_public_submission_is_linked_only_when_a_practitioner_says_so(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    invite(app, "--name", "Alice Chan", "--phone", "+852 5555 0000", "--appointment", soon())
+    [known] = fetch(app, Client)
+    sid = add_submission(app, clinics["demo"], {"full_name": "Chan Alice", "phone": "85255550000"})
+    other = add_submission(app, clinics["demo"], {"full_name": "Zoe Wong"})
+    pa = logged_in("pa@example.com")
+    html = pa.get(f"/dashboard/submissions/{sid}").get_data(as_text=True)
+    assert "not linked to a client" in html
+    assert f'name="client_id" value="{known.id}"' in html and "same phone" in html
+    assert fetch(app, Submission, Submission.id == sid)[0].client_id is None
+    r = pa.post(f"/dashboard/submissions/{sid}/client", data=form_of(html, client_id=str(known.id)))
+    assert r.status_code == 303
+    assert fetch(app, Submission, Submission.id == sid)[0].client_id == known.id
+    html = pa.get(f"/dashboard/submissions/{other}").get_data(as_text=True)
+    assert "No client of the clinic has the same email or phone" in html
+    r = pa.post(f"/dashboard/submissions/{other}/client", data=form_of(html, new="1"))
+    assert r.status_code == 303
+    [zoe] = fetch(app, Client, Client.full_name == "Zoe Wong")
+    assert fetch(app, Submission, Submission.id == other)[0].client_id == zoe.id
+    linked = events(app, "client_linked")
+    assert sorted((e.submission_id, e.detail["client_id"]) for e in linked) == sorted(
+        [(sid, known.id), (other, zoe.id)]
+    )
+    # Another clinic's client is no one here.
+    pb = logged_in("pb@example.com")
+    assert pb.get(f"/dashboard/clients/{known.id}").status_code == 404
+    assert pb.get(f"/dashboard/appointments/{fetch(app, Appointment)[0].id}").status_code == 404

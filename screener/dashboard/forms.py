@@ -7,13 +7,16 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -24,9 +27,11 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 
+from ..appointments import PHONE_RE, STATUSES
 from ..i18n import valid_timezone
 from ..questionnaire.model import SEVERITIES
 from ..security import frame_origins, normalise_origin
@@ -228,3 +233,79 @@ def origins_of(text: str) -> list[str]:
         if normalise_origin(line) is None:
             raise ValueError(line.strip()[:200])
     return frame_origins(lines)
+
+
+# Clients and appointments ------------------------------------------------------------------------
+
+STATUS_LABELS: dict[str, Any] = {
+    "invited": _l("Invited"),
+    "started": _l("Started"),
+    "sent": _l("Sent"),
+    "reviewed": _l("Reviewed"),
+}
+
+
+class InviteForm(DashboardForm):
+    """Invite a client to an appointment: a known client (`client_id`), or a new one by name."""
+
+    client_id = HiddenField()
+    # Set once the practitioner has seen the clinic's look-alike clients and chosen a new one.
+    confirm_new = HiddenField()
+    name = StringField(_l("Client's full name"), validators=[Optional(), Length(max=200)])
+    email = EmailField(
+        _l("Client's email"),
+        description=_l("The invitation is emailed here when email is set up. Optional."),
+        validators=[
+            Optional(), Length(max=254),
+            Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
+        ],
+    )
+    phone = StringField(
+        _l("Client's phone"),
+        description=_l("Optional."),
+        validators=[
+            Optional(), Length(max=40),
+            Regexp(
+                PHONE_RE,
+                message=_l("Enter a phone number using digits, spaces and + ( ) - only."),
+            ),
+        ],
+    )
+    day = DateField(
+        _l("Appointment date"),
+        validators=[InputRequired(_l("Enter the appointment's date."))],
+    )
+    time = TimeField(
+        _l("Appointment time"),
+        validators=[InputRequired(_l("Enter the appointment's time, such as 14:30."))],
+    )
+    send_email = BooleanField(_l("Email the invitation to the client"), default=True)
+
+
+class LinkClientForm(DashboardForm):
+    """Say whose a submission is: an existing client (`client_id`) or a new one (`new`)."""
+
+    client_id = HiddenField()
+    new = HiddenField()
+
+
+class AppointmentFilterForm(DashboardForm):
+    """The appointments view's filters (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    day = DateField(_l("Day"), validators=[Optional()])
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any"))]
+        + [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES],
+        default="",
+    )
+
+
+class ClientSearchForm(DashboardForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name, email or phone"), validators=[Optional(), Length(max=200)])

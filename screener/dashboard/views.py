@@ -133,7 +133,7 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("dashboard.index"))
+        return redirect(url_for("dashboard.appointments_view"))
     form = LoginForm()
     if request.method == "GET":
         return render_template("dashboard/login.html", form=form, failed=False, locked=None)
@@ -161,7 +161,9 @@ def login() -> ResponseReturnValue:
     session[LOGIN_ID] = login_id
     login_user(account)
     session.permanent = True
-    return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+    return redirect(
+        safe_next(request.args.get("next")) or url_for("dashboard.appointments_view")
+    )
 
 
 def _named(email: str) -> list[Practitioner]:
@@ -270,6 +272,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
     return render_template(
         "dashboard/submission.html",
         review_form=review,
+        **submission_client_context(sub),
         **practitioner_summary_context(sub, g.lang),
     )
 
@@ -282,6 +285,7 @@ def review(submission_id: int) -> ResponseReturnValue:
         return render_template(
             "dashboard/submission.html",
             review_form=form,
+            **submission_client_context(sub),
             **practitioner_summary_context(sub, g.lang),
         ), 422
     operations.review_submission(current_practitioner(), sub, form.note.data)
@@ -621,3 +625,7 @@ def audit_log() -> ResponseReturnValue:
         submission_id=submission_id,
         args={"submission": str(submission_id)} if submission_id is not None else {},
     )
+
+
+# Clients and appointments: their routes are on this blueprint too.
+from .appointment_views import submission_client_context  # noqa: E402
