@@ -388,3 +388,61 @@ def test_a_public_submission_is_linked_only_when_a_practitioner_says_so(
     pb = logged_in("pb@example.com")
     assert pb.get(f"/dashboard/clients/{known.id}").status_code == 404
     assert pb.get(f"/dashboard/appointments/{fetch(app, Appointment)[0].id}").status_code == 404
+
+
+# Windows counted to the appointment ----------------------------------------------------------------
+
+
+def test_windows_are_counted_to_the_appointment(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    """An anti-wrinkle injection 80 days before sending, for a visit 20 days later: past the
+    90-day window at the visit. The same answers on the public link: within it."""
+    set_zone(app, "Asia/Hong_Kong")
+    today = dt.datetime.now(ZoneInfo("Asia/Hong_Kong")).date()
+    botox = (dt.date.today() - dt.timedelta(days=80)).isoformat()
+    treatments = {"recent_treatments": {"recent_procedures": ["botox"], "botox_when": botox,
+                                        "permanent_implants": "no"}}
+    visit = today + dt.timedelta(days=20)
+    path = invite(app, "--name", "Alice Chan", "--appointment", f"{visit} 10:00")
+    web = app.test_client()
+    assert walk_from(web, path, **treatments).submit().status_code == 303
+    public = Walker(web)
+    public.start()
+    for step_id, answers in STEP_ANSWERS.items():
+        assert public.post_step({**answers, **treatments.get(step_id, {})}).status_code == 303
+    assert public.submit().status_code == 303
+    invited, walked_in = sorted(submissions(db.of(app).sessions()), key=lambda s: s.id)
+
+    assert [f["rule"] for f in walked_in.flags] == ["botox_recent"]
+    assert [f["rule"] for f in invited.flags] == ["botox_past"]
+    [timing] = invited.flags[0]["timing"]
+    assert timing["counted_to"] == visit.isoformat() and timing["counted_to_event"] == "appointment"
+    assert timing["days_since"] == (visit - dt.date.fromisoformat(botox)).days
+
+    pa = logged_in("pa@example.com")
+    html = pa.get(f"/dashboard/submissions/{invited.id}").get_data(as_text=True)
+    long_visit = f"{visit:%B} {visit.day}, {visit.year}"
+    assert f"Counted to the appointment on {long_visit}." in html
+    assert "days before the appointment." in html
+    html = pa.get(f"/dashboard/submissions/{walked_in.id}").get_data(as_text=True)
+    assert "Counted to the day of submission" in html
+    # The client's summary says it too (a timing flag shows its window there).
+    client_page = public.get(f"{public.base}/summary").get_data(as_text=True)
+    assert "Counted to the day you sent your answers" in client_page
+
+
+def test_the_client_summary_says_the_window_is_counted_to_the_appointment(app: Flask) -> None:
+    visit = dt.date.today() + dt.timedelta(days=20)
+    botox = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    path = invite(app, "--name", "Bo Lee", "--appointment", f"{visit} 10:00")
+    web = app.test_client()
+    walker = walk_from(web, path, recent_treatments={
+        "recent_procedures": ["botox"], "botox_when": botox, "permanent_implants": "no"
+    })
+    assert walker.submit().status_code == 303
+    page = web.get(f"{walker.base}/summary").get_data(as_text=True)
+    long_visit = f"{visit:%B} {visit.day}, {visit.year}"
+    assert f"Counted to your appointment on {long_visit}." in page
+    zh = web.get(f"{walker.base}/summary?lang=zh-Hant").get_data(as_text=True)
+    assert f"{visit.year}年{visit.month}月{visit.day}日" in zh

@@ -22,7 +22,14 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import appointments
 from ..extensions import db, limiter
-from ..i18n import DEFAULT_LANG, format_date, format_time, normalise_lang, request_lang
+from ..i18n import (
+    DEFAULT_LANG,
+    format_date,
+    format_time,
+    normalise_lang,
+    request_lang,
+    zone,
+)
 from ..notify import notify_new_submission
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
@@ -30,6 +37,7 @@ from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import screen
 from ..screening.render import client_summary_context
+from ..screening.rules import APPOINTMENT, SUBMISSION
 from ..security import frame_origins
 from ..storage import versions
 from ..storage.models import Appointment, Client, Draft, Submission, utcnow, valid_slug
@@ -372,9 +380,14 @@ def submit(token: str) -> ResponseReturnValue:
     appointment = (
         db.session.get(Appointment, draft.appointment_id) if draft.appointment_id else None
     )
+    # Timing windows are counted to the appointment's day (clinic time) when there is one.
+    screen_day, event = (
+        (appointments.local_day(appointment.starts_at, zone(g.clinic.timezone)), APPOINTMENT)
+        if appointment is not None else (day, SUBMISSION)
+    )
     submission = {
         "clinic_id": draft.clinic_id, "answers": answers,
-        "flags": [f.to_json() for f in screen(qn, answers, day)],
+        "flags": [f.to_json() for f in screen(qn, answers, screen_day, event)],
         "questionnaire_version": qn.version, "lang": draft.lang,
         "full_name": str(answers.get("full_name", "")), "submitted_at": now,
         "client_id": appointment.client_id if appointment else None,
