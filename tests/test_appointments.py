@@ -446,3 +446,99 @@ def test_the_client_summary_says_the_window_is_counted_to_the_appointment(app: F
     assert f"Counted to your appointment on {long_visit}." in page
     zh = web.get(f"{walker.base}/summary?lang=zh-Hant").get_data(as_text=True)
     assert f"{visit.year}年{visit.month}月{visit.day}日" in zh
+
+
+# The pre-session check ------------------------------------------------------------------------------
+
+
+def recheck_ids() -> list[str]:
+    from .conftest import real_questionnaire
+
+    return [q.id for q in real_questionnaire().questions.values() if q.recheck]
+
+
+def test_a_client_invited_again_gets_the_short_check(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    first_path = invite(app, "--name", "Alice Chan", "--email", "alice@example.com",
+                        "--appointment", soon())
+    web = app.test_client()
+    assert walk_from(web, first_path).submit().status_code == 303
+    [first] = submissions(db.of(app).sessions())
+    [client] = fetch(app, Client)
+    path = invite(app, "--client", str(client.id), "--appointment", soon(days=14))
+
+    # The link opens the check: only the questions that can change, each with the last answer.
+    r = web.get(path)
+    walker = Walker(web)
+    walker.url = web.get(r.headers["Location"]).headers["Location"]
+    assert walker.url.endswith("/s/about_you"), walker.url
+    page = web.get(walker.url).get_data(as_text=True)
+    assert "A short check before your session" in page
+    assert 'name="pregnancy"' in page and 'name="age_band"' not in page
+    assert "Last time: No" in page
+    assert 'checked' not in page.split('name="pregnancy"', 1)[1].split("</fieldset>", 1)[0]
+    steps = []
+    fresh = {
+        "about_you": {"pregnancy": "yes"},
+        "medicines": {"blood_thinners": "no", "bleeding_supplements": ["none"], "isotretinoin": "never"},
+        "skin_today": {"facial_skin": ["cold_sore"], "facial_lesion": "no", "new_symptoms": "no",
+                       "unwell_now": "no"},
+        "recent_treatments": {"recent_procedures": ["none"]},
+    }
+    while not walker.url.endswith("/review"):
+        step_id = walker.url.rsplit("/s/", 1)[1]
+        steps.append(step_id)
+        r = walker.post_step(fresh[step_id])
+        assert r.status_code == 303, (step_id, r.get_data(as_text=True)[-1500:])
+    assert steps == ["about_you", "medicines", "skin_today", "recent_treatments"]
+    review = web.get(walker.url).get_data(as_text=True)
+    assert "Alice Chan" not in review  # the review lists only what was asked now
+    assert walker.submit().status_code == 303
+
+    check = max(submissions(db.of(app).sessions()), key=lambda s: s.id)
+    assert check.previous_id == first.id and check.client_id == client.id
+    assert check.rechecked == [q for q in recheck_ids() if q in check.rechecked]
+    assert set(check.rechecked) >= {"pregnancy", "facial_skin", "recent_procedures"}
+    assert check.answers["pregnancy"] == "yes" and check.answers["facial_skin"] == ["cold_sore"]
+    assert check.answers["full_name"] == "Alice Chan" and check.full_name == "Alice Chan"
+    assert check.answers["age_band"] == first.answers["age_band"]  # carried over
+    rules = {f["rule"] for f in check.flags}
+    assert "pregnancy" in rules and "pregnancy" not in {f["rule"] for f in first.flags}
+
+    pa = logged_in("pa@example.com")
+    html = pa.get(f"/dashboard/submissions/{check.id}").get_data(as_text=True)
+    assert "Pre-session check: what changed" in html
+    assert "2 answers changed." in html
+    changed_rows = re.findall(r'<tr class="changed"><th scope="row">([^<]*)', html)
+    assert len(changed_rows) == 2
+    assert "New since the previous submission" in html
+    assert f"/dashboard/submissions/{first.id}" in html
+    first_html = pa.get(f"/dashboard/submissions/{first.id}").get_data(as_text=True)
+    assert "Pre-session check" not in first_html
+
+    # Its own FHIR QuestionnaireResponse: the same questionnaire, the other items absent.
+    resource = pa.get(f"/dashboard/submissions/{check.id}.fhir.json").get_json()
+    QuestionnaireResponse.model_validate(resource)
+    answered = {i["linkId"] for step in resource["item"] for i in step["item"]}
+    assert answered <= set(check.rechecked) and "pregnancy" in answered
+    assert "full_name" not in answered
+    [marker] = [e for e in resource["extension"] if e["url"].endswith("/pre-session-check")]
+    assert marker["extension"][0]["valueIdentifier"]["value"] == str(first.id)
+
+
+def test_a_check_question_with_an_error_keeps_the_last_answer_shown(app: Flask) -> None:
+    path = invite(app, "--name", "Bo Lee", "--appointment", soon())
+    web = app.test_client()
+    assert walk_from(web, path).submit().status_code == 303
+    [client] = fetch(app, Client)
+    again = invite(app, "--client", str(client.id), "--appointment", soon(days=7))
+    walker = Walker(web)
+    walker.url = web.get(web.get(again).headers["Location"]).headers["Location"]
+    r = walker.post_step({})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "There is a problem" in page and "Last time: No" in page
+    assert 'aria-describedby="pregnancy-last' in page

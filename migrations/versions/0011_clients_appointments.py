@@ -1,4 +1,4 @@
-"""clinic time zone; clients, appointments and their invitations
+"""clinic time zone; clients, appointments and their invitations; pre-session checks
 
 Revision ID: 0011
 Revises: 0008
@@ -77,6 +77,8 @@ def upgrade() -> None:
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('appointment_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('previous_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('rechecked', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_submission_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_submission_appointment_id'), ['appointment_id'], unique=False)
         batch_op.create_foreign_key(
@@ -87,10 +89,17 @@ def upgrade() -> None:
             batch_op.f('fk_submission_appointment_id_appointment'), 'appointment', ['appointment_id'], ['id'],
             ondelete='SET NULL',
         )
+        batch_op.create_foreign_key(
+            batch_op.f('fk_submission_previous_id_submission'), 'submission', ['previous_id'], ['id'],
+            ondelete='SET NULL',
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table('submission', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_submission_previous_id_submission'), type_='foreignkey')
+        batch_op.drop_column('rechecked')
+        batch_op.drop_column('previous_id')
         batch_op.drop_constraint(batch_op.f('fk_submission_appointment_id_appointment'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_submission_client_id_client'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_submission_appointment_id'))

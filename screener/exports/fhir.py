@@ -55,6 +55,14 @@ class Urls:
     def submission_ids(self) -> str:
         return f"{self.base}/NamingSystem/submission-id"
 
+    @property
+    def client_ids(self) -> str:
+        return f"{self.base}/NamingSystem/client-id"
+
+    @property
+    def appointment_ids(self) -> str:
+        return f"{self.base}/NamingSystem/appointment-id"
+
 
 # Texts ----------------------------------------------------------------------------------------
 
@@ -274,6 +282,11 @@ def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
                     {"url": "days-since", "valueInteger": t.days_since},
                     {"url": "window-days", "valueInteger": t.window_days},
                     {"url": "window-ends", "valueDate": t.window_ends.isoformat()},
+                    *(
+                        [{"url": "counted-to", "valueDate": t.counted_to.isoformat()},
+                         {"url": "counted-to-event", "valueCode": t.counted_to_event}]
+                        if t.counted_to is not None else []
+                    ),
                 ],
             }
         )
@@ -317,9 +330,23 @@ def questionnaire_response(
         "authored": submitted.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
     flags: Sequence[Flag] = flags_from_json(submission.flags)
-    if flags:
-        resource["extension"] = [_flag_extension(f, urls) for f in flags]
-    items = list(_response_items(qn, dict(submission.answers or {}), urls))
+    extensions = [_flag_extension(f, urls) for f in flags]
+    answers = dict(submission.answers or {})
+    rechecked = getattr(submission, "rechecked", None)
+    if rechecked is not None:
+        # A pre-session check: the same questionnaire with only the questions asked afresh
+        # (the other answers are the previous response's), and which response that was.
+        answers = {qid: value for qid, value in answers.items() if qid in set(rechecked)}
+        previous_id = getattr(submission, "previous_id", None)
+        extensions.append({
+            "url": urls.extension("pre-session-check"),
+            "extension": [{"url": "previous", "valueIdentifier": {
+                "system": urls.submission_ids, "value": str(previous_id),
+            }}] if previous_id is not None else [{"url": "previous-deleted", "valueBoolean": True}],
+        })
+    if extensions:
+        resource["extension"] = extensions
+    items = list(_response_items(qn, answers, urls))
     if items:  # FHIR JSON has no empty arrays
         resource["item"] = items
     return resource

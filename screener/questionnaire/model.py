@@ -173,6 +173,9 @@ class Question(_Frozen):
     max_length: Annotated[int, Field(ge=1, le=10000)] | None = None
     date_range: Literal["past", "future", "any"] | None = None
     window_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # Asked again in the short check before each later session (what can change between
+    # sessions: a pregnancy, a new medicine, a recent treatment, the skin today).
+    recheck: bool = False
 
     @model_validator(mode="after")
     def _keys_fit_type(self) -> Question:

@@ -168,6 +168,13 @@ class Submission(Base):
     appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
+    # A pre-session check: the submission it built on, and the ids of the questions asked
+    # afresh (its `answers` are the earlier ones with those replaced). None for a whole
+    # questionnaire.
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission.id", ondelete="SET NULL")
+    )
+    rechecked: Mapped[list[Any] | None] = mapped_column(JSON)
 
     clinic: Mapped[Clinic] = relationship()
     draft: Mapped[Draft | None] = relationship(back_populates="submission")

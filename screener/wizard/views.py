@@ -35,6 +35,7 @@ from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
 from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
+from ..questionnaire.types import display_answer
 from ..screening import screen
 from ..screening.render import client_summary_context
 from ..screening.rules import APPOINTMENT, SUBMISSION
@@ -60,8 +61,14 @@ from .forms import StepForm, answers_formdata, form_answers, make_form
 bp = Blueprint("wizard", __name__)
 
 
-def questionnaire() -> Questionnaire:
+def full_questionnaire() -> Questionnaire:
     return current_app.extensions["questionnaire"]  # type: ignore[no-any-return]
+
+
+def questionnaire() -> Questionnaire:
+    """What this request's client is asked: the whole questionnaire, or for a pre-session
+    check (set by _load_draft) only its recheck questions."""
+    return g.get("check") or full_questionnaire()
 
 
 def today() -> dt.date:
@@ -114,12 +121,27 @@ def _load_draft(token: str) -> Draft:
     ctx.token = token
     ctx.draft = draft
     ctx.private_page = True
+    if draft.appointment_id is not None:
+        _load_appointment(draft.appointment_id)
     wanted = normalise_lang(request.args.get("lang"))
     if wanted and wanted != draft.lang:
         with db.transaction() as session:
             set_draft_lang(session, draft, wanted)
     ctx.lang = draft.lang
     return draft
+
+
+def _load_appointment(appointment_id: int) -> None:
+    """An invitation's draft: its appointment, and for a pre-session check the submission it
+    builds on and the check's questions (g.appointment, g.previous, g.check)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    g.appointment = appointment
+    if appointment is None or appointment.previous_submission_id is None:
+        return
+    previous = db.session.get(Submission, appointment.previous_submission_id)
+    check = engine.recheck_questionnaire(full_questionnaire())
+    if previous is not None and check is not None:
+        g.previous, g.check = previous, check
 
 
 def _resume_target(draft: Draft) -> str:
@@ -247,10 +269,24 @@ def invitation(token: str) -> ResponseReturnValue:
         return render_template("wizard/invitation.html", state="expired", when=when), 410
     if draft is None:
         client = db.session.get(Client, appointment.client_id)
+        # A client who has sent the questionnaire before gets the short check.
+        previous = db.session.scalar(
+            select(Submission.id)
+            .where(Submission.clinic_id == clinic.id, Submission.client_id == appointment.client_id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(1)
+        )
+        check = engine.recheck_questionnaire(full_questionnaire())
         try:
             with db.transaction() as session:
+                if previous is not None and check is not None:
+                    session.add(appointment)
+                    appointment.previous_submission_id = previous
                 invitation_draft(
-                    session, appointment, client, questionnaire(), g.lang or DEFAULT_LANG
+                    session, appointment, client,
+                    check if previous is not None and check is not None
+                    else full_questionnaire(),
+                    g.lang or DEFAULT_LANG,
                 )
         except IntegrityError:  # opened twice at the same moment: the other request made it
             db.session.rollback()
@@ -327,8 +363,16 @@ def _render_step(
     errors = [(name, msgs[0]) for name, msgs in form.errors.items()
               if msgs and name != "csrf_token"]
     reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
+    previous = g.get("previous")
+    earlier = (previous.answers or {}) if previous is not None else {}
+    # In a pre-session check each question shows what the client answered last time.
+    last = {
+        q.id: display_answer(q, earlier[q.id], draft.lang) for q in rendered if q.id in earlier
+    }
     return render_template(
         "wizard/step.html", step=current, number=number, total=len(steps), questions=rendered,
+        last=last, check=previous is not None,
+        last_date=format_date(previous.submitted_at, "long") if previous is not None else "",
         form=form, errors=errors, from_review=from_review, today=today(), reveals=reveals,
         leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
         action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
@@ -374,12 +418,14 @@ def submit(token: str) -> ResponseReturnValue:
     missing = first_incomplete_step(draft.answers, draft.lang)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
-    qn, day = questionnaire(), today()
-    answers = engine.prune(qn, draft.answers, day)
+    qn, day = full_questionnaire(), today()
+    answers = engine.prune(questionnaire(), draft.answers, day)
     now = utcnow()
-    appointment = (
-        db.session.get(Appointment, draft.appointment_id) if draft.appointment_id else None
-    )
+    appointment, previous = g.get("appointment"), g.get("previous")
+    rechecked = None
+    if previous is not None:  # a pre-session check: the earlier answers with these replaced
+        rechecked = engine.asked_questions(questionnaire(), answers, day)
+        answers = engine.rechecked_answers(qn, previous.answers or {}, answers, day)
     # Timing windows are counted to the appointment's day (clinic time) when there is one.
     screen_day, event = (
         (appointments.local_day(appointment.starts_at, zone(g.clinic.timezone)), APPOINTMENT)
@@ -392,6 +438,8 @@ def submit(token: str) -> ResponseReturnValue:
         "full_name": str(answers.get("full_name", "")), "submitted_at": now,
         "client_id": appointment.client_id if appointment else None,
         "appointment_id": appointment.id if appointment else None,
+        "previous_id": previous.id if previous is not None else None,
+        "rechecked": rechecked,
     }
     # The link now shows a summary with health data: it works for DRAFT_DAYS more.
     link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
