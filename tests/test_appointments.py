@@ -29,7 +29,7 @@ from .test_notify import Inbox, body_of, inbox  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-LINK_RE = re.compile(r"^http://127\.0\.0\.1:5000(/c/demo/i/([A-Za-z0-9_-]{32}))$")
+LINK_RE = re.compile(r"^https?://[^/]+(/c/demo/i/([A-Za-z0-9_-]{32}))$")
 
 
 def soon(days: int = 3, hour: int = 10) -> str:
@@ -542,3 +542,81 @@ def test_a_check_question_with_an_error_keeps_the_last_answer_shown(app: Flask) 
     page = r.get_data(as_text=True)
     assert "There is a problem" in page and "Last time: No" in page
     assert 'aria-describedby="pregnancy-last' in page
+
+
+# Audit and exports ------------------------------------------------------------------------------------
+
+
+def test_exports_carry_the_client_and_appointment(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    import csv
+    import io
+
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    path = invite(app, "--name", "陳美玲", "--appointment", soon())
+    assert walk_from(app.test_client(), path).submit().status_code == 303
+    [sub] = submissions(db.of(app).sessions())
+    [client] = fetch(app, Client)
+    [appointment] = fetch(app, Appointment)
+    walked_in = add_submission(app, clinics["demo"], {"full_name": "Zoe Wong"})
+    pa = logged_in("pa@example.com")
+
+    data = pa.get(f"/dashboard/submissions/{sub.id}.json").get_json()
+    assert (data["client_id"], data["appointment_id"]) == (client.id, appointment.id)
+    assert data["previous_id"] is None and data["rechecked"] is None
+    other = pa.get(f"/dashboard/submissions/{walked_in}.json").get_json()
+    assert other["client_id"] is None and other["appointment_id"] is None
+
+    resource = pa.get(f"/dashboard/submissions/{sub.id}.fhir.json").get_json()
+    QuestionnaireResponse.model_validate(resource)
+    assert resource["subject"] == {
+        "identifier": {"system": "http://127.0.0.1:5000/fhir/NamingSystem/client-id",
+                       "value": str(client.id)},
+        "display": "陳美玲",
+    }
+    [marker] = [e for e in resource["extension"] if e["url"].endswith("/appointment")]
+    assert marker["valueIdentifier"]["value"] == str(appointment.id)
+    assert "subject" not in pa.get(f"/dashboard/submissions/{walked_in}.fhir.json").get_json()
+
+    text = pa.get("/dashboard/submissions.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = {r["submission_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert rows[str(sub.id)]["client_id"] == str(client.id)
+    assert rows[str(sub.id)]["appointment_id"] == str(appointment.id)
+    assert rows[str(walked_in)]["client_id"] == ""
+
+
+def test_the_audit_log_shows_invitations_links_and_client_views(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient],
+    inbox: tuple[Inbox, int],
+) -> None:
+    handler, port = inbox
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False,
+                      SMTP_FROM="screener@clinic.example", BASE_URL="https://screener.example")
+    invite(app, "--name", "Alice Chan", "--email", "alice@example.com", "--appointment", soon())
+    [client] = fetch(app, Client)
+    [appointment] = fetch(app, Appointment)
+    sid = add_submission(app, clinics["demo"], {"full_name": "Alice Chan"})
+    pa = logged_in("pa@example.com")
+    page = pa.get(f"/dashboard/appointments/{appointment.id}").get_data(as_text=True)
+    r = pa.post(f"/dashboard/appointments/{appointment.id}/send", data=form_of(page))
+    assert r.status_code == 303
+    assert "The invitation was emailed to alice@example.com." in pa.get(r.headers["Location"]).get_data(as_text=True)
+    assert len(handler.messages) == 2  # the first (command line) and the reminder
+    html = pa.get(f"/dashboard/submissions/{sid}").get_data(as_text=True)
+    pa.post(f"/dashboard/submissions/{sid}/client", data=form_of(html, client_id=str(client.id)))
+    pa.get(f"/dashboard/clients/{client.id}")
+
+    assert [e.detail["count"] for e in events(app, "invitation_sent")] == [1, 2]
+    [reminder] = [e for e in events(app, "invitation_sent") if e.detail["count"] == 2]
+    assert reminder.actor == "pa@example.com"
+    admin = logged_in("admin@example.com")
+    log = admin.get("/dashboard/admin/audit").get_data(as_text=True)
+    for words in ("Invited a client to an appointment", "Emailed an invitation",
+                  "Linked a submission to a client", "Viewed a client",
+                  "Added a client"):
+        assert words in log, words
+    # Never a link, nor the client's contact details, in the audit log.
+    table = log.split("<table", 1)[1].split("</table>", 1)[0]
+    assert "/i/" not in table and "alice@example.com" not in table

@@ -376,6 +376,8 @@ def export_csv() -> ResponseReturnValue:
             Submission.max_severity,
             Submission.flags,
             Submission.reviewed_at,
+            Submission.client_id,
+            Submission.appointment_id,
             Submission.answers,
         )
         .where(*queries.submission_filters(me.clinic_id, filters))

@@ -329,8 +329,20 @@ def questionnaire_response(
         "status": "completed",
         "authored": submitted.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
+    client = getattr(submission, "client", None)
+    if client is not None:  # the clinic's client record, by its id and name
+        resource["subject"] = {
+            "identifier": {"system": urls.client_ids, "value": str(client.id)},
+            "display": client.full_name,
+        }
     flags: Sequence[Flag] = flags_from_json(submission.flags)
     extensions = [_flag_extension(f, urls) for f in flags]
+    appointment_id = getattr(submission, "appointment_id", None)
+    if appointment_id is not None:
+        extensions.append({
+            "url": urls.extension("appointment"),
+            "valueIdentifier": {"system": urls.appointment_ids, "value": str(appointment_id)},
+        })
     answers = dict(submission.answers or {})
     rechecked = getattr(submission, "rechecked", None)
     if rechecked is not None:
