@@ -63,8 +63,12 @@ def token_hash(token: str) -> str:
 # Times -------------------------------------------------------------------------------------------
 
 
+# How far ahead an appointment may be booked.
+MAX_AHEAD = dt.timedelta(days=5 * 366)
+
+
 class TimeProblem(ValueError):
-    """An appointment time that cannot be used; `kind` is "past" or "skipped"."""
+    """An appointment time that cannot be used; `kind` is "past", "skipped" or "far"."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -75,8 +79,13 @@ def local_moment(day: dt.date, time: dt.time, zone: dt.tzinfo, now: dt.datetime)
     """The UTC moment of a date and time on the clinic's clocks.
 
     Raises TimeProblem("skipped") for a time the clocks jump over, TimeProblem("past") for a
-    moment before `now`. Of a time the clocks show twice, the first.
+    moment before `now`, TimeProblem("far") for one more than MAX_AHEAD after it. Of a time
+    the clocks show twice, the first.
     """
+    if day < now.date() - dt.timedelta(days=2):
+        raise TimeProblem("past")
+    if day > now.date() + MAX_AHEAD:
+        raise TimeProblem("far")
     local = dt.datetime.combine(day, time.replace(tzinfo=None, fold=0), tzinfo=zone)
     moment = local.astimezone(dt.UTC)
     if moment.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):

@@ -329,10 +329,12 @@ def invite_command(
         day, time = appointments.parse_appointment(when)
         starts_at = appointments.local_moment(day, time, zone(clinic.timezone), utcnow())
     except appointments.TimeProblem as exc:
-        raise click.ClickException(
-            f"{when} has passed in {clinic.timezone}" if exc.kind == "past" else
-            f"{when} does not exist in {clinic.timezone}: the clocks skip it that day"
-        ) from exc
+        messages = {
+            "past": f"{when} has passed in {clinic.timezone}",
+            "far": f"{when} is more than five years ahead",
+            "skipped": f"{when} does not exist in {clinic.timezone}: the clocks skip it that day",
+        }
+        raise click.ClickException(messages[exc.kind]) from exc
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     name = appointments.clean_text(name, appointments.NAME_MAX) if name is not None else None

@@ -165,6 +165,9 @@ def test_a_possible_same_person_is_never_made_twice_silently(app: Flask) -> None
         (["invite", "nowhere", "--name", "A", "--appointment", soon()], "no clinic with slug"),
         (["invite", "demo", "--name", "A", "--appointment", "tomorrow 10am"], "YYYY-MM-DD HH:MM"),
         (["invite", "demo", "--name", "A", "--appointment", "2020-01-01 10:00"], "has passed"),
+        (["invite", "demo", "--name", "A", "--appointment", "0001-01-01 00:00"], "has passed"),
+        (["invite", "demo", "--name", "A", "--appointment", "9999-12-31 23:59"],
+         "more than five years ahead"),
         (["invite", "demo", "--name", "A", "--email", "alice@", "--appointment", soon()],
          "not an email address"),
         (["invite", "demo", "--name", "A", "--phone", "call me", "--appointment", soon()],
@@ -253,6 +256,25 @@ def test_an_unknown_or_expired_link_shows_the_clinic_contact(app: Flask) -> None
     assert "邀請" in zh and "front@clinic.example" in zh
 
 
+def test_a_draft_link_of_an_expired_invitation_shows_the_clinic_contact(app: Flask) -> None:
+    """The resume link a step page shows (/d/<token>/) says the same as the invitation link
+    once the appointment's day is over."""
+    set_zone(app, "UTC", contact_phone="+852 2222 3333")
+    path = invite(app, "--name", "Bo Lee", "--appointment", soon())
+    web = app.test_client()
+    resume = web.get(path).headers["Location"]
+    assert web.get(resume).status_code == 303
+    with app.app_context(), db.transaction() as s:
+        past_time = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        s.execute(update(Appointment).values(expires_at=past_time))
+        s.execute(update(Draft).values(expires_at=past_time))
+    r = web.get(resume)
+    assert r.status_code == 410
+    page = r.get_data(as_text=True)
+    assert "This invitation has expired" in page and "+852 2222 3333" in page
+    assert web.get("/c/demo/d/" + "B" * 32 + "/").status_code == 404
+
+
 # The dashboard ------------------------------------------------------------------------------------
 
 
@@ -320,6 +342,9 @@ def test_dashboard_invitation_bad_input_keeps_what_was_typed(
         ({"name": "Alice Chan", "email": "alice@", "day": future_day, "time": "10:00"},
          "Enter an email address like name@example.com."),
         ({"name": "Alice Chan", "day": "2020-01-01", "time": "10:00"}, "This time has passed."),
+        ({"name": "Alice Chan", "day": "0001-01-01", "time": "00:00"}, "This time has passed."),
+        ({"name": "Alice Chan", "day": "9999-12-31", "time": "23:59"},
+         "Enter a date within the next five years."),
         ({"name": "", "day": future_day, "time": "10:00"}, "s name."),
         ({"name": "Alice Chan", "day": future_day, "time": ""}, "s time, such as 14:30."),
         ({"name": "Alice Chan", "day": future_day, "time": "10:00", "phone": "call me"},

@@ -89,7 +89,10 @@ def appointments_view() -> ResponseReturnValue:
     status = None if form.status.errors else (form.status.data or None)
     first = day or appointments.local_day(now, zone)
     start = queries.midnight(first, zone)
-    end = queries.midnight(first + dt.timedelta(days=1), zone) if day else None
+    end = (
+        queries.midnight(first + dt.timedelta(days=1), zone)
+        if day and day < dt.date.max else None
+    )
     rows = queries.appointment_rows(db.session, g.clinic.id, start, end, status)
     days: dict[dt.date, list[dict[str, Any]]] = {}
     for row in rows:
@@ -200,14 +203,18 @@ def invite() -> ResponseReturnValue:
                 form.day.data, form.time.data, request_zone(), utcnow()
             )
         except appointments.TimeProblem as exc:
-            message = (
-                _("This time has passed. Enter a time still to come.") if exc.kind == "past"
-                else _(
-                    "The clocks skip this time on that day in %(zone)s. Enter another time.",
-                    zone=g.clinic.timezone,
-                )
-            )
-            form.time.errors = [*form.time.errors, message]
+            if exc.kind == "far":
+                form.day.errors = [
+                    *form.day.errors, _("Enter a date within the next five years.")
+                ]
+            else:
+                form.time.errors = [*form.time.errors, (
+                    _("This time has passed. Enter a time still to come.")
+                    if exc.kind == "past" else _(
+                        "The clocks skip this time on that day in %(zone)s. Enter another time.",
+                        zone=g.clinic.timezone,
+                    )
+                )]
             valid = False
     if not valid or starts_at is None:
         return _invite_page(form, client, [], 422)

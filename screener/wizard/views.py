@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     render_template,
     request,
     url_for,
@@ -117,6 +118,14 @@ def _load_draft(token: str) -> Draft:
     ctx = g._get_current_object()  # type: ignore[attr-defined]
     draft = find_draft(db.session, ctx.clinic, token)
     if draft is None:
+        # The draft of an invitation whose link has expired (or whose summary link has): the
+        # invitation's page, with the clinic's contact details.
+        appointment = _appointment_of(token)
+        if appointment is not None:
+            ctx.lang = normalise_lang(request.args.get("lang")) or request_lang()
+            closed = _closed_invitation(appointment, token)
+            if closed is not None:
+                abort(make_response(closed))
         abort(404, description="draft")
     ctx.token = token
     ctx.draft = draft
@@ -242,6 +251,30 @@ def begin() -> ResponseReturnValue:
     return _see_other(wurl("step", step_id=first))
 
 
+def _appointment_of(token: str) -> Appointment | None:
+    """The clinic's appointment whose invitation token this is, if it is one."""
+    if token_hash_of(token) is None:
+        return None
+    return appointments.appointment_by_token(db.session, g.clinic.id, token)
+
+
+def _closed_invitation(appointment: Appointment, token: str) -> ResponseReturnValue | None:
+    """The page of an invitation whose answers were sent (with the summary link while it
+    works) or whose link has expired, with the clinic's contact details; None when it is open."""
+    g.private_page = True
+    sent = db.session.scalar(
+        select(Submission.id).where(Submission.appointment_id == appointment.id)
+    )
+    if sent is not None:
+        g.token = token
+        summary_url = wurl("summary") if find_draft(db.session, g.clinic, token) else None
+        return render_template("wizard/invitation.html", state="used", summary_url=summary_url)
+    if appointment.expires_at <= utcnow():
+        when = format_time(appointment.starts_at)
+        return render_template("wizard/invitation.html", state="expired", when=when), 410
+    return None
+
+
 @bp.get("/<slug>/i/<token>")
 def invitation(token: str) -> ResponseReturnValue:
     """A client's invitation link: makes the appointment's draft the first time (holding the
@@ -250,23 +283,13 @@ def invitation(token: str) -> ResponseReturnValue:
     g.lang = normalise_lang(request.args.get("lang")) or request_lang()
     g.private_page = True
     clinic = g.clinic
-    appointment = (
-        appointments.appointment_by_token(db.session, clinic.id, token)
-        if token_hash_of(token) is not None else None
-    )
+    appointment = _appointment_of(token)
     if appointment is None:
         return render_template("wizard/invitation.html", state="unknown"), 404
-    sent = db.session.scalar(
-        select(Submission.id).where(Submission.appointment_id == appointment.id)
-    )
+    closed = _closed_invitation(appointment, token)
+    if closed is not None:
+        return closed
     draft = db.session.scalars(select(Draft).where(Draft.appointment_id == appointment.id)).first()
-    if sent is not None:
-        g.token = token
-        summary_url = wurl("summary") if find_draft(db.session, clinic, token) else None
-        return render_template("wizard/invitation.html", state="used", summary_url=summary_url)
-    when = format_time(appointment.starts_at)
-    if appointment.expires_at <= utcnow():
-        return render_template("wizard/invitation.html", state="expired", when=when), 410
     if draft is None:
         client = db.session.get(Client, appointment.client_id)
         # A client who has sent the questionnaire before gets the short check.
