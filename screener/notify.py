@@ -1,4 +1,5 @@
-"""Email the clinic when a client submits: a link to the dashboard, never any health data.
+"""Emails, never with any health data: the clinic's notice of a new submission (a link to the
+dashboard), and a client's invitation to an appointment (the clinic, the time, the link).
 
 Settings come from the environment (SCREENER_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM,
 _STARTTLS); without SCREENER_SMTP_HOST nothing is sent. The mail goes out on a background

@@ -137,3 +137,41 @@ def test_the_date_filter_counts_the_clinic_days(
     assert f"/dashboard/submissions/{sid}" not in page(
         client, "/dashboard/?date_from=2026-03-28&date_to=2026-03-28"
     )
+
+
+def last_sunday(year: int, month: int) -> dt.date:
+    return max(
+        dt.date(year, month, d) for d in range(25, 32) if dt.date(year, month, d).weekday() == 6
+    )
+
+
+def test_appointments_on_daylight_saving_change_days_in_london(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    """Typed on the clinic's clocks: on the spring day 00:30 and 03:00 are 1 h 30 apart in
+    UTC; on the autumn day 01:30 happens twice and the first one (still summer time) is taken.
+    The appointments view lists each under its London day, at the hour typed."""
+    set_zone(app, clinics["demo"], "Europe/London")
+    year = dt.date.today().year + 1
+    spring, autumn = last_sunday(year, 3), last_sunday(year, 10)
+    runner = app.test_cli_runner()
+    for when in (f"{spring} 00:30", f"{spring} 03:00", f"{autumn} 01:30"):
+        r = runner.invoke(args=["invite", "demo", "--name", f"Client {when}", "--new-client",
+                                "--appointment", when])
+        assert r.exit_code == 0, r.output
+    from screener.storage.models import Appointment
+
+    starts = sorted(a.starts_at for a in fetch(app, Appointment))
+    assert starts == [
+        dt.datetime.combine(spring, dt.time(0, 30), tzinfo=dt.UTC),  # GMT
+        dt.datetime.combine(spring, dt.time(2, 0), tzinfo=dt.UTC),  # BST
+        dt.datetime.combine(autumn, dt.time(0, 30), tzinfo=dt.UTC),  # the first 01:30, BST
+    ]
+    client = logged_in("pa@example.com")
+    html = page(client, f"/dashboard/appointments?day={spring}")
+    hours = [h.replace("\u202f", " ") for h in re.findall(r'class="appointment-time">([^<]*)<', html)]
+    assert hours == ["12:30 AM", "3:00 AM"]
+    assert f"{spring:%B} {spring.day}, {spring.year}" in html
+    html = page(client, f"/dashboard/appointments?day={autumn}")
+    hours = [h.replace("\u202f", " ") for h in re.findall(r'class="appointment-time">([^<]*)<', html)]
+    assert hours == ["1:30 AM"]
