@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from .config import ROOT, instance_dir
 from .extensions import db
+from .i18n import DEFAULT_ZONE, valid_timezone
 from .questionnaire import QuestionnaireError, load_questionnaire
 from .questionnaire.model import QuestionnaireDoc
 from .storage import versions
@@ -33,7 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     for command in (
         create_clinic, create_practitioner, set_password_command, purge_command, deliver_command,
-        create_api_token, add_webhook,
+        create_api_token, add_webhook, invite_command,
     ):
         app.cli.add_command(command)
 
@@ -184,6 +185,10 @@ def _clinic(slug: str) -> Clinic:
 @click.option("--phone", "contact_phone", help="Contact phone.")
 @click.option("--origin", "origins", multiple=True, help="An origin allowed to embed the form.")
 @click.option("--retention-days", default=365, show_default=True, type=click.IntRange(1, 36500))
+@click.option(
+    "--timezone", "timezone_name", default=DEFAULT_ZONE, show_default=True,
+    help="The clinic's IANA time zone, such as Asia/Hong_Kong or Europe/London.",
+)
 @with_appcontext
 def create_clinic(
     slug: str,
@@ -192,12 +197,18 @@ def create_clinic(
     contact_phone: str | None,
     origins: tuple[str, ...],
     retention_days: int,
+    timezone_name: str,
 ) -> None:
     """Create a clinic; its questionnaire is then at /c/SLUG/."""
     from .dashboard.forms import origins_of
 
     if not valid_slug(slug):
         raise click.ClickException("the slug takes lower-case letters, digits and '-'")
+    timezone = valid_timezone(timezone_name)
+    if timezone is None:
+        raise click.ClickException(
+            f"not a time zone: {timezone_name!r} (use an IANA name such as Asia/Hong_Kong)"
+        )
     try:
         allowed = origins_of("\n".join(origins))
     except ValueError as exc:
@@ -213,9 +224,10 @@ def create_clinic(
                 contact_phone=contact_phone,
                 allowed_origins=allowed,
                 retention_days=retention_days,
+                timezone=timezone,
             )
         )
-    click.echo(f"Clinic {slug!r} created: /c/{slug}/")
+    click.echo(f"Clinic {slug!r} created: /c/{slug}/ (time zone {timezone})")
 
 
 @click.command("create-practitioner")
@@ -352,3 +364,91 @@ def add_webhook(slug: str, url: str, answers: bool) -> None:
         " secret (Standard Webhooks), shown only this once.",
         err=True,
     )
+
+
+# Invitations -------------------------------------------------------------------------------------
+
+
+@click.command("invite")
+@click.argument("slug", metavar="CLINIC")
+@click.option("--name", help="The client's full name (a known client's by default).")
+@click.option("--email", help="The client's email address: the invitation is emailed to it.")
+@click.option("--phone", help="The client's phone number.")
+@click.option(
+    "--appointment", "when", required=True, metavar='"YYYY-MM-DD HH:MM"',
+    help="The appointment's date and time, in the clinic's time zone.",
+)
+@click.option("--client", "client_id", type=int, help="Invite this known client (its id).")
+@click.option(
+    "--new-client", is_flag=True,
+    help="Make a new client even though the clinic has one with the same email, phone or a"
+    " similar name.",
+)
+@with_appcontext
+def invite_command(
+    slug: str, name: str | None, email: str | None, phone: str | None, when: str,
+    client_id: int | None, new_client: bool,
+) -> None:
+    """Invite a client to an appointment; prints the client's personal link."""
+    from . import appointments, invitations
+    from .dashboard import operations
+    from .i18n import zone
+
+    clinic = _clinic(slug)
+    try:
+        day, time = appointments.parse_appointment(when)
+        starts_at = appointments.local_moment(day, time, zone(clinic.timezone), utcnow())
+    except appointments.TimeProblem as exc:
+        messages = {
+            "past": f"{when} has passed in {clinic.timezone}",
+            "far": f"{when} is more than five years ahead",
+            "skipped": f"{when} does not exist in {clinic.timezone}: the clocks skip it that day",
+        }
+        raise click.ClickException(messages[exc.kind]) from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    name = appointments.clean_text(name, appointments.NAME_MAX) if name is not None else None
+    email = appointments.clean_text(email, appointments.EMAIL_MAX) or None
+    phone = appointments.clean_text(phone, appointments.PHONE_MAX) or None
+    if email is not None and not appointments.valid_email(email):
+        raise click.ClickException(f"not an email address: {email!r}")
+    if phone is not None and not appointments.valid_phone(phone):
+        raise click.ClickException(
+            f"not a phone number: {phone!r} (digits, spaces and + ( ) - only)"
+        )
+    if client_id is not None:
+        client = appointments.clinic_client(db.session, clinic.id, client_id)
+        if client is None:
+            raise click.ClickException(f"clinic {slug!r} has no client {client_id}")
+        if name or email or phone:
+            click.echo(
+                f"Client {client.id} is invited with the details the clinic has:"
+                " --name, --email and --phone are not used with --client.", err=True,
+            )
+    else:
+        if not name:
+            raise click.ClickException("give the client's --name, or a known client's --client ID")
+        found = appointments.matches(db.session, clinic.id, name, email, phone)
+        if found and not new_client:
+            lines = "\n".join(
+                f"  --client {m.client.id}: {m.client.full_name}"
+                f" ({', '.join(m.reasons)} alike)" for m in found
+            )
+            raise click.ClickException(
+                "the clinic may know this client already:\n" + lines
+                + "\ninvite one of them with --client ID, or add --new-client"
+            )
+        client = operations.create_client(None, clinic.id, name, email, phone)
+    try:
+        appointment = operations.invite(None, clinic, client, starts_at)
+    except operations.AlreadyInvited as exc:
+        raise click.ClickException(
+            f"client {client.id} is invited to that appointment already:"
+            f" {invitations.link(clinic, exc.appointment)}"
+        ) from exc
+    if invitations.email(None, clinic, client, appointment):
+        click.echo(
+            f"Invitation to {client.email} is in the outbox: the delivery worker"
+            " (flask --app screener deliver) sends it.", err=True,
+        )
+    click.echo(invitations.link(clinic, appointment))

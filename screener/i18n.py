@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
+from typing import Any
 
 import flask_babel
-from babel import Locale
-from flask import g, request
+from babel import Locale, dates
+from flask import g, has_request_context, request
 
 from .questionnaire.model import LANGUAGES
 
@@ -46,7 +49,81 @@ def locale_selector() -> Locale:
 
 
 def format_date(value: dt.date | dt.datetime | None, format: str = "medium") -> str:
-    """A date in the interface's language (a datetime: its day in the user's time zone)."""
+    """A date in the interface's language (a datetime: its day in the clinic's time zone)."""
     if isinstance(value, dt.datetime):
-        value = flask_babel.to_user_timezone(value).date()
+        value = _aware(value).astimezone(request_zone()).date()
     return str(flask_babel.format_date(value, format))
+
+
+# Time zones ---------------------------------------------------------------------------------
+
+DEFAULT_ZONE = "UTC"
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone name this machine knows (the tzdata package, else the system's), by its
+    lower-cased form."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def valid_timezone(name: str | None) -> str | None:
+    """The IANA name of a zone as typed (any letter case: 'asia/hong_kong'), or None."""
+    if not name:
+        return None
+    return _zone_names().get(name.strip().lower())
+
+
+def zone(name: str | None) -> zoneinfo.ZoneInfo:
+    """The zone of a stored name (UTC for a name this machine does not know)."""
+    return zoneinfo.ZoneInfo(valid_timezone(name) or DEFAULT_ZONE)
+
+
+def request_zone() -> zoneinfo.ZoneInfo:
+    """The time zone of this request: its clinic's (dashboard and client pages), else UTC."""
+    clinic: Any = g.get("clinic") if has_request_context() else None
+    return zone(clinic.timezone if clinic is not None else None)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _locale() -> Locale:
+    return flask_babel.get_locale() or _BABEL_LOCALES[DEFAULT_LANG]
+
+
+def format_time(value: dt.datetime | None) -> str:
+    """A moment as the dashboard shows every time: date and hour in the clinic's time zone,
+    one format per language (Babel's data: "Mar 29, 2026, 1:30 AM", "2026年3月29日 上午1:30")."""
+    if value is None:
+        return ""
+    return moment_text(value, request_zone(), _locale())
+
+
+def moment_text(value: dt.datetime, tz: dt.tzinfo, locale: Locale | str) -> str:
+    """format_time for a given zone and locale (outside a request: emails, the command line)."""
+    if not isinstance(locale, Locale):
+        locale = _BABEL_LOCALES.get(locale) or Locale.parse(locale)
+    day = dates.format_skeleton("yMMMd", _aware(value), tzinfo=tz, locale=locale)
+    hour = dates.format_time(_aware(value), "short", tzinfo=tz, locale=locale)
+    return str(locale.datetime_formats["medium"]).format(hour, day)
+
+
+def format_hour(value: dt.datetime) -> str:
+    """Only the hour of a moment, in the clinic's time zone ("9:30 AM", "上午9:30")."""
+    return str(dates.format_time(_aware(value), "short", tzinfo=request_zone(), locale=_locale()))
+
+
+def format_day(day: dt.date) -> str:
+    """A day with its weekday, as the appointments list heads its days ("Sun, March 29, 2026")."""
+    return str(dates.format_skeleton("yMMMMEEEEd", day, locale=_locale()))
+
+
+def zone_label(name: str | None = None) -> str:
+    """A zone named for people: "Hong Kong Time (Asia/Hong_Kong)"; "UTC" for UTC."""
+    tz = zone(name) if name is not None else request_zone()
+    key = str(tz.key)
+    if key in ("UTC", "Etc/UTC", "Etc/GMT") or not key.count("/"):
+        return key
+    return f"{dates.get_timezone_name(tz, 'long', locale=_locale())} ({key})"

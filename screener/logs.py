@@ -1,4 +1,5 @@
-"""No draft token in any log line: `/d/<token>/` is written `/d/…/`.
+"""No draft or invitation token in any log line: `/d/<token>/` is written `/d/…/`, and an
+invitation link's `/i/<token>` `/i/…`.
 
 A draft token is the only key to a client's answers (and, for SCREENER_DRAFT_DAYS after sending,
 to the health summary), and it travels in URL paths: request lines, Referer headers, Flask's
@@ -17,16 +18,17 @@ from flask import Flask
 from gunicorn.glogging import Logger as _GunicornBaseLogger  # type: ignore[import-untyped]
 
 REDACTED = "/d/…"
-# A token after /d/ in a path, written plainly or percent-encoded (in a query string: ?next=...).
-_TOKEN_RE = re.compile(r"/d/[^/?#\s\"'&;]+")
-_ENCODED_RE = re.compile(r"%2Fd%2F[^%/?#\s\"'&;]+", re.IGNORECASE)
+# A token after /d/ (a draft) or /i/ (an invitation) in a path, written plainly or
+# percent-encoded (in a query string: ?next=...).
+_TOKEN_RE = re.compile(r"/([di])/[^/?#\s\"'&;]+")
+_ENCODED_RE = re.compile(r"%2F([di])%2F[^%/?#\s\"'&;]+", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    """The text with every draft token in a URL replaced by `…`."""
-    if "/d/" not in text and "%2f" not in text.lower():
+    """The text with every draft and invitation token in a URL replaced by `…`."""
+    if "/d/" not in text and "/i/" not in text and "%2f" not in text.lower():
         return text
-    return _ENCODED_RE.sub("%2Fd%2F…", _TOKEN_RE.sub(REDACTED, text))
+    return _ENCODED_RE.sub(r"%2F\1%2F…", _TOKEN_RE.sub(r"/\1/…", text))
 
 
 class RedactTokens(logging.Filter):

@@ -1,4 +1,5 @@
-"""Email the clinic when a client submits: a link to the dashboard, never any health data.
+"""Emails: the clinic's notice of a new submission (a link to the dashboard) and a client's
+invitation to an appointment (the clinic, the time, the personal link); never any health data.
 
 Settings come from the environment (SCREENER_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM,
 _STARTTLS); without SCREENER_SMTP_HOST nothing is sent. The submit writes the notice to the
@@ -43,6 +44,31 @@ def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMes
     return msg
 
 
+def invitation(
+    clinic_name: str, when: dict[str, str], link: str, sender: str, recipient: str
+) -> EmailMessage:
+    """An invitation to fill in the questionnaire before an appointment, in both interface
+    languages: the clinic, the appointment's time (`when`, per language) and the personal link.
+    Nothing else: no answer, no health data."""
+    msg = EmailMessage()
+    msg["Subject"] = f"{clinic_name}: before your appointment / 預約前問卷"
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Date"] = formatdate(localtime=False)
+    msg.set_content(
+        f"{clinic_name} looks forward to seeing you on {when['en']}.\n"
+        "Before your appointment, please answer a few questions here:\n"
+        f"{link}\n"
+        "This link is personal: please do not share it.\n\n"
+        f"{clinic_name} 期待於 {when['zh-Hant']} 與您見面。\n"
+        "預約前，請在以下連結回答幾條問題：\n"  # noqa: RUF001 - Chinese punctuation
+        f"{link}\n"
+        "此連結只供您本人使用，請勿轉發。\n"  # noqa: RUF001
+    )
+    return msg
+
+
 def send(config: dict[str, Any], msg: EmailMessage) -> None:
     """Send one message over SMTP with the app's settings (raises on failure)."""
     with smtplib.SMTP(
@@ -78,6 +104,18 @@ def queue_notice(session: Session, clinic: Clinic, submission_id: int) -> Outbox
     )
 
 
+def queue_invitation(
+    session: Session, clinic: Clinic, when: dict[str, str], link: str, recipient: str,
+    appointment_id: int,
+) -> OutboxMessage:
+    """Write an appointment's invitation email to the outbox, in the caller's transaction."""
+    payload = {
+        "template": "invitation", "to": recipient, "clinic_name": clinic.name, "when": when,
+        "link": link, "appointment_id": appointment_id,
+    }
+    return outbox.enqueue(session, "email", payload, clinic_id=clinic.id)
+
+
 def send_notice(app: Flask, message: OutboxMessage) -> None:
     """Send a notice of the outbox (the worker calls this); DeliveryError when it failed.
 
@@ -88,7 +126,11 @@ def send_notice(app: Flask, message: OutboxMessage) -> None:
         raise outbox.DeliveryError("email is off: SCREENER_SMTP_HOST is not set")
     sender = config["SMTP_FROM"] or config["SMTP_USER"] or "screener@localhost"
     payload = message.payload
-    msg = notice(payload["clinic_name"], payload["link"], sender, payload["to"])
+    if payload.get("template") == "invitation":
+        msg = invitation(payload["clinic_name"], payload["when"], payload["link"], sender,
+                         payload["to"])
+    else:
+        msg = notice(payload["clinic_name"], payload["link"], sender, payload["to"])
     domain = sender.rpartition("@")[2] or "localhost"
     msg.replace_header("Message-ID", f"<{message.key}@{domain}>")
     try:

@@ -7,6 +7,7 @@ the review page, the summary, the embedded layout and the error pages.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -89,7 +90,7 @@ def dashboard_pages(
 
     from screener.dashboard import auth
     from screener.extensions import db
-    from screener.storage.models import Clinic, Submission
+    from screener.storage.models import Appointment, Clinic, Submission
 
     monkeypatch.setattr(
         auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -123,7 +124,35 @@ def dashboard_pages(
         client.post("/dashboard/login", data={**form, "password": STAFF_PASSWORD}).status_code
         == 302
     )
+    invited = app.test_cli_runner().invoke(args=[
+        "invite", "demo", "--name", f"Client {lang}", "--email", "client@example.com",
+        "--appointment", f"{dt.date.today() + dt.timedelta(days=1)} 10:30", "--new-client",
+    ])
+    assert invited.exit_code == 0, invited.output
+    link = invited.stdout.strip().removeprefix("http://127.0.0.1:5000")
+    with app.app_context():
+        appointment_id, client_id = db.session.execute(
+            select(Appointment.id, Appointment.client_id).order_by(Appointment.id.desc())
+        ).first()
+    invite_form = client.get("/dashboard/appointments/new")
+    pages["invite"] = invite_form
+    pages["invite-errors"] = client.post(
+        "/dashboard/appointments/new",
+        data={"csrf_token": csrf_of(invite_form), "email": "x@", "day": "2020-01-01", "time": ""},
+    )
+    pages["invite-matches"] = client.post(
+        "/dashboard/appointments/new",
+        data={"csrf_token": csrf_of(invite_form), "name": f"Client {lang}",
+              "day": str(dt.date.today() + dt.timedelta(days=3)), "time": "11:00"},
+    )
+    assert pages["invite-matches"].status_code == 200
+    pages["invitation-unknown"] = client.get("/c/demo/i/" + "A" * 32)
     for name, url in {
+        "appointments": "/dashboard/appointments",
+        "appointments-filtered": "/dashboard/appointments?status=invited&day=2020-01-01",
+        "appointment": f"/dashboard/appointments/{appointment_id}",
+        "clients": "/dashboard/clients?q=client",
+        "client": f"/dashboard/clients/{client_id}",
         "index": "/dashboard/",
         "index-filtered": "/dashboard/?severity=red_flag&reviewed=no",
         "submission": f"/dashboard/submissions/{submission_id}",
@@ -139,4 +168,6 @@ def dashboard_pages(
     }.items():
         pages[name] = client.get(url)
     assert pages["index"].status_code == 200 and pages["not-found"].status_code == 404
+    assert pages["appointment"].status_code == 200 and pages["client"].status_code == 200
+    assert client.get(link).status_code == 303
     return pages

@@ -55,7 +55,8 @@ def test_login_redirects_and_sets_a_dashboard_only_session_cookie(
     client: FlaskClient, accounts: dict[str, int]
 ) -> None:
     r = login(client, "pa@example.com")
-    assert r.status_code == 302 and r.headers["Location"] == "/dashboard/"
+    # A practitioner's first page: the appointments.
+    assert r.status_code == 302 and r.headers["Location"] == "/dashboard/appointments"
     cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/dashboard" in cookie
     assert "Secure" not in cookie  # plain HTTP here; see the HTTPS test
@@ -153,10 +154,10 @@ def test_login_needs_the_csrf_token(client: FlaskClient, accounts: dict[str, int
     ("target", "expected"),
     [
         ("/dashboard/admin/audit", "/dashboard/admin/audit"),
-        ("https://evil.example/", "/dashboard/"),
-        ("//evil.example/dashboard/", "/dashboard/"),
-        ("/c/demo/", "/dashboard/"),
-        ("/dashboard/\\evil", "/dashboard/"),
+        ("https://evil.example/", "/dashboard/appointments"),
+        ("//evil.example/dashboard/", "/dashboard/appointments"),
+        ("/c/demo/", "/dashboard/appointments"),
+        ("/dashboard/\\evil", "/dashboard/appointments"),
     ],
 )
 def test_login_returns_only_to_dashboard_pages(
@@ -624,6 +625,7 @@ def test_admin_edits_clinic_settings(
         "notify_email": "",
         "allowed_origins": "https://www.example.com\nHTTPS://Shop.Example.com:8443/\n\nhttps://www.example.com",
         "retention_days": "730",
+        "timezone": "UTC",
     }
     assert admin.post("/dashboard/admin/clinic", data=data).status_code == 303
     [clinic] = fetch(app, Clinic, Clinic.id == clinics["demo"])

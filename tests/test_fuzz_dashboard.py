@@ -14,7 +14,7 @@ from hypothesis.strategies import SearchStrategy
 from werkzeug.datastructures import MultiDict
 
 from screener.security import normalise_origin
-from screener.storage.models import ROLES, Clinic, Practitioner, Submission
+from screener.storage.models import ROLES, Appointment, Client, Clinic, Practitioner, Submission
 
 from .conftest import CONTROL, csrf_of
 from .dashboard_support import *  # noqa: F403  (fixtures: accounts, clinics, logged_in, ...)
@@ -90,6 +90,16 @@ def check_invariants(app: Flask) -> None:
     for sub in fetch(app, Submission):
         assert sub.review_note is None or len(sub.review_note) <= 4000
         assert sub.review_note is None or not CONTROL.search(sub.review_note)
+    for clinic in fetch(app, Clinic):
+        assert clinic.timezone in {"UTC", "Asia/Hong_Kong", "Europe/London"}, clinic.timezone
+    for person in fetch(app, Client):
+        assert 0 < len(person.full_name) <= 200 and not CONTROL.search(person.full_name)
+        for value, limit in ((person.email, 254), (person.phone, 40)):
+            assert value is None or (0 < len(value) <= limit and not CONTROL.search(value))
+    now = dt.datetime.now(dt.UTC)
+    for appointment in fetch(app, Appointment):
+        assert appointment.starts_at > now - dt.timedelta(minutes=5)
+        assert appointment.expires_at > appointment.starts_at
 
 
 def fuzz_form(
@@ -157,7 +167,9 @@ def test_fuzz_admin_forms(app: Flask, logged_in: Callable[[str], FlaskClient], a
     admin = logged_in("admin@example.com")
     other = accounts["pa@example.com"]
     fuzz_form(admin, app, "/dashboard/admin/clinic", "/dashboard/admin/clinic",
-              ["name", "contact_email", "contact_phone", "notify_email", "allowed_origins", "retention_days"])
+              ["name", "contact_email", "contact_phone", "notify_email", "allowed_origins", "retention_days",
+               "timezone"],
+              anchors={"timezone": st.sampled_from(["UTC", "Asia/Hong_Kong", "europe/london"]) | values})
     fuzz_form(admin, app, "/dashboard/admin/practitioners", "/dashboard/admin/practitioners",
               ["email", "name", "role", "password"])
     # Each of its branches (role, activate, deactivate), and unknown actions.
@@ -226,5 +238,57 @@ def test_fuzz_ids_in_urls(
             r = admin.post(path.format(segment), data={"csrf_token": token, "action": "activate"})
             assert r.status_code in OK_STATUSES, (path, row_id, r.status_code)
         check_invariants(app)
+
+    run()
+
+
+# Clients and appointments -------------------------------------------------------------------------
+
+days = (st.dates() | st.sampled_from([dt.date.min, dt.date.max])).map(str)
+times = st.times().map(lambda t: t.strftime("%H:%M")) | st.sampled_from(["24:00", "9", "01:30"])
+
+
+def test_fuzz_invitations(
+    app: Flask, logged_in: Callable[[str], FlaskClient], clinics: dict[str, int],
+    submission_factory: Callable[..., int],
+) -> None:
+    person = logged_in("pa@example.com")
+    fuzz_form(person, app, "/dashboard/appointments/new", "/dashboard/appointments/new",
+              ["client_id", "confirm_new", "name", "email", "phone", "day", "time", "send_email"],
+              anchors={"day": days | values, "time": times | values,
+                       "name": st.sampled_from(["Alice Chan", "陳美玲"]) | values})
+    sub = submission_factory(clinics["demo"])
+    detail = f"/dashboard/submissions/{sub}"
+    fuzz_form(person, app, detail, f"{detail}/client", ["client_id", "new"],
+              anchors={"new": st.sampled_from(["1", ""]) | values})
+
+
+def test_fuzz_appointment_and_client_lists(
+    app: Flask, logged_in: Callable[[str], FlaskClient],
+) -> None:
+    person = logged_in("pa@example.com")
+    names = ["day", "status", "q", "client", "lang", "x"]
+    pairs = (
+        st.tuples(st.sampled_from(names), values)
+        | st.tuples(st.sampled_from(["before", "after"]), cursors | values)
+        | st.tuples(st.just("day"), days)
+        | st.tuples(st.just("status"), st.sampled_from(["invited", "started", "sent", "reviewed"]))
+    )
+
+    @FUZZ
+    @given(query=st.lists(pairs, max_size=6), row_id=ids | st.text(max_size=20))
+    def run(query: list[tuple[str, str]], row_id: str) -> None:
+        for path in ("/dashboard/appointments", "/dashboard/clients", "/dashboard/appointments/new"):
+            r = person.get(path, query_string=query)
+            assert r.status_code in OK_STATUSES, (path, query, r.status_code)
+        segment = quote(row_id, safe="")
+        for path in ("/dashboard/appointments/{}", "/dashboard/clients/{}"):
+            r = person.get(path.format(segment))
+            assert r.status_code in OK_STATUSES, (path, row_id, r.status_code)
+        r = person.post(f"/dashboard/appointments/{segment}/send", data={})
+        assert r.status_code in OK_STATUSES, (row_id, r.status_code)
+        for prefix in ("/c/demo/i/", "/embed/demo/i/"):
+            r = person.get(prefix + segment)
+            assert r.status_code in OK_STATUSES, (prefix, row_id, r.status_code)
 
     run()

@@ -662,3 +662,33 @@ def test_different_errors_at_one_path_stay_separate() -> None:
         "steps[0].questions[1]: missing key 'label'",
         "steps[0].questions[1]: unknown key 'colour'",
     ]
+
+
+def test_a_recheck_question_may_depend_only_on_recheck_questions() -> None:
+    """The pre-session check asks only `recheck: true` questions: a condition of one of them
+    that reads another question needs that one asked too."""
+
+    def depends(doc: Doc) -> None:
+        botox = question(doc, 1, 0)
+        botox["recheck"] = True
+        botox["show_if"] = {"q": "facial_skin", "any_of": ["none"]}
+        doc["steps"][1]["show_if"] = {"q": "pregnancy", "equals": "yes"}
+
+    assert errors_after(depends) == (
+        "steps[1].questions[0].show_if: 'botox_when' has recheck: true, so the question its"
+        " condition reads, 'facial_skin', needs recheck: true too",
+        "steps[1].show_if: 'botox_when' has recheck: true, so the question its condition reads,"
+        " 'pregnancy', needs recheck: true too",
+    )
+
+    def both(doc: Doc) -> None:
+        depends(doc)
+        question(doc, 0, 0)["recheck"] = True
+        question(doc, 0, 2)["recheck"] = True
+
+    doc = base()
+    both(doc)
+    qn = parse_questionnaire(dump(doc), source=SOURCE)
+    assert [q.id for q in qn.questions.values() if q.recheck] == [
+        "pregnancy", "facial_skin", "botox_when"
+    ]

@@ -2,6 +2,7 @@
 command writes them (gunicorn.conf.py), Flask's exception log and Werkzeug's request log."""
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import logging
 import os
@@ -107,3 +108,30 @@ def test_werkzeug_request_log_shows_no_draft_token(
         thread.join(10)
     assert "/c/demo/d/…/s/about_you" in caplog.text
     assert w.token not in caplog.text
+
+
+def test_werkzeug_request_log_shows_no_invitation_token(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An invitation link (/c/<clinic>/i/<token>) is logged with `/i/…` in its place, and so is
+    the draft it opens."""
+    when = f"{dt.date.today() + dt.timedelta(days=30)} 10:00"
+    result = app.test_cli_runner().invoke(
+        args=["invite", "demo", "--name", "Bo Lee", "--appointment", when]
+    )
+    assert result.exit_code == 0, result.output
+    path = result.stdout.strip().removeprefix("http://127.0.0.1:5000")
+    token = path.rsplit("/", 1)[1]
+    server = make_server("127.0.0.1", free_port(), app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            assert get(server.server_port, path) == 303
+            assert get(server.server_port, f"/c/demo/d/{token}/") == 303
+            assert get(server.server_port, f"/dashboard/login?next=%2Fc%2Fdemo%2Fi%2F{token}") == 200
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert "/c/demo/i/…" in caplog.text and "/c/demo/d/…/" in caplog.text
+    assert token not in caplog.text

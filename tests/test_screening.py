@@ -413,6 +413,8 @@ def test_timing_details_of_a_recent_procedure(qn: Questionnaire) -> None:
             days_since=14,
             window_days=30,
             window_ends=dt.date(2025, 7, 1),
+            counted_to=TODAY,
+            counted_to_event="submission",
         ),
     )
 
@@ -478,7 +480,7 @@ def test_leap_day_timing_details(qn: Questionnaire) -> None:
     answers = {**BASE, "recent_procedures": ["botox"], "botox_when": "2024-02-29"}
     [flag] = screen(qn, answers, dt.date(2024, 3, 1))
     assert flag.timing == (
-        Timing("botox_when", dt.date(2024, 2, 29), 1, 90, dt.date(2024, 5, 29)),
+        Timing("botox_when", dt.date(2024, 2, 29), 1, 90, dt.date(2024, 5, 29), dt.date(2024, 3, 1)),
     )
 
 
@@ -488,7 +490,7 @@ def test_a_procedure_today(qn: Questionnaire) -> None:
     }
     [flag] = screen(qn, answers, TODAY)
     assert flag.rule == "peel_recent"
-    assert flag.timing == (Timing("peel_when", TODAY, 0, 30, dt.date(2025, 7, 15)),)
+    assert flag.timing == (Timing("peel_when", TODAY, 0, 30, dt.date(2025, 7, 15), TODAY),)
 
 
 @pytest.mark.parametrize(
@@ -525,8 +527,29 @@ def test_flag_json_round_trip(qn: Questionnaire) -> None:
             "days_since": 10,
             "window_days": 90,
             "window_ends": "2025-09-03",
+            "counted_to": "2025-06-15",
+            "counted_to_event": "submission",
         }
     ]
+
+
+def test_windows_are_counted_to_the_day_given(qn: Questionnaire) -> None:
+    """An anti-wrinkle injection 80 days before the answers are sent, for an appointment 20
+    days later: within the 90-day window on the day of sending, past it at the appointment."""
+    answers = {**BASE, "recent_procedures": ["botox"], "botox_when": ago(80)}
+    [sent] = screen(qn, answers, TODAY)
+    assert sent.rule == "botox_recent" and sent.timing[0].days_since == 80
+    visit = TODAY + dt.timedelta(days=20)
+    [at_visit] = screen(qn, answers, visit, "appointment")
+    assert at_visit.rule == "botox_past"
+    [t] = at_visit.timing
+    assert (t.days_since, t.counted_to, t.counted_to_appointment) == (100, visit, True)
+    stored = at_visit.to_json()["timing"][0]
+    assert (stored["counted_to"], stored["counted_to_event"]) == (visit.isoformat(), "appointment")
+    # Flags stored before the day was recorded read as counted to the day of submission.
+    old = {k: v for k, v in stored.items() if not k.startswith("counted_to")}
+    assert Timing.from_json(old).counted_to is None
+    assert not Timing.from_json(old).counted_to_appointment
 
 
 def test_a_stored_flag_with_an_unknown_severity_is_refused(qn: Questionnaire) -> None:

@@ -513,6 +513,10 @@ def test_submission_json_round_trips_and_has_the_documented_keys(app: Flask) -> 
         "questionnaire_version",
         "answers",
         "flags",
+        "client_id",
+        "appointment_id",
+        "previous_id",
+        "rechecked",
     )
     assert data["clinic"] == "demo"
     assert data["lang"] == "en"

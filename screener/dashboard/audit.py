@@ -36,6 +36,11 @@ ACTIONS: dict[str, Any] = {
     "webhook_removed": _l("Removed a webhook endpoint"),
     "api_read": _l("Read a submission through the API"),
     "api_search": _l("Searched submissions through the API"),
+    "client_created": _l("Added a client"),
+    "client_linked": _l("Linked a submission to a client"),
+    "client_viewed": _l("Viewed a client's page"),
+    "invited": _l("Invited a client to an appointment"),
+    "invitation_sent": _l("Emailed an invitation"),
 }
 
 

@@ -10,11 +10,13 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -25,9 +27,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 
+from ..appointments import PHONE_RE, STATUSES
+from ..i18n import valid_timezone
 from ..questionnaire.model import SEVERITIES
 from ..security import frame_origins, normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN, password_is_weak
@@ -224,6 +229,17 @@ class ClinicForm(DashboardForm):
         _l("Keep submissions for (days)"),
         validators=[InputRequired(), NumberRange(min=1, max=36500)],
     )
+    timezone = StringField(
+        _l("Time zone"),
+        description=_l(
+            "The clinic's time zone, as a name such as Asia/Hong_Kong or Europe/London. The"
+            " dashboard shows every time in it, and appointment times are typed in it."
+        ),
+        validators=[DataRequired(), Length(max=64)],
+    )
+
+    def validate_timezone(self, field: StringField) -> None:
+        check_timezone(field)
 
     def validate_allowed_origins(self, field: TextAreaField) -> None:
         try:
@@ -234,6 +250,16 @@ class ClinicForm(DashboardForm):
             ) from exc
 
 
+def check_timezone(field: StringField) -> None:
+    """A time zone field: an IANA name (any letter case), stored as the name is spelled."""
+    name = valid_timezone(field.data)
+    if name is None:
+        raise ValidationError(
+            _l("Not a time zone: use a name such as Asia/Hong_Kong or Europe/London.")
+        )
+    field.data = name
+
+
 def origins_of(text: str) -> list[str]:
     """The origins of a textarea, one per line, normalised as the CSP header needs them
     (security.frame_origins), without repeats; ValueError naming a line that is not one."""
@@ -242,3 +268,79 @@ def origins_of(text: str) -> list[str]:
         if normalise_origin(line) is None:
             raise ValueError(line.strip()[:200])
     return frame_origins(lines)
+
+
+# Clients and appointments ------------------------------------------------------------------------
+
+STATUS_LABELS: dict[str, Any] = {
+    "invited": _l("Invited"),
+    "started": _l("Started"),
+    "sent": _l("Sent"),
+    "reviewed": _l("Reviewed"),
+}
+
+
+class InviteForm(DashboardForm):
+    """Invite a client to an appointment: a known client (`client_id`), or a new one by name."""
+
+    client_id = HiddenField()
+    # Set once the practitioner has seen the clinic's look-alike clients and chosen a new one.
+    confirm_new = HiddenField()
+    name = StringField(_l("Client's full name"), validators=[Optional(), Length(max=200)])
+    email = EmailField(
+        _l("Client's email"),
+        description=_l("The invitation is emailed here when email is set up. Optional."),
+        validators=[
+            Optional(), Length(max=254),
+            Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
+        ],
+    )
+    phone = StringField(
+        _l("Client's phone"),
+        description=_l("Optional."),
+        validators=[
+            Optional(), Length(max=40),
+            Regexp(
+                PHONE_RE,
+                message=_l("Enter a phone number using digits, spaces and + ( ) - only."),
+            ),
+        ],
+    )
+    day = DateField(
+        _l("Appointment date"),
+        validators=[InputRequired(_l("Enter the appointment's date."))],
+    )
+    time = TimeField(
+        _l("Appointment time"),
+        validators=[InputRequired(_l("Enter the appointment's time, such as 14:30."))],
+    )
+    send_email = BooleanField(_l("Email the invitation to the client"), default=True)
+
+
+class LinkClientForm(DashboardForm):
+    """Say whose a submission is: an existing client (`client_id`) or a new one (`new`)."""
+
+    client_id = HiddenField()
+    new = HiddenField()
+
+
+class AppointmentFilterForm(DashboardForm):
+    """The appointments view's filters (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    day = DateField(_l("Day"), validators=[Optional()])
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any"))]
+        + [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES],
+        default="",
+    )
+
+
+class ClientSearchForm(DashboardForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name, email or phone"), validators=[Optional(), Length(max=200)])

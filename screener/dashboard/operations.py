@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import appointments
 from ..extensions import db
+from ..i18n import zone
 from ..retention import PurgeReport, purge
 from ..storage.models import (
     ApiToken,
+    Appointment,
+    Client,
     Clinic,
     Draft,
     LoginSession,
@@ -54,6 +59,14 @@ OUTBOX_KEEP = dt.timedelta(days=30)
 
 class EmailTaken(Exception):
     """A new account's email is already in use in the clinic."""
+
+
+class AlreadyInvited(Exception):
+    """The client is invited to this appointment already: `appointment` is that invitation."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(appointment.id)
+        self.appointment = appointment
 
 
 # Logging in and out --------------------------------------------------------------------------
@@ -233,6 +246,135 @@ def delete_submission(me: Practitioner, sub: Submission) -> None:
         )
 
 
+# Clients and appointments ----------------------------------------------------------------------
+# `me` is the practitioner acting, or None for the command line (then the clinic is given).
+
+
+def _actor(me: Practitioner | None, clinic_id: int) -> dict[str, Any]:
+    return {"by": me} if me is not None else {"clinic_id": clinic_id, "actor": COMMAND_LINE}
+
+
+def create_client(
+    me: Practitioner | None, clinic_id: int, name: str, email: str | None, phone: str | None,
+    s: Session | None = None,
+) -> Client:
+    """A new client record of the clinic (in `s`'s transaction when given)."""
+    if s is None:
+        with db.transaction() as s:
+            return create_client(me, clinic_id, name, email, phone, s)
+    client = Client(clinic_id=clinic_id, created_at=utcnow())
+    appointments.set_details(client, name, email, phone)
+    s.add(client)
+    s.flush()
+    audit.record(s, "client_created", **_actor(me, clinic_id), detail={"client_id": client.id})
+    return client
+
+
+def link_submission(me: Practitioner, sub: Submission, client: Client) -> None:
+    """A practitioner says this submission is this client's (both of `me`'s clinic)."""
+    with db.transaction() as s:
+        s.add(sub)
+        previous = sub.client_id
+        sub.client_id = client.id
+        audit.record(
+            s, "client_linked", by=me, submission_id=sub.id,
+            detail={"client_id": client.id, "was": previous},
+        )
+
+
+def client_from_submission(me: Practitioner, sub: Submission) -> Client:
+    """A new client made from the details of a submission, and the submission linked to it."""
+    answers = sub.answers or {}
+    with db.transaction() as s:
+        s.add(sub)
+        client = create_client(
+            me, sub.clinic_id,
+            appointments.clean_text(sub.full_name or answers.get("full_name"), 200),
+            appointments.clean_text(answers.get("email"), 254) or None,
+            appointments.clean_text(answers.get("phone"), 40) or None,
+            s,
+        )
+        sub.client_id = client.id
+        audit.record(
+            s, "client_linked", by=me, submission_id=sub.id,
+            detail={"client_id": client.id, "was": None},
+        )
+    return client
+
+
+def client_viewed(me: Practitioner, client: Client) -> None:
+    with db.transaction() as s:
+        audit.record(s, "client_viewed", by=me, detail={"client_id": client.id})
+
+
+def invite(
+    me: Practitioner | None, clinic: Clinic, client: Client, starts_at: dt.datetime,
+) -> Appointment:
+    """A new appointment of the client with its invitation link (appointments.token_for).
+
+    Raises AlreadyInvited when the client has an invitation for that very time.
+    """
+    existing = _invitation_at(clinic.id, client.id, starts_at)
+    if existing is not None:
+        raise AlreadyInvited(existing)
+    secret = current_app.config["SECRET_KEY"]
+    seed = appointments.new_seed()
+    try:
+        with db.transaction() as s:
+            appointment = Appointment(
+                clinic_id=clinic.id, client_id=client.id, starts_at=starts_at,
+                expires_at=appointments.link_expiry(starts_at, zone(clinic.timezone)),
+                token_seed=seed,
+                token_hash=appointments.token_hash(appointments.token_for(secret, seed)),
+                created_at=utcnow(), created_by_id=me.id if me is not None else None,
+                emailed_count=0,
+            )
+            s.add(appointment)
+            s.flush()
+            audit.record(
+                s, "invited", **_actor(me, clinic.id),
+                detail={
+                    "client_id": client.id, "appointment_id": appointment.id,
+                    "starts_at": starts_at.isoformat(),
+                },
+            )
+    except IntegrityError as exc:  # invited at the same moment by another request
+        db.session.rollback()
+        existing = _invitation_at(clinic.id, client.id, starts_at)
+        if existing is None:
+            raise
+        raise AlreadyInvited(existing) from exc
+    return appointment
+
+
+def _invitation_at(clinic_id: int, client_id: int, starts_at: dt.datetime) -> Appointment | None:
+    return db.session.scalars(
+        select(Appointment).where(
+            Appointment.clinic_id == clinic_id, Appointment.client_id == client_id,
+            Appointment.starts_at == starts_at,
+        )
+    ).first()
+
+
+def invitation_emailed(
+    me: Practitioner | None, appointment: Appointment, queue: Callable[[Session], object]
+) -> None:
+    """Queue an invitation email (`queue` writes it to the outbox) and note it, the first or a
+    reminder, in one transaction."""
+    with db.transaction() as s:
+        queue(s)
+        s.add(appointment)
+        appointment.emailed_at = utcnow()
+        appointment.emailed_count = (appointment.emailed_count or 0) + 1
+        audit.record(
+            s, "invitation_sent", **_actor(me, appointment.clinic_id),
+            detail={
+                "client_id": appointment.client_id, "appointment_id": appointment.id,
+                "count": appointment.emailed_count,
+            },
+        )
+
+
 # Own account -----------------------------------------------------------------------------------
 
 
@@ -315,6 +457,7 @@ class ClinicSettings:
     notify_email: str | None
     allowed_origins: list[str]
     retention_days: int
+    timezone: str
 
 
 def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) -> None:
@@ -326,11 +469,13 @@ def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) ->
         clinic.notify_email = settings.notify_email
         clinic.allowed_origins = settings.allowed_origins
         clinic.retention_days = settings.retention_days
+        clinic.timezone = settings.timezone
         audit.record(
             s, "clinic_changed", by=me,
             detail={
                 "allowed_origins": clinic.allowed_origins,
                 "retention_days": clinic.retention_days,
+                "timezone": clinic.timezone,
             },
         )
 

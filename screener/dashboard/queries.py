@@ -9,12 +9,22 @@ import base64
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..storage.models import AuditEvent, LoginSession, Practitioner, Submission, parse_id
+from ..appointments import INVITED, REVIEWED, SENT, STARTED, name_key
+from ..storage.models import (
+    Appointment,
+    AuditEvent,
+    Client,
+    Draft,
+    LoginSession,
+    Practitioner,
+    Submission,
+    parse_id,
+)
 
 PAGE_SIZE = 50
 
@@ -25,9 +35,10 @@ class Filters:
 
     severity: str | None = None  # a severity, or "none" for submissions without flags
     reviewed: bool | None = None
-    date_from: dt.date | None = None  # UTC days, inclusive
+    date_from: dt.date | None = None  # days in `zone`, inclusive
     date_to: dt.date | None = None
     name: str | None = None
+    zone: dt.tzinfo = dt.UTC  # the clinic's time zone
 
 
 @dataclass(frozen=True)
@@ -82,17 +93,24 @@ def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[b
     elif filters.reviewed is False:
         where.append(Submission.reviewed_at.is_(None))
     if filters.date_from:
-        where.append(Submission.submitted_at >= _utc_midnight(filters.date_from))
+        where.append(Submission.submitted_at >= midnight(filters.date_from, filters.zone))
     if filters.date_to and filters.date_to < dt.date.max:  # up to the last day: no bound
-        where.append(Submission.submitted_at < _utc_midnight(filters.date_to + dt.timedelta(1)))
+        where.append(
+            Submission.submitted_at < midnight(filters.date_to + dt.timedelta(1), filters.zone)
+        )
     if filters.name:
         pattern = f"%{_escape_like(filters.name.strip())}%"
         where.append(Submission.full_name.ilike(pattern, escape="\\"))
     return where
 
 
-def _utc_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+def midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The moment a day begins in a time zone, in UTC (a day near year 1 or 9999: its UTC
+    midnight, which has no other equivalent)."""
+    try:
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    except OverflowError:
+        return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def _before(at: Any, id_: Any, cursor: Cursor) -> ColumnElement[bool]:
@@ -250,3 +268,93 @@ def active_sessions(
         )
         .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
     ).all()
+
+
+# Clients and appointments ------------------------------------------------------------------------
+
+APPOINTMENT_LIMIT = 500  # rows of the appointments view at most (a clinic's few weeks)
+
+
+def appointment_rows(
+    session: Session,
+    clinic_id: int,
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+    status: str | None = None,
+    client_id: int | None = None,
+    newest_first: bool = False,
+) -> Sequence[Any]:
+    """The clinic's appointments from `start` (until `end`), each with its client, its draft's
+    and its submission's state; soonest first (or newest first)."""
+    query = (
+        select(
+            Appointment.id,
+            Appointment.starts_at,
+            Appointment.expires_at,
+            Appointment.token_seed,
+            Appointment.emailed_at,
+            Appointment.emailed_count,
+            Client.id.label("client_id"),
+            Client.full_name,
+            Client.email,
+            Draft.id.label("draft_id"),
+            Submission.id.label("submission_id"),
+            Submission.reviewed_at,
+            Submission.flags,
+            Submission.max_severity,
+        )
+        .join(Client, Client.id == Appointment.client_id)
+        .outerjoin(Draft, Draft.appointment_id == Appointment.id)
+        .outerjoin(Submission, Submission.appointment_id == Appointment.id)
+        .where(Appointment.clinic_id == clinic_id, Appointment.starts_at >= start)
+    )
+    if end is not None:
+        query = query.where(Appointment.starts_at < end)
+    if client_id is not None:
+        query = query.where(Appointment.client_id == client_id)
+    if status == INVITED:
+        query = query.where(Draft.id.is_(None), Submission.id.is_(None))
+    elif status == STARTED:
+        query = query.where(Draft.id.is_not(None), Submission.id.is_(None))
+    elif status == SENT:
+        query = query.where(Submission.id.is_not(None), Submission.reviewed_at.is_(None))
+    elif status == REVIEWED:
+        query = query.where(Submission.reviewed_at.is_not(None))
+    order = (
+        (Appointment.starts_at.desc(), Appointment.id.desc()) if newest_first
+        else (Appointment.starts_at, Appointment.id)
+    )
+    return session.execute(query.order_by(*order).limit(APPOINTMENT_LIMIT)).all()
+
+
+def client_submissions(session: Session, clinic_id: int, client_id: int) -> Sequence[Any]:
+    """A client's submissions, newest first."""
+    return session.execute(
+        select(
+            Submission.id, Submission.submitted_at.label("at"), Submission.flags,
+            Submission.max_severity, Submission.reviewed_at, Submission.appointment_id,
+        )
+        .where(Submission.clinic_id == clinic_id, Submission.client_id == client_id)
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+    ).all()
+
+
+def client_page(
+    session: Session, clinic_id: int, search: str | None = None,
+    before: Cursor | None = None, after: Cursor | None = None,
+) -> Page:
+    """A page of the clinic's clients, newest first; `search` in the name, email or phone."""
+    query = cast("Select[Any]", select(
+        Client.id, Client.created_at.label("at"), Client.full_name, Client.email, Client.phone,
+    ).where(Client.clinic_id == clinic_id))
+    if search and search.strip():
+        text = search.strip()
+        digits = "".join(c for c in text if c.isdigit())
+        terms = [
+            Client.name_key.like(f"%{_escape_like(name_key(text))}%", escape="\\"),
+            Client.email_key.like(f"%{_escape_like(text.lower())}%", escape="\\"),
+        ]
+        if len(digits) >= 3:
+            terms.append(Client.phone_key.like(f"%{digits}%"))
+        query = query.where(or_(*terms))
+    return keyset_page(session, query, Client.created_at, Client.id, before=before, after=after)

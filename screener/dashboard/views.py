@@ -25,8 +25,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import stream_csv
 from ..extensions import db, limiter
-from ..i18n import normalise_lang, request_lang
+from ..i18n import format_time, normalise_lang, request_lang, request_zone, zone_label
 from ..questionnaire.model import SEVERITIES
 from ..screening import submission_json
 from ..screening.render import practitioner_summary_context
@@ -124,7 +124,8 @@ def _helpers() -> dict[str, Any]:
     return {
         "severity_label": severity_label,
         "dashboard_lang_url": dashboard_lang_url,
-        "format_datetime": format_datetime,
+        "format_time": format_time,
+        "zone_label": zone_label,
     }
 
 
@@ -145,7 +146,7 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("dashboard.index"))
+        return redirect(url_for("dashboard.appointments_view"))
     form = LoginForm()
     if request.method == "GET":
         return render_template("dashboard/login.html", form=form, failed=False, locked=None)
@@ -174,7 +175,9 @@ def login() -> ResponseReturnValue:
     session[LOGIN_ID] = login_id
     login_user(account)
     session.permanent = True
-    return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+    return redirect(
+        safe_next(request.args.get("next")) or url_for("dashboard.appointments_view")
+    )
 
 
 def _named(email: str) -> list[Practitioner]:
@@ -222,6 +225,7 @@ def _filters(form: FilterForm) -> queries.Filters:
         date_from=ok(form.date_from),
         date_to=ok(form.date_to),
         name=ok(form.name),
+        zone=request_zone(),
     )
 
 
@@ -282,6 +286,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
     return render_template(
         "dashboard/submission.html",
         review_form=review,
+        **submission_client_context(sub),
         **practitioner_summary_context(sub, g.lang),
     )
 
@@ -294,6 +299,7 @@ def review(submission_id: int) -> ResponseReturnValue:
         return render_template(
             "dashboard/submission.html",
             review_form=form,
+            **submission_client_context(sub),
             **practitioner_summary_context(sub, g.lang),
         ), 422
     operations.review_submission(current_practitioner(), sub, form.note.data)
@@ -382,6 +388,8 @@ def export_csv() -> ResponseReturnValue:
             Submission.max_severity,
             Submission.flags,
             Submission.reviewed_at,
+            Submission.client_id,
+            Submission.appointment_id,
             Submission.answers,
         )
         .where(*queries.submission_filters(me.clinic_id, filters))
@@ -549,6 +557,7 @@ def clinic_settings() -> ResponseReturnValue:
             "notify_email": clinic.notify_email or "",
             "allowed_origins": "\n".join(clinic.allowed_origins or []),
             "retention_days": clinic.retention_days,
+            "timezone": clinic.timezone,
         }
     )
     if form.validate_on_submit():
@@ -562,6 +571,7 @@ def clinic_settings() -> ResponseReturnValue:
                 notify_email=(form.notify_email.data or "").strip() or None,
                 allowed_origins=origins_of(form.allowed_origins.data or ""),
                 retention_days=int(form.retention_days.data or clinic.retention_days),
+                timezone=str(form.timezone.data),
             ),
         )
         flash(_("The clinic settings were saved."))
@@ -728,3 +738,7 @@ def audit_log() -> ResponseReturnValue:
         submission_id=submission_id,
         args={"submission": str(submission_id)} if submission_id is not None else {},
     )
+
+
+# Clients and appointments: their routes are on this blueprint too.
+from .appointment_views import submission_client_context  # noqa: E402

@@ -30,6 +30,8 @@ FIXED_COLUMNS = (
     "max_severity",
     "flags",
     "reviewed_at",
+    "client_id",
+    "appointment_id",
 )
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,6 +90,8 @@ def row_cells(row: Any, ids: Sequence[str], qn: Questionnaire) -> list[str]:
         row.max_severity,
         [f.get("rule", "") for f in row.flags or ()],
         row.reviewed_at,
+        getattr(row, "client_id", None),
+        getattr(row, "appointment_id", None),
     ]
     cells = [cell_text(v) for v in fixed] + [
         csv_cell(qn.questions.get(qid), answers.get(qid)) for qid in ids

@@ -68,6 +68,14 @@ class Urls:
     def submission_ids(self) -> str:
         return f"{self.base}/NamingSystem/submission-id"
 
+    @property
+    def client_ids(self) -> str:
+        return f"{self.base}/NamingSystem/client-id"
+
+    @property
+    def appointment_ids(self) -> str:
+        return f"{self.base}/NamingSystem/appointment-id"
+
     def response(self, submission_id: int) -> str:
         return f"{self.base}/QuestionnaireResponse/{response_id(submission_id)}"
 
@@ -375,6 +383,11 @@ def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
                     {"url": "days-since", "valueInteger": t.days_since},
                     {"url": "window-days", "valueInteger": t.window_days},
                     {"url": "window-ends", "valueDate": t.window_ends.isoformat()},
+                    *(
+                        [{"url": "counted-to", "valueDate": t.counted_to.isoformat()},
+                         {"url": "counted-to-event", "valueCode": t.counted_to_event}]
+                        if t.counted_to is not None else []
+                    ),
                 ],
             }
         )
@@ -422,8 +435,33 @@ def questionnaire_response(
         "status": "completed",
         "authored": authored,
     }
-    if flags:
-        resource["extension"] = [_flag_extension(f, urls) for f in flags]
+    client = getattr(submission, "client", None)
+    if client is not None:  # the clinic's client record, by its id and name
+        resource["subject"] = {
+            "identifier": {"system": urls.client_ids, "value": str(client.id)},
+            "display": client.full_name,
+        }
+    extensions = [_flag_extension(f, urls) for f in flags]
+    appointment_id = getattr(submission, "appointment_id", None)
+    if appointment_id is not None:
+        extensions.append({
+            "url": urls.extension("appointment"),
+            "valueIdentifier": {"system": urls.appointment_ids, "value": str(appointment_id)},
+        })
+    rechecked = getattr(submission, "rechecked", None)
+    if rechecked is not None:
+        # A pre-session check: the same questionnaire with only the questions asked afresh
+        # (the other answers are the previous response's), and which response that was.
+        answers = {qid: value for qid, value in answers.items() if qid in set(rechecked)}
+        previous_id = getattr(submission, "previous_id", None)
+        extensions.append({
+            "url": urls.extension("pre-session-check"),
+            "extension": [{"url": "previous", "valueIdentifier": {
+                "system": urls.submission_ids, "value": str(previous_id),
+            }}] if previous_id is not None else [{"url": "previous-deleted", "valueBoolean": True}],
+        })
+    if extensions:
+        resource["extension"] = extensions
     items = list(_response_items(qn, answers, urls, submission.lang))
     if items:  # FHIR JSON has no empty arrays
         resource["item"] = items

@@ -7,8 +7,10 @@ views stay thin and the logic is tested directly.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from .conditions import evaluate
@@ -181,3 +183,51 @@ def apply_step(
     missing = first_incomplete(answers)
     position = missing.id if missing is not None else REVIEW
     return StepOutcome(answers, position, position)
+
+
+# The pre-session check ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def recheck_questionnaire(qn: Questionnaire) -> Questionnaire | None:
+    """The short check before a later session: the same questionnaire with only its
+    `recheck: true` questions (and the steps that hold some), under the same version. None when
+    no question is marked. The loader made sure that every condition of these reads only them.
+    """
+    steps = []
+    for step in qn.steps:
+        kept = tuple(q for q in step.questions if q.recheck)
+        if kept:
+            steps.append(step.model_copy(update={"questions": kept}))
+    if not steps:
+        return None
+    doc = qn.doc.model_copy(update={"steps": tuple(steps), "rules": ()})
+    return Questionnaire(
+        doc=doc,
+        version=qn.version,
+        questions=MappingProxyType({q.id: q for s in steps for q in s.questions}),
+        step_of=MappingProxyType({q.id: s for s in steps for q in s.questions}),
+        text=qn.text,
+    )
+
+
+def rechecked_answers(
+    qn: Questionnaire, previous: Answers, fresh: Answers, today: dt.date
+) -> dict[str, Any]:
+    """A check's answers as a whole: the previous answers with every recheck question's
+    replaced by the fresh ones (a recheck question not answered now has no answer any more),
+    then pruned like any answers."""
+    kept = {
+        k: v for k, v in previous.items() if not (k in qn.questions and qn.questions[k].recheck)
+    }
+    fresh_kept = {k: v for k, v in fresh.items() if k in qn.questions and qn.questions[k].recheck}
+    return prune(qn, {**kept, **fresh_kept}, today)
+
+
+def asked_questions(check: Questionnaire, answers: Answers, today: dt.date) -> list[str]:
+    """The ids of the check's questions a client was asked, given their answers."""
+    return [
+        q.id
+        for step in visible_steps(check, answers, today)
+        for q in visible_questions(check, step, answers, today)
+    ]

@@ -214,6 +214,18 @@ def _check_references(doc: QuestionnaireDoc) -> Iterator[str]:
                 yield from _check_condition(
                     question.show_if, f"{qpath}.show_if", earlier, "earlier question"
                 )
+            if question.recheck:
+                # The pre-session check asks only recheck questions: what decides whether one
+                # is shown must be asked in it too.
+                conditions = [(question.show_if, f"{qpath}.show_if"),
+                              (step.show_if, f"{spath}.show_if")]
+                for cond, path in conditions:
+                    for qid in cond.question_ids() if cond is not None else ():
+                        if qid in earlier and not earlier[qid].recheck:
+                            yield (
+                                f"{path}: '{question.id}' has recheck: true, so the question"
+                                f" its condition reads, '{qid}', needs recheck: true too"
+                            )
             earlier[question.id] = question
 
     seen_rules: set[str] = set()

@@ -174,6 +174,9 @@ class Question(_Frozen):
     window_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     # What the date is, for "Enter <it>" when it is missing ("the date of the event").
     date_name: Text | None = None
+    # Asked again in the short check before each later session (what can change between
+    # sessions: a pregnancy, a new medicine, a recent treatment, the skin today).
+    recheck: bool = False
 
     @model_validator(mode="after")
     def _keys_fit_type(self) -> Question:

@@ -11,14 +11,15 @@ from typing import Any
 from flask import g, render_template
 from flask_babel import force_locale
 
+from ..extensions import db
 from ..i18n import BABEL_LOCALE, DEFAULT_LANG
 from ..questionnaire.answers import answer_rows
-from ..questionnaire.model import LANGUAGES
+from ..questionnaire.model import LANGUAGES, Questionnaire
 from ..questionnaire.types import display_answer
 from ..storage import versions
 from ..storage.models import Submission
-from .rules import flags_from_json
-from .summary import client_summary, practitioner_summary
+from .rules import Flag, flags_from_json
+from .summary import check_changes, client_summary, new_rules, practitioner_summary
 
 
 def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def practitioner_summary_context(submission: Submission, lang: str) -> dict[str,
     flags = flags_from_json(submission.flags)
     answers = submission.answers or {}
     return {
+        **_check_context(submission, qn, flags, lang),
         "lang": lang,
         "submission": submission,
         "summary": practitioner_summary(qn, flags, answers, lang, display_answer),
@@ -71,3 +73,27 @@ def render_practitioner_summary(submission: Submission, lang: str) -> str:
             g.lang = old_lang
         else:
             g.pop("lang", None)
+
+
+def _check_context(
+    submission: Submission, qn: Questionnaire, flags: list[Flag], lang: str
+) -> dict[str, Any]:
+    """For a pre-session check: the submission it built on, what changed since, the flags that
+    are new and those that went (practitioner/summary.html)."""
+    if submission.rechecked is None:
+        return {"check": None}
+    previous = (
+        db.session.get(Submission, submission.previous_id)
+        if submission.previous_id is not None else None
+    )
+    before = (previous.answers or {}) if previous is not None else {}
+    earlier = flags_from_json(previous.flags) if previous is not None else []
+    now_rules = {f.rule for f in flags}
+    return {"check": {
+        "previous": previous,
+        "changes": check_changes(
+            qn, submission.rechecked, before, submission.answers or {}, lang, display_answer
+        ),
+        "new_rules": new_rules(flags, earlier) if previous is not None else frozenset(),
+        "gone": [f for f in earlier if f.rule not in now_rules],
+    }}

@@ -31,6 +31,8 @@ from ..questionnaire.model import (
 
 Answers = Mapping[str, Any]
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+# What timing windows are counted to: the day the answers were sent, or the appointment's day.
+SUBMISSION, APPOINTMENT = "submission", "appointment"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Timing:
     days_since: int
     window_days: int
     window_ends: dt.date
+    # The day the window was counted to, and what it is: "submission" (the day the answers
+    # were sent) or "appointment" (the day of the appointment they were sent for). None for
+    # flags stored before this was recorded (counted to the day of submission).
+    counted_to: dt.date | None = None
+    counted_to_event: str = SUBMISSION
 
     @property
     def days_until(self) -> int:
@@ -57,23 +64,35 @@ class Timing:
     def ahead(self) -> bool:
         return self.days_since < 0
 
+    @property
+    def counted_to_appointment(self) -> bool:
+        return self.counted_to_event == APPOINTMENT
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "question": self.question,
             "date": self.date.isoformat(),
             "days_since": self.days_since,
             "window_days": self.window_days,
             "window_ends": self.window_ends.isoformat(),
         }
+        if self.counted_to is not None:
+            out["counted_to"] = self.counted_to.isoformat()
+            out["counted_to_event"] = self.counted_to_event
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Timing:
+        counted_to = data.get("counted_to")
+        event = data.get("counted_to_event")
         return cls(
             question=str(data["question"]),
             date=dt.date.fromisoformat(data["date"]),
             days_since=int(data["days_since"]),
             window_days=int(data["window_days"]),
             window_ends=dt.date.fromisoformat(data["window_ends"]),
+            counted_to=dt.date.fromisoformat(counted_to) if counted_to else None,
+            counted_to_event=APPOINTMENT if event == APPOINTMENT else SUBMISSION,
         )
 
 
@@ -117,15 +136,19 @@ class Flag:
         )
 
 
-def screen(qn: Questionnaire, answers: Answers, today: dt.date) -> list[Flag]:
-    """The flags raised by the answers on `today` (the submission date), most serious first.
+def screen(
+    qn: Questionnaire, answers: Answers, today: dt.date, event: str = SUBMISSION
+) -> list[Flag]:
+    """The flags raised by the answers on `today`, most serious first.
 
+    `today` is the day timing windows are counted to: the submission date, or for answers sent
+    for an appointment the appointment's date (`event` says which; the flags record it).
     Answers of questions the client could not see are dropped first (the wizard engine's
     `prune`): a hidden question counts as unanswered, as everywhere else.
     """
     kept = prune(qn, answers, today)
     flags = [
-        _flag(qn, rule, kept, today)
+        _flag(qn, rule, kept, today, event)
         for rule in qn.rules
         if evaluate(rule.when, kept, qn.questions, today)
     ]
@@ -142,7 +165,9 @@ def _answered(value: Any) -> bool:
     return not (value is None or value == "" or value == [])
 
 
-def _flag(qn: Questionnaire, rule: Rule, answers: Answers, today: dt.date) -> Flag:
+def _flag(
+    qn: Questionnaire, rule: Rule, answers: Answers, today: dt.date, event: str
+) -> Flag:
     read = set(rule.when.question_ids())
     because = tuple(qid for qid in qn.questions if qid in read and _answered(answers.get(qid)))
     return Flag(
@@ -152,7 +177,7 @@ def _flag(qn: Questionnaire, rule: Rule, answers: Answers, today: dt.date) -> Fl
         client=rule.client,
         practitioner=rule.practitioner,
         source=rule.source,
-        timing=tuple(_timing(qn, rule.when, answers, today)),
+        timing=tuple(_timing(qn, rule.when, answers, today, event)),
     )
 
 
@@ -170,7 +195,7 @@ def _leaves(cond: Condition) -> Iterator[Compare]:
 
 
 def _timing(
-    qn: Questionnaire, cond: Condition, answers: Answers, today: dt.date
+    qn: Questionnaire, cond: Condition, answers: Answers, today: dt.date, event: str
 ) -> Iterator[Timing]:
     seen: set[str] = set()
     for leaf in _leaves(cond):
@@ -189,4 +214,6 @@ def _timing(
             days_since=(today - day).days,
             window_days=(ends - day).days,
             window_ends=ends,
+            counted_to=today,
+            counted_to_event=event,
         )

@@ -7,7 +7,10 @@ from typing import Any, Protocol
 from ..questionnaire.model import Questionnaire
 from .rules import flags_from_json
 
-JSON_KEYS = ("id", "clinic", "submitted_at", "lang", "questionnaire_version", "answers", "flags")
+JSON_KEYS = (
+    "id", "clinic", "submitted_at", "lang", "questionnaire_version", "answers", "flags",
+    "client_id", "appointment_id", "previous_id", "rechecked",
+)
 
 
 class ClinicRecord(Protocol):
@@ -51,4 +54,10 @@ def submission_json(submission: SubmissionRecord, questionnaire: Questionnaire) 
         "questionnaire_version": submission.questionnaire_version,
         "answers": answers,
         "flags": [f.to_json() for f in flags_from_json(submission.flags)],
+        # Its client and appointment, and for a pre-session check the submission it built on
+        # and the questions asked afresh (stand-ins without them read as None).
+        "client_id": getattr(submission, "client_id", None),
+        "appointment_id": getattr(submission, "appointment_id", None),
+        "previous_id": getattr(submission, "previous_id", None),
+        "rechecked": getattr(submission, "rechecked", None),
     }

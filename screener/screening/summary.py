@@ -221,3 +221,43 @@ def practitioner_summary(
         other_health=str(other) if other not in (None, "") else None,
         outcome=outcome(flags),
     )
+
+
+# The pre-session check ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """A question of a pre-session check: the answer before and now, and whether it changed."""
+
+    question_id: str
+    label: str
+    before: str
+    now: str
+    changed: bool
+
+
+def check_changes(
+    qn: Questionnaire,
+    asked: Iterable[str],
+    before: Mapping[str, Any],
+    now: Mapping[str, Any],
+    lang: str,
+    describe: Describe = plain_answer,
+) -> tuple[Change, ...]:
+    """Every recheck question asked now or answered before, in questionnaire order."""
+    wanted = set(asked)
+    rows = []
+    for qid, q in qn.questions.items():
+        if not q.recheck or not (qid in wanted or qid in before):
+            continue
+        rows.append(Change(
+            qid, q.label.get(lang), describe(q, before.get(qid), lang),
+            describe(q, now.get(qid), lang), before.get(qid) != now.get(qid),
+        ))
+    return tuple(rows)
+
+
+def new_rules(flags: Iterable[Flag], previous: Iterable[Flag]) -> frozenset[str]:
+    """The rules that hold now and did not before."""
+    return frozenset(f.rule for f in flags) - {f.rule for f in previous}

@@ -94,6 +94,9 @@ class Clinic(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Where new-submission notices go (contact_email is what clients see); none: no email.
     notify_email: Mapped[str | None] = mapped_column(String(254))
+    # An IANA time zone name (Asia/Hong_Kong): every time the dashboard shows is in it, and an
+    # appointment's date and time are typed in it.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class Draft(Base):
@@ -111,6 +114,11 @@ class Draft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     submitted_at: Mapped[dt.datetime | None]
+    # The appointment whose invitation link made this draft (one draft per appointment; its
+    # token is the invitation's), None for a questionnaire started from the clinic's page.
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
+    )
 
     clinic: Mapped[Clinic] = relationship()
     submission: Mapped[Submission | None] = relationship(back_populates="draft")
@@ -152,15 +160,98 @@ class Submission(Base):
     # Derived from `flags` when they are set (frozen with them), so that the dashboard can
     # filter and count by severity with an index instead of reading every flag list.
     max_severity: Mapped[str | None] = mapped_column(String(16))
+    # The client it belongs to: set by the invitation it answers, or by a practitioner who
+    # links it (never by guessing).
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client.id", ondelete="SET NULL"), index=True
+    )
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment.id", ondelete="SET NULL"), index=True
+    )
+    # A pre-session check: the submission it built on, and the ids of the questions asked
+    # afresh (its `answers` are the earlier ones with those replaced). None for a whole
+    # questionnaire.
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission.id", ondelete="SET NULL")
+    )
+    rechecked: Mapped[list[Any] | None] = mapped_column(JSON)
 
     clinic: Mapped[Clinic] = relationship()
     draft: Mapped[Draft | None] = relationship(back_populates="submission")
     reviewed_by: Mapped[Practitioner | None] = relationship()
+    client: Mapped[Client | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
 
     @validates("flags")
     def _derive_max_severity(self, _key: str, flags: list[Any]) -> list[Any]:
         self.max_severity = max_severity(flags)
         return flags
+
+
+class Client(Base):
+    """A person known to a clinic: made from an invitation, or from a submission a
+    practitioner links. Two records are never merged by the product on its own."""
+
+    __tablename__ = "client"
+    __table_args__ = (
+        Index("ix_client_clinic_email", "clinic_id", "email_key"),
+        Index("ix_client_clinic_phone", "clinic_id", "phone_key"),
+        Index("ix_client_clinic_name", "clinic_id", "name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # The same details as compared when looking for the same person (clients.py): the email
+    # lower-cased, the phone's digits, the name case-folded with single spaces.
+    email_key: Mapped[str | None] = mapped_column(String(254))
+    phone_key: Mapped[str | None] = mapped_column(String(40))
+    name_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class Appointment(Base):
+    """A client's appointment and its invitation: a personal link to the questionnaire.
+
+    The link's token is never stored: it is an HMAC of `token_seed` with the app's secret key
+    (appointments.py), so the dashboard can show the link again, while the database alone (its
+    seed and the token's SHA-256 hash) opens nothing.
+    """
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        # One invitation per appointment: the same client at the same time is the same one.
+        UniqueConstraint("clinic_id", "client_id", "starts_at"),
+        Index("ix_appointment_clinic_starts", "clinic_id", "starts_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[dt.datetime]
+    # The link works until then: the end of the appointment's day in the clinic's time zone.
+    expires_at: Mapped[dt.datetime]
+    token_seed: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="SET NULL")
+    )
+    # When the invitation was last emailed, and how many times in all.
+    emailed_at: Mapped[dt.datetime | None]
+    emailed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # For a pre-session check: the submission it was built on (set when the link is first
+    # opened; no foreign key: that submission may be deleted later).
+    previous_submission_id: Mapped[int | None]
+
+    clinic: Mapped[Clinic] = relationship()
+    client: Mapped[Client] = relationship()
 
 
 class QuestionnaireVersion(Base):

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
 
-from ..storage.models import Clinic, Draft, Submission, max_severity, utcnow
+from ..questionnaire.model import Questionnaire
+from ..storage.models import Appointment, Client, Clinic, Draft, Submission, max_severity, utcnow
 
 TOKEN_BYTES = 24  # 192 bits
 TOKEN_CHARS = 32  # length of token_urlsafe(24)
@@ -57,6 +58,46 @@ def new_draft(session: Session, clinic: Clinic, lang: str, days: int) -> tuple[D
     )
     session.add(draft)
     return draft, token
+
+
+# What the clinic knows of a client, put in the questionnaire's answers of an invitation:
+# question id -> (question type, Client attribute).
+KNOWN_DETAILS = {
+    "full_name": ("text", "full_name"),
+    "email": ("email", "email"),
+    "phone": ("tel", "phone"),
+}
+
+
+def known_details(qn: Questionnaire, client: Client | None) -> dict[str, Any]:
+    """The client's details as answers of the questionnaire's own questions for them."""
+    if client is None:
+        return {}
+    out: dict[str, Any] = {}
+    for qid, (kind, attr) in KNOWN_DETAILS.items():
+        question = qn.questions.get(qid)
+        value = getattr(client, attr)
+        if question is not None and question.type == kind and value:
+            out[qid] = str(value)[: question.text_max_length]
+    return out
+
+
+def invitation_draft(
+    session: Session, appointment: Appointment, client: Client | None, qn: Questionnaire,
+    lang: str,
+) -> Draft:
+    """The draft of an appointment's invitation (added to the session): its token is the
+    invitation's, it holds the details the clinic knows, and it lives as long as the link.
+    A second one for the same appointment breaks a unique key (IntegrityError)."""
+    now = utcnow()
+    draft = Draft(
+        clinic_id=appointment.clinic_id, token_hash=appointment.token_hash,
+        answers=known_details(qn, client), lang=lang, created_at=now, updated_at=now,
+        expires_at=appointment.expires_at, appointment_id=appointment.id,
+        current_step=qn.steps[0].id,
+    )
+    session.add(draft)
+    return draft
 
 
 def save_draft(

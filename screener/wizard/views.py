@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     render_template,
     request,
     url_for,
@@ -20,21 +21,31 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import notify, webhooks
+from .. import appointments, notify, webhooks
 from ..extensions import db, limiter
-from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
+from ..i18n import (
+    DEFAULT_LANG,
+    format_date,
+    format_time,
+    normalise_lang,
+    request_lang,
+    zone,
+)
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
 from ..questionnaire.engine import BACK, CONTINUE, INTRO, REVIEW, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
+from ..questionnaire.types import display_answer
 from ..screening import screen
 from ..screening.render import client_summary_context
+from ..screening.rules import APPOINTMENT, SUBMISSION
 from ..security import frame_origins
 from ..storage import versions
-from ..storage.models import Draft, Submission, utcnow, valid_slug
+from ..storage.models import Appointment, Client, Draft, Submission, utcnow, valid_slug
 from .drafts import (
     find_clinic,
     find_draft,
+    invitation_draft,
     new_draft,
     save_draft,
     set_draft_lang,
@@ -43,6 +54,7 @@ from .drafts import (
     submit_draft,
     submit_token,
     submit_token_valid,
+    token_hash_of,
 )
 from .forms import StepForm, answers_formdata, form_answers, make_form
 
@@ -50,8 +62,14 @@ bp = Blueprint("wizard", __name__)
 START = "start"  # `from=start`: a first step reached from the start page's Start button
 
 
-def questionnaire() -> Questionnaire:
+def full_questionnaire() -> Questionnaire:
     return current_app.extensions["questionnaire"]  # type: ignore[no-any-return]
+
+
+def questionnaire() -> Questionnaire:
+    """What this request's client is asked: the whole questionnaire, or for a pre-session
+    check (set by _load_draft) only its recheck questions."""
+    return g.get("check") or full_questionnaire()
 
 
 def today() -> dt.date:
@@ -100,16 +118,39 @@ def _load_draft(token: str) -> Draft:
     ctx = g._get_current_object()
     draft = find_draft(db.session, ctx.clinic, token)
     if draft is None:
+        # The draft of an invitation whose link has expired (or whose summary link has): the
+        # invitation's page, with the clinic's contact details.
+        appointment = _appointment_of(token)
+        if appointment is not None:
+            ctx.lang = normalise_lang(request.args.get("lang")) or request_lang()
+            closed = _closed_invitation(appointment, token)
+            if closed is not None:
+                abort(make_response(closed))
         abort(404, description="draft")
     ctx.token = token
     ctx.draft = draft
     ctx.private_page = True
+    if draft.appointment_id is not None:
+        _load_appointment(draft.appointment_id)
     wanted = normalise_lang(request.args.get("lang"))
     if wanted and wanted != draft.lang:
         with db.transaction() as session:
             set_draft_lang(session, draft, wanted)
     ctx.lang = draft.lang
     return draft
+
+
+def _load_appointment(appointment_id: int) -> None:
+    """An invitation's draft: its appointment, and for a pre-session check the submission it
+    builds on and the check's questions (g.appointment, g.previous, g.check)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    g.appointment = appointment
+    if appointment is None or appointment.previous_submission_id is None:
+        return
+    previous = db.session.get(Submission, appointment.previous_submission_id)
+    check = engine.recheck_questionnaire(full_questionnaire())
+    if previous is not None and check is not None:
+        g.previous, g.check = previous, check
 
 
 def _resume_target(draft: Draft) -> str:
@@ -229,6 +270,72 @@ def begin() -> ResponseReturnValue:
     return _see_other(wurl("step", step_id=first, **{"from": START}))
 
 
+def _appointment_of(token: str) -> Appointment | None:
+    """The clinic's appointment whose invitation token this is, if it is one."""
+    if token_hash_of(token) is None:
+        return None
+    return appointments.appointment_by_token(db.session, g.clinic.id, token)
+
+
+def _closed_invitation(appointment: Appointment, token: str) -> ResponseReturnValue | None:
+    """The page of an invitation whose answers were sent (with the summary link while it
+    works) or whose link has expired, with the clinic's contact details; None when it is open."""
+    g.private_page = True
+    sent = db.session.scalar(
+        select(Submission.id).where(Submission.appointment_id == appointment.id)
+    )
+    if sent is not None:
+        g.token = token
+        summary_url = wurl("summary") if find_draft(db.session, g.clinic, token) else None
+        return render_template("wizard/invitation.html", state="used", summary_url=summary_url)
+    if appointment.expires_at <= utcnow():
+        when = format_time(appointment.starts_at)
+        return render_template("wizard/invitation.html", state="expired", when=when), 410
+    return None
+
+
+@bp.get("/<slug>/i/<token>")
+def invitation(token: str) -> ResponseReturnValue:
+    """A client's invitation link: makes the appointment's draft the first time (holding the
+    details the clinic knows) and resumes it after; a link that is unknown, expired or whose
+    answers were sent gets a page with the clinic's contact details instead."""
+    g.lang = normalise_lang(request.args.get("lang")) or request_lang()
+    g.private_page = True
+    clinic = g.clinic
+    appointment = _appointment_of(token)
+    if appointment is None:
+        return render_template("wizard/invitation.html", state="unknown"), 404
+    closed = _closed_invitation(appointment, token)
+    if closed is not None:
+        return closed
+    draft = db.session.scalars(select(Draft).where(Draft.appointment_id == appointment.id)).first()
+    if draft is None:
+        client = db.session.get(Client, appointment.client_id)
+        # A client who has sent the questionnaire before gets the short check.
+        previous = db.session.scalar(
+            select(Submission.id)
+            .where(Submission.clinic_id == clinic.id, Submission.client_id == appointment.client_id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(1)
+        )
+        check = engine.recheck_questionnaire(full_questionnaire())
+        try:
+            with db.transaction() as session:
+                if previous is not None and check is not None:
+                    session.add(appointment)
+                    appointment.previous_submission_id = previous
+                invitation_draft(
+                    session, appointment, client,
+                    check if previous is not None and check is not None
+                    else full_questionnaire(),
+                    g.lang or DEFAULT_LANG,
+                )
+        except IntegrityError:  # opened twice at the same moment: the other request made it
+            db.session.rollback()
+    g.token = token
+    return _see_other(wurl("resume"))
+
+
 @bp.get("/<slug>/d/<token>/")
 def resume(token: str) -> ResponseReturnValue:
     return _see_other(_resume_target(_load_draft(token)))
@@ -298,8 +405,16 @@ def _render_step(
     errors = [(q.id, form[q.id].errors[0]) for q in rendered if form[q.id].errors]
     reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
     from_start = number == 1 and request.args.get("from") == START
+    previous = g.get("previous")
+    earlier = (previous.answers or {}) if previous is not None else {}
+    # In a pre-session check each question shows what the client answered last time.
+    last = {
+        q.id: display_answer(q, earlier[q.id], draft.lang) for q in rendered if q.id in earlier
+    }
     return render_template(
         "wizard/step.html", step=current, number=number, total=len(steps), questions=rendered,
+        last=last, check=previous is not None,
+        last_date=format_date(previous.submitted_at, "long") if previous is not None else "",
         form=form, errors=errors, from_review=from_review, reveals=reveals,
         leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
         action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
@@ -352,14 +467,28 @@ def submit(token: str) -> ResponseReturnValue:
     missing = first_incomplete_step(draft.answers, draft.lang)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
-    qn, day = questionnaire(), today()
-    answers = engine.prune(qn, draft.answers, day)
+    qn, day = full_questionnaire(), today()
+    answers = engine.prune(questionnaire(), draft.answers, day)
     now = utcnow()
+    appointment, previous = g.get("appointment"), g.get("previous")
+    rechecked = None
+    if previous is not None:  # a pre-session check: the earlier answers with these replaced
+        rechecked = engine.asked_questions(questionnaire(), answers, day)
+        answers = engine.rechecked_answers(qn, previous.answers or {}, answers, day)
+    # Timing windows are counted to the appointment's day (clinic time) when there is one.
+    screen_day, event = (
+        (appointments.local_day(appointment.starts_at, zone(g.clinic.timezone)), APPOINTMENT)
+        if appointment is not None else (day, SUBMISSION)
+    )
     submission = {
         "clinic_id": draft.clinic_id, "answers": answers,
-        "flags": [f.to_json() for f in screen(qn, answers, day)],
+        "flags": [f.to_json() for f in screen(qn, answers, screen_day, event)],
         "questionnaire_version": qn.version, "lang": draft.lang,
         "full_name": str(answers.get("full_name", "")), "submitted_at": now,
+        "client_id": appointment.client_id if appointment else None,
+        "appointment_id": appointment.id if appointment else None,
+        "previous_id": previous.id if previous is not None else None,
+        "rechecked": rechecked,
     }
     # The link now shows a summary with health data: it works for DRAFT_DAYS more.
     link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])

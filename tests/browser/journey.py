@@ -7,6 +7,7 @@ the review page, the summary, the embedded layout and the error pages.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -154,7 +155,33 @@ def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) 
     page.fill("#email", email)
     page.fill("#password", STAFF_PASSWORD)
     press(page, "form.dash-form button[type=submit]")
-    assert page.url.rstrip("/").endswith("/dashboard"), page.url
+    assert page.url.endswith("/dashboard/appointments"), page.url  # the first page
+    visit("dashboard-appointments-empty")
+    page.goto(f"{base}/appointments/new")
+    visit("dashboard-invite")
+    press(page, "form.dash-form .actions button[type=submit]")
+    visit("dashboard-invite-errors")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    for attempt in ("first", "again"):
+        if attempt == "again":
+            page.goto(f"{base}/appointments/new")
+        page.fill("#name", "Alice Chan")
+        page.fill("#email", "alice@example.com")
+        page.fill("#day", tomorrow)
+        page.fill("#time", "10:30" if attempt == "first" else "15:00")
+        press(page, "form.dash-form .actions button[type=submit]")
+        if attempt == "again":  # the clinic knows an Alice Chan now: which one is it?
+            visit("dashboard-invite-matches")
+            press(page, "button[name=client_id]")
+    assert "/dashboard/appointments/" in page.url, page.url
+    visit("dashboard-appointment")
+    page.goto(f"{base}/appointments")
+    visit("dashboard-appointments")
+    page.goto(f"{base}/clients")
+    visit("dashboard-clients")
+    press(page, ".client-list a")
+    visit("dashboard-client")
+    page.goto(f"{base}/")
     visit("dashboard-index")
     page.goto(f"{base}/?severity=red_flag&reviewed=no")
     visit("dashboard-index-filtered")
