@@ -38,7 +38,7 @@ from ..exports.csv import stream_csv
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
 from ..questionnaire.model import SEVERITIES
-from ..screening import submission_json
+from ..screening import pdf, submission_json
 from ..screening.render import practitioner_summary_context
 from ..storage import versions
 from ..storage.models import ROLES, LoginSession, Practitioner, Submission, parse_id, utcnow
@@ -336,6 +336,40 @@ def export_fhir(submission_id: int) -> ResponseReturnValue:
     return _json_download(
         resource, f"submission-{sub.id}.fhir.json", mimetype="application/fhir+json"
     )
+
+
+def pdf_download(body: bytes, filename: str) -> Response:
+    """A PDF as a download (the file name carries no health data: see pdf.pdf_filename)."""
+    response = current_app.response_class(body, mimetype=pdf.PDF_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _pdf_or_503(make: Any, sub: Submission, lang: str) -> bytes:
+    try:
+        return make(sub, lang)  # type: ignore[no-any-return]
+    except pdf.PdfUnavailable:
+        current_app.logger.exception("PDF copies are not available on this server")
+        abort(503)
+
+
+@bp.get("/submissions/<id:submission_id>.pdf")
+def export_pdf(submission_id: int) -> ResponseReturnValue:
+    """The practitioner summary as PDF, in the reader's language."""
+    sub = _submission_or_404(submission_id)
+    body = _pdf_or_503(pdf.practitioner_pdf, sub, g.lang)
+    _audit("export_pdf", sub.id, detail={"lang": g.lang})
+    return pdf_download(body, pdf.pdf_filename("practitioner-summary", sub))
+
+
+@bp.get("/submissions/<id:submission_id>/client-copy.pdf")
+def export_client_pdf(submission_id: int) -> ResponseReturnValue:
+    """The client's copy of their summary as PDF, in the language they answered in (to hand or
+    send to the client)."""
+    sub = _submission_or_404(submission_id)
+    body = _pdf_or_503(pdf.client_pdf, sub, sub.lang)
+    _audit("export_client_pdf", sub.id, detail={"lang": sub.lang})
+    return pdf_download(body, pdf.pdf_filename("summary", sub))
 
 
 @bp.get("/questionnaire.fhir.json")

@@ -1,4 +1,5 @@
-"""Rendering helpers for the two summaries: the only module of this package that uses Flask.
+"""Rendering helpers for the two summaries: the only modules of this package that use Flask are
+this one and `pdf` (the PDF copies, made from the same templates).
 
 The data comes from the pure `summary` module, built from the flags stored with the submission;
 answers are put in words by the questionnaire's `display_answer` (translated, dates in the
@@ -6,6 +7,8 @@ locale), with the questionnaire version the submission was answered in (storage/
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import g, render_template
@@ -27,6 +30,7 @@ def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
     flags = flags_from_json(submission.flags)
     answers = submission.answers or {}
     return {
+        "submission": submission,
         "screening": client_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
     }
@@ -50,11 +54,10 @@ def practitioner_summary_context(submission: Submission, lang: str) -> dict[str,
     }
 
 
-def render_practitioner_summary(submission: Submission, lang: str) -> str:
-    """The practitioner summary of a submission as HTML, in the reader's language `lang`.
-
-    Needs a request context. The caller (the dashboard) is responsible for access control.
-    """
+@contextmanager
+def reading_in(submission: Submission, lang: str) -> Iterator[str]:
+    """Render for a reader of `lang` (any other: English): the interface language, the locale
+    of dates and the clinic of the page, put back afterwards. Yields the language used."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANG
     had_lang, old_lang = "lang" in g, g.get("lang")
     g.lang = lang
@@ -63,11 +66,36 @@ def render_practitioner_summary(submission: Submission, lang: str) -> str:
     g.private_page = True  # health data: Cache-Control: no-store
     try:
         with force_locale(BABEL_LOCALE[lang]):
-            return render_template(
-                "practitioner/summary.html", **practitioner_summary_context(submission, lang)
-            )
+            yield lang
     finally:
         if had_lang:
             g.lang = old_lang
         else:
             g.pop("lang", None)
+
+
+def render_practitioner_summary(submission: Submission, lang: str, **extra: Any) -> str:
+    """The practitioner summary of a submission as HTML, in the reader's language `lang`.
+
+    Needs a request context. The caller (the dashboard) is responsible for access control.
+    `extra` goes to the template (the PDF's layout, for one).
+    """
+    with reading_in(submission, lang) as lang:
+        return render_template(
+            "practitioner/summary.html",
+            **practitioner_summary_context(submission, lang),
+            **extra,
+        )
+
+
+def render_client_summary(submission: Submission, lang: str, **extra: Any) -> str:
+    """The client's summary of a submission as HTML in `lang`, outside the client's own pages
+    (the PDF copy). Needs a request context; the caller checks access."""
+    with reading_in(submission, lang) as lang:
+        return render_template(
+            "wizard/summary.html",
+            already_sent=False,
+            link_expires_at=None,
+            **client_summary_context(submission, lang),
+            **extra,
+        )

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..dashboard.operations import client_copy_downloaded
 from ..extensions import db, limiter
 from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
 from ..notify import notify_new_submission
@@ -27,7 +28,7 @@ from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
 from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
-from ..screening import screen
+from ..screening import pdf, screen
 from ..screening.render import client_summary_context
 from ..security import frame_origins
 from ..storage import versions
@@ -90,7 +91,7 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
         values.setdefault("slug", clinic.slug)
     token = g.get("token")
     if token is not None and endpoint.endswith(
-        (".resume", ".step", ".review", ".submit", ".summary")
+        (".resume", ".step", ".review", ".submit", ".summary", ".summary_pdf")
     ):
         values.setdefault("token", token)
 
@@ -195,6 +196,10 @@ def _draft_limit() -> str:
 
 def _submit_limit() -> str:
     return str(current_app.config["SUBMIT_RATE_LIMIT"])
+
+
+def _pdf_limit() -> str:
+    return str(current_app.config["PDF_RATE_LIMIT"])
 
 
 @bp.post("/<slug>/start")
@@ -355,18 +360,42 @@ def submit(token: str) -> ResponseReturnValue:
     return _see_other(wurl("summary", **({"done": 1} if g.get("embed_host") else {})))
 
 
+def _sent_submission(draft: Draft) -> Submission | None:
+    """The submission a sent draft made (None while unsent, or once deleted by the clinic)."""
+    if draft.submitted_at is None:
+        return None
+    return db.session.scalars(select(Submission).where(Submission.draft_id == draft.id)).first()
+
+
 @bp.get("/<slug>/d/<token>/summary")
 def summary(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
-    if draft.submitted_at is None:
-        return _see_other(_resume_target(draft))
-    sub = db.session.scalars(select(Submission).where(Submission.draft_id == draft.id)).first()
+    sub = _sent_submission(draft)
     if sub is None:
         return _see_other(_resume_target(draft))
     return render_template(
         "wizard/summary.html",
-        submission=sub,
         already_sent=request.args.get("sent") == "1",
         link_expires_at=draft.expires_at,
         **client_summary_context(sub, draft.lang),
     )
+
+
+@bp.get("/<slug>/d/<token>/summary.pdf")
+@limiter.shared_limit(_pdf_limit, scope="client-pdf")  # /c/ and /embed/ together
+def summary_pdf(token: str) -> ResponseReturnValue:
+    """The client's copy of their summary as PDF, in the draft's language; audited."""
+    draft = _load_draft(token)
+    sub = _sent_submission(draft)
+    if sub is None:
+        return _see_other(_resume_target(draft))
+    try:
+        body = pdf.client_pdf(sub, draft.lang)
+    except pdf.PdfUnavailable:
+        current_app.logger.exception("PDF copies are not available on this server")
+        abort(503)
+    client_copy_downloaded(sub)
+    response = current_app.response_class(body, mimetype=pdf.PDF_MIMETYPE)
+    name = pdf.pdf_filename("summary", sub)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
