@@ -16,6 +16,7 @@ from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import (
     LANGUAGE_NAMES,
     format_date,
+    language_name,
     locale_selector,
     request_lang,
 )
@@ -51,7 +52,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
-        language_names=LANGUAGE_NAMES, request_lang=request_lang, format_date=format_date
+        language_names=LANGUAGE_NAMES, language_name=language_name, request_lang=request_lang,
+        format_date=format_date,
     )
     from . import cli
 

@@ -676,3 +676,17 @@ def test_clinic_settings_show_the_embed_snippets(
         s.execute(update(Clinic).where(Clinic.id == clinics["demo"]).values(allowed_origins=[]))
     page = admin.get("/dashboard/admin/clinic").get_data(as_text=True)
     assert "&lt;iframe" not in page and "Websites allowed to embed the questionnaire" in page
+
+
+def test_the_list_names_the_red_flags_in_the_readers_language(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    add_submission(
+        app, clinics["demo"], {"age_band": "under_18", "pregnancy": "yes", "keloid": "yes"}
+    )
+    client = logged_in("pa@example.com")
+    en = re.sub(r"\s+", " ", text(client.get("/dashboard/")))
+    assert "Red flag: Under 18, Pregnancy</span>" in en
+    assert "Discuss: 1</span>" in en
+    zh = re.sub(r"\s+", " ", text(client.get("/dashboard/?lang=zh-Hant")))
+    assert "未滿 18 歲、懷孕</span>" in zh

@@ -37,9 +37,10 @@ from ..exports import fhir
 from ..exports.csv import stream_csv
 from ..extensions import db, limiter
 from ..i18n import normalise_lang, request_lang
-from ..questionnaire.model import SEVERITIES
+from ..questionnaire.model import SEVERITIES, Questionnaire
 from ..screening import pdf, submission_json
 from ..screening.render import practitioner_summary_context
+from ..screening.summary import rule_label
 from ..storage import versions
 from ..storage.models import ROLES, LoginSession, Practitioner, Submission, parse_id, utcnow
 from . import audit, operations, queries
@@ -225,6 +226,19 @@ def _flag_counts(flags: Any) -> list[tuple[str, int]]:
     return [(s, counted[s]) for s in SEVERITIES if counted[s]]
 
 
+def _red_flag_names(row: Any, questionnaires: dict[str, Questionnaire]) -> list[str]:
+    """The short names of a listed submission's red flags, from the questionnaire version it
+    was answered in (rules' `label`)."""
+    version = row.questionnaire_version
+    if version not in questionnaires:
+        questionnaires[version] = versions.answered_in(version)
+    return [
+        rule_label(questionnaires[version], str(f.get("rule", "")), g.lang)
+        for f in row.flags or ()
+        if isinstance(f, dict) and f.get("severity") == "red_flag"
+    ]
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     me = current_practitioner()
@@ -238,11 +252,15 @@ def index() -> ResponseReturnValue:
         after=queries.Cursor.decode(request.args.get("after")),
     )
     args = _filter_args(form)
+    questionnaires: dict[str, Questionnaire] = {}
     return render_template(
         "dashboard/index.html",
         form=form,
         page=page,
-        rows=[(row, _flag_counts(row.flags)) for row in page.rows],
+        rows=[
+            (row, _flag_counts(row.flags), _red_flag_names(row, questionnaires))
+            for row in page.rows
+        ],
         counts=queries.counts(db.session, me.clinic_id),
         args=args,
         paged="before" in request.args or "after" in request.args,

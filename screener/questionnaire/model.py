@@ -227,6 +227,7 @@ class Source(_Frozen):
 
 class Rule(_Frozen):
     id: Identifier
+    label: Text | None = None  # a short name for lists (the dashboard's): a few words
     severity: Severity
     when: Condition
     source: str

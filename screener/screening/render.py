@@ -7,6 +7,7 @@ locale), with the questionnaire version the submission was answered in (storage/
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,6 +52,7 @@ def practitioner_summary_context(submission: Submission, lang: str) -> dict[str,
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
         "orphans": [(k, v) for k, v in answers.items() if k not in qn.questions],
         "current_version": versions.current().version,
+        "today": dt.date.today(),  # a timing window "ends" or "ended" as of the reading day
     }
 
 
