@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
+from flask_babel import format_datetime
 from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -53,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
         language_names=LANGUAGE_NAMES, language_name=language_name, request_lang=request_lang,
-        format_date=format_date,
+        format_date=format_date, format_datetime=format_datetime,
     )
     from . import cli
 

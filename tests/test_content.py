@@ -56,8 +56,8 @@ def test_the_forbidden_word_checks_can_fail() -> None:
 
 
 def client_texts(qn: Questionnaire) -> Iterator[tuple[str, Text]]:
-    """Every questionnaire text a client can read: steps, questions, choices, and the client
-    text of each rule (the practitioner's text and the sources are not for clients)."""
+    """Every questionnaire text a client can read: steps, questions, choices, the client text
+    of each rule (the practitioner's text and the sources are not for clients), the consent."""
     for step in qn.steps:
         yield f"{step.id}.title", step.title
         if step.intro:
@@ -66,6 +66,10 @@ def client_texts(qn: Questionnaire) -> Iterator[tuple[str, Text]]:
             yield from _question_texts(q)
     for rule in qn.rules:
         yield f"rules.{rule.id}.client", rule.client
+    if qn.consent is not None:  # the consent text the client signs
+        consent = qn.consent
+        for i, text in enumerate((consent.title, *consent.paragraphs, consent.declaration)):
+            yield f"consent[{i}]", text
 
 
 def _question_texts(q: Question) -> Iterator[tuple[str, Text]]:

@@ -568,7 +568,9 @@ def test_submission_json_round_trips_and_has_the_documented_keys(app: Flask) -> 
         "questionnaire_version",
         "answers",
         "flags",
+        "consent",
     )
+    assert data["consent"] is None  # stored here without the wizard: nothing signed
     assert data["clinic"] == "demo"
     assert data["lang"] == "en"
     assert data["questionnaire_version"] == qn_of(app).version

@@ -422,6 +422,9 @@ def export_csv() -> ResponseReturnValue:
             Submission.max_severity,
             Submission.flags,
             Submission.reviewed_at,
+            Submission.consent_version,
+            Submission.consent_name,
+            Submission.consent_signed_at,
             Submission.answers,
         )
         .where(*queries.submission_filters(me.clinic_id, filters))

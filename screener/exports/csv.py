@@ -30,6 +30,9 @@ FIXED_COLUMNS = (
     "max_severity",
     "flags",
     "reviewed_at",
+    "consent_version",
+    "consent_name",
+    "consent_signed_at",
 )
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,6 +91,9 @@ def row_cells(row: Any, ids: Sequence[str], qn: Questionnaire) -> list[str]:
         row.max_severity,
         [f.get("rule", "") for f in row.flags or ()],
         row.reviewed_at,
+        row.consent_version,
+        row.consent_name,
+        row.consent_signed_at,
     ]
     cells = [cell_text(v) for v in fixed] + [
         csv_cell(qn.questions.get(qid), answers.get(qid)) for qid in ids

@@ -6,12 +6,14 @@ Resources are built as plain JSON-ready dicts; the tests validate them with the 
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..questionnaire.consent import svg_document
 from ..questionnaire.model import (
     LANGUAGES,
     AllOf,
@@ -33,6 +35,13 @@ ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemContro
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 BASE_LANG = "en"  # the language of `text` and `display`; others ride in translation extensions
+SIGNATURE = "http://hl7.org/fhir/StructureDefinition/questionnaireresponse-signature"
+# The signature's type: ASTM E1762-95 "Consent Signature" (FHIR's signature-type value set).
+CONSENT_SIGNATURE = {
+    "system": "urn:iso-astm:E1762-95:2013",
+    "code": "1.2.840.10065.1.12.1.7",
+    "display": "Consent Signature",
+}
 
 @dataclass(frozen=True)
 class Urls:
@@ -280,6 +289,30 @@ def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
     return {"url": urls.extension("screening-flag"), "extension": parts}
 
 
+def signature_extension(submission: SubmissionRecord, urls: Urls) -> dict[str, Any] | None:
+    """The client's signed consent as the QuestionnaireResponse signature extension: the typed
+    name as `who`, the time as `when`, the drawing (if any) as SVG `data`, and the version of
+    the consent text signed as an extension of the signature."""
+    if not submission.consent_version or submission.consent_signed_at is None:
+        return None
+    signed = submission.consent_signed_at
+    if signed.tzinfo is None:
+        signed = signed.replace(tzinfo=dt.UTC)
+    value: dict[str, Any] = {
+        "extension": [
+            {"url": urls.extension("consent-version"), "valueString": submission.consent_version}
+        ],
+        "type": [CONSENT_SIGNATURE],
+        "when": signed.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "who": {"display": submission.consent_name or ""},
+    }
+    if submission.consent_signature:
+        svg = svg_document(submission.consent_signature).encode()
+        value["sigFormat"] = "image/svg+xml"
+        value["data"] = base64.b64encode(svg).decode("ascii")
+    return {"url": SIGNATURE, "valueSignature": value}
+
+
 def _response_items(
     qn: Questionnaire, answers: dict[str, Any], urls: Urls
 ) -> Iterator[dict[str, Any]]:
@@ -317,8 +350,10 @@ def questionnaire_response(
         "authored": submitted.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
     flags: Sequence[Flag] = flags_from_json(submission.flags)
-    if flags:
-        resource["extension"] = [_flag_extension(f, urls) for f in flags]
+    signature = signature_extension(submission, urls)
+    extensions = [_flag_extension(f, urls) for f in flags] + ([signature] if signature else [])
+    if extensions:
+        resource["extension"] = extensions
     items = list(_response_items(qn, dict(submission.answers or {}), urls))
     if items:  # FHIR JSON has no empty arrays
         resource["item"] = items

@@ -22,7 +22,15 @@ from ..questionnaire.types import display_answer
 from ..storage import versions
 from ..storage.models import Submission
 from .rules import flags_from_json
-from .summary import client_summary, practitioner_summary
+from .summary import ConsentRecord, client_summary, consent_record, practitioner_summary
+
+
+def signed_consent(submission: Submission, qn: Any) -> ConsentRecord | None:
+    """The consent the submission's client signed, with the text of its questionnaire version."""
+    return consent_record(
+        qn, submission.consent_version, submission.consent_name, submission.consent_signed_at,
+        submission.consent_signature,
+    )
 
 
 def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
@@ -34,6 +42,7 @@ def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
         "submission": submission,
         "screening": client_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
+        "consent": signed_consent(submission, qn),
     }
 
 
@@ -51,6 +60,7 @@ def practitioner_summary_context(submission: Submission, lang: str) -> dict[str,
         "summary": practitioner_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
         "orphans": [(k, v) for k, v in answers.items() if k not in qn.questions],
+        "consent": signed_consent(submission, qn),
         "current_version": versions.current().version,
         "today": dt.date.today(),  # a timing window "ends" or "ended" as of the reading day
     }

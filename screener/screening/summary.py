@@ -10,11 +10,13 @@ questionnaire's `display_answer` (translated, locale dates); `plain_answer` is t
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..questionnaire.model import SEVERITIES, Question, Questionnaire, Rule
+from ..questionnaire.consent import svg_path
+from ..questionnaire.model import SEVERITIES, Consent, Question, Questionnaire, Rule
 from ..questionnaire.types import plain_answer
 from .rules import Flag, Timing
 
@@ -252,4 +254,38 @@ def practitioner_summary(
         goals=rows(GOAL_QUESTIONS),
         other_health=str(other) if other not in (None, "") else None,
         outcome=outcome(flags),
+    )
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """The consent a client signed, as the summaries show it."""
+
+    name: str  # the full name typed as the signature
+    signed_at: dt.datetime
+    version: str  # of the text in the language shown (questionnaire/model.py, Consent)
+    lang: str | None  # that language; None when the submission's questionnaire lacks the text
+    consent: Consent | None  # the text signed (read in `lang`)
+    drawing: str | None  # the drawn signature as an SVG path, when there is one
+
+
+def consent_record(
+    qn: Questionnaire,
+    version: str | None,
+    name: str | None,
+    signed_at: dt.datetime | None,
+    drawing: Mapping[str, Any] | None,
+) -> ConsentRecord | None:
+    """The signed consent of a submission (`qn`: the version it was answered in), or None for
+    a submission sent without one."""
+    if not version or not name or signed_at is None:
+        return None
+    lang = qn.consent.lang_of(version) if qn.consent is not None else None
+    return ConsentRecord(
+        name=name,
+        signed_at=signed_at,
+        version=version,
+        lang=lang,
+        consent=qn.consent if lang is not None else None,
+        drawing=svg_path(dict(drawing)) if drawing else None,
     )

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +27,7 @@ from ..i18n import DEFAULT_LANG, format_date, normalise_lang, request_lang
 from ..notify import notify_new_submission
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
+from ..questionnaire.consent import NAME_MAX, DrawingError, parse_drawing, same_name
 from ..questionnaire.engine import BACK, CONTINUE, REVIEW, START, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..screening import pdf, screen
@@ -309,12 +311,69 @@ def review(token: str) -> ResponseReturnValue:
     missing = first_incomplete_step(draft.answers, draft.lang)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
+    return _render_review(draft)
+
+
+def _render_review(
+    draft: Draft, signed_name: str = "", signature: str = "", errors: dict[str, str] | None = None
+) -> str:
+    """The review page, ending with the consent to sign and the send button; after a send
+    refused for the signature, with what was typed and drawn, and the errors."""
+    qn = questionnaire()
     return render_template(
         "wizard/review.html",
-        sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
+        sections=answer_rows(qn, draft.answers, draft.lang, today()),
         csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
+        consent=qn.consent,
+        signed_name=signed_name,
+        signature=signature,
+        errors=errors or {},
         **_resume_values(draft),
     )
+
+
+def _clean(text: str) -> str:
+    """A typed line as stored: no control characters, trimmed, at most NAME_MAX characters."""
+    kept = "".join(c for c in text if c.isprintable() or c == " ")
+    return " ".join(kept.split())[:NAME_MAX]
+
+
+def _signed_consent(
+    qn: Questionnaire, answers: dict[str, Any], form: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The consent columns of the submission from the posted form, and the errors by field
+    (signed_name, signature): nothing is stored unless there are none."""
+    consent = qn.consent
+    if consent is None:
+        return {}, {}
+    errors: dict[str, str] = {}
+    version = str(form.get("consent_version", ""))
+    typed = _clean(str(form.get("signed_name", "")))
+    full_name = str(answers.get("full_name", ""))
+    if consent.lang_of(version) is None:
+        errors["signed_name"] = _(
+            "The consent text has changed since this page was opened. Read it again below, "
+            "then sign."
+        )
+    elif not typed:
+        errors["signed_name"] = _("Type your full name to sign the consent.")
+    elif "full_name" in qn.questions and not same_name(typed, full_name):
+        errors["signed_name"] = _(
+            "Type your full name as you gave it in your details: %(name)s.", name=full_name
+        )
+    try:
+        drawing = parse_drawing(str(form.get("signature", "")))
+    except DrawingError:
+        drawing = None
+        errors["signature"] = _(
+            "The drawn signature could not be read. Clear it and draw it again, or send "
+            "without it: your typed name is enough."
+        )
+    if errors:
+        return {}, errors
+    return {
+        "consent_version": version, "consent_name": typed, "consent_signature": drawing,
+    }, {}
 
 
 @bp.post("/<slug>/d/<token>/submit")
@@ -332,12 +391,19 @@ def submit(token: str) -> ResponseReturnValue:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     qn, day = questionnaire(), today()
     answers = engine.prune(qn, draft.answers, day)
+    signed, errors = _signed_consent(qn, answers, request.form)
+    if errors:  # what was typed and drawn stays on the page
+        drawn = "" if "signature" in errors else str(request.form.get("signature", ""))
+        return _render_review(draft, _clean(str(request.form.get("signed_name", ""))), drawn,
+                              errors)
     now = utcnow()
+    if signed:
+        signed["consent_signed_at"] = now
     submission = {
         "clinic_id": draft.clinic_id, "answers": answers,
         "flags": [f.to_json() for f in screen(qn, answers, day)],
         "questionnaire_version": qn.version, "lang": draft.lang,
-        "full_name": str(answers.get("full_name", "")), "submitted_at": now,
+        "full_name": str(answers.get("full_name", "")), "submitted_at": now, **signed,
     }
     # The link now shows a summary with health data: it works for DRAFT_DAYS more.
     link_expires_at = now + dt.timedelta(days=current_app.config["DRAFT_DAYS"])
