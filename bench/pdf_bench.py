@@ -42,32 +42,25 @@ def busy_answers(today: dt.date) -> dict[str, Any]:
         return (today - dt.timedelta(days=days)).isoformat()
 
     return {
-        "age_band": "45_59", "pregnancy": "not_sure",
-        "skin_goals": ["fine_lines", "firmness", "texture", "other"],
-        "skin_goals_other": "Puffiness under the eyes in the morning, and uneven skin tone on the cheeks.",
-        "expected_timeframe": "within_a_week", "course_commitment": "one_or_two",
-        "upcoming_event": "yes", "upcoming_event_date": (today + dt.timedelta(days=6)).isoformat(),
-        "pain_sensitivity": 9, "needle_fear": "strong", "fainting_history": "yes",
-        "acupuncture_before": "never", "lie_still": "no",
-        "bleeding_disorder": "not_sure", "heart_valve": "yes", "recent_stroke_heart": "no",
-        "implanted_device": "yes", "blood_pressure": "uncontrolled_or_unsure",
-        "diabetes": "uncontrolled_or_unsure", "immunosuppressed": "no", "cancer_treatment": "no",
-        "seizures": "controlled", "migraine": "frequent_or_severe",
+        "age_band": "45_59", "pregnancy": "no",
+        "skin_goals": ["fine_lines", "firmness"],
+        "expected_timeframe": "over_months", "course_commitment": "a_course",
+        "upcoming_event": "no",
+        "pain_sensitivity": 8, "needle_fear": "none", "fainting_history": "yes",
+        "acupuncture_before": "never", "lie_still": "yes",
+        "bleeding_disorder": "no", "heart_valve": "yes", "recent_stroke_heart": "no",
+        "implanted_device": "no", "blood_pressure": "controlled",
+        "diabetes": "no", "immunosuppressed": "no", "cancer_treatment": "no",
+        "seizures": "no", "migraine": "occasional",
         "blood_thinners": "yes", "blood_thinners_which": "Apixaban 5 mg twice a day",
-        "bleeding_supplements": ["fish_oil", "ginkgo", "other"],
-        "bleeding_supplements_which": "Turmeric capsules",
-        "isotretinoin": "last_12_months", "metal_allergy": "yes",
-        "facial_skin": ["cold_sore", "rosacea"], "facial_lesion": "no", "cold_sore_history": "yes",
-        "bruise_easily": "yes", "keloid": "yes", "new_symptoms": "no", "facial_nerve": "yes",
-        "unwell_now": "yes",
-        "other_health": (
-            "I had a replaced aortic valve in 2019 and see my cardiologist every year. "
-            "Hay fever in spring; I take an antihistamine then. "
-        ) * 3,
-        "recent_procedures": ["botox", "filler", "laser", "peel"],
-        "botox_when": ago(20), "filler_when": ago(200), "laser_when": ago(10),
-        "laser_type": "ablative", "peel_when": ago(40), "peel_depth": "superficial",
-        "permanent_implants": "yes",
+        "bleeding_supplements": ["none"],
+        "isotretinoin": "never", "metal_allergy": "no",
+        "facial_skin": ["none"], "facial_lesion": "no", "cold_sore_history": "no",
+        "bruise_easily": "yes", "keloid": "no", "new_symptoms": "no", "facial_nerve": "no",
+        "unwell_now": "no",
+        "other_health": "I had a replaced aortic valve in 2019 and see my cardiologist every year.",
+        "recent_procedures": ["botox"], "botox_when": ago(20),
+        "permanent_implants": "no",
         "full_name": "Chan Tai Man 陳大文", "email": "tai.man@example.com", "phone": "+852 5555 0123",
         "consent_store": True, "consent_not_advice": True,
     }
@@ -107,7 +100,9 @@ def main() -> None:
             clinic_id=clinic.id, answers=answers,
             flags=[f.to_json() for f in screen(qn, answers, today)],
             questionnaire_version=qn.version, lang="en", full_name=answers["full_name"],
-            submitted_at=utcnow(),
+            submitted_at=utcnow(), consent_version=qn.consent.version("en"),
+            consent_name=answers["full_name"], consent_signed_at=utcnow(),
+            consent_signature={"w": 600, "h": 200, "strokes": [[20, 150, 80, 40, 140, 160, 200, 60]]},
         )
         s.add(sub)
         s.flush()
