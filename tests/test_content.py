@@ -38,8 +38,8 @@ FORBIDDEN_ZH = re.compile(
     r"|比[^。，；]{0,20}(頭髮|髮絲|毛髮)[^。，；]{0,4}(細|幼|薄)"
 )
 # Traditional Chinese: one term per concept (practitioner 醫師, client 求診者, ...).
-RETIRED_ZH = ("醫生", "執業者", "客人", "熱瘡", "皰疹", "薄血", "量度血壓", "起計", "帶同",
-              "坦白說", "謝謝您：", "接觸針具", "答案")
+RETIRED_ZH = ("醫生", "執業者", "從業人員", "客人", "客戶", "熱瘡", "皰疹", "薄血", "量度血壓",
+              "起計", "帶同", "坦白說", "謝謝您：", "接觸針具", "答案")
 
 
 def test_the_forbidden_word_checks_can_fail() -> None:
@@ -246,3 +246,13 @@ def test_progress_and_error_summary_of_every_step(walker: Walker) -> None:
         assert 1 <= summary.count("<li") <= MAX_QUESTIONS_PER_STEP, step.id
         assert walker.post_step(STEP_ANSWERS[step.id]).status_code == 303
     assert walker.url.endswith("/review")
+
+
+def test_the_email_notice_uses_the_same_chinese_terms() -> None:
+    from screener.notify import notice
+
+    body = notice("Demo Clinic", "https://x.example/d/1", "a@x.example", "b@x.example").get_content()
+    chinese = body[body.index("一位"):]
+    assert "醫師" in chinese and "求診者" in chinese
+    for word in RETIRED_ZH:
+        assert word not in chinese, word

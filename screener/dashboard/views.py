@@ -611,7 +611,10 @@ def clinic_settings() -> ResponseReturnValue:
         return redirect(url_for("dashboard.clinic_settings"), code=303)
     status = 422 if request.method == "POST" else 200
     snippets = embed_snippets(clinic, page_base_url(current_app.config))
-    page = render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets)
+    page = render_template(
+        "dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets,
+        email_on=bool(current_app.config.get("SMTP_HOST")),
+    )
     return page, status
 
 

@@ -86,6 +86,7 @@ class Item:
     timing: tuple[TimingRow, ...]
     source: str
     citation: str  # the source's citation, when the current questionnaire still lists it
+    label: str  # the flag's short name (the rule's label, else its id in words)
     # What the client wrote in the free-text questions that follow up an answer behind this
     # flag (which medicine, for the blood-thinner flag): shown beside it, escaped.
     own_words: tuple[Reason, ...] = ()
@@ -180,6 +181,7 @@ def _item(
         timing=tuple(TimingRow(_label(qn, t.question, lang), t) for t in flag.timing),
         source=flag.source,
         citation=source.citation if source is not None else "",
+        label=rule_label(qn, flag.rule, lang),
         own_words=tuple(_reason(qn, qid, answers, lang, describe) for qid in own),
     )
 
