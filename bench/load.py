@@ -255,7 +255,7 @@ def with_cpu(server: Server, database: DatabaseCpu, run: Callable[[], T]) -> tup
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def run_clients(
@@ -409,7 +409,7 @@ def main() -> int:
                 baseline_server.port, half, args.concurrency))
             result, result["cpu"] = with_cpu(
                 product, database_cpu,
-                lambda: run_wizard(product.port, args.clients, args.concurrency, args.seed + r))
+                lambda r=r: run_wizard(product.port, args.clients, args.concurrency, args.seed + r))
             result["floor"], result["floor_cpu"] = with_cpu(
                 floor_server, database_cpu,
                 lambda: run_floor(floor_server.port, args.clients, args.concurrency))

@@ -17,6 +17,7 @@ from .i18n import (
     LANGUAGE_NAMES,
     format_date,
     format_time,
+    language_name,
     locale_selector,
     request_lang,
 )
@@ -52,8 +53,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
-        language_names=LANGUAGE_NAMES, request_lang=request_lang, format_date=format_date,
-        format_time=format_time,
+        language_names=LANGUAGE_NAMES, language_name=language_name, request_lang=request_lang,
+        format_date=format_date, format_time=format_time,
     )
     from . import cli
 

@@ -68,6 +68,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         or "20 per minute;200 per hour",
         "SUBMIT_RATE_LIMIT": os.environ.get("SCREENER_SUBMIT_RATE_LIMIT")
         or "20 per minute;200 per hour",
+        # Clients' PDF copies (a PDF takes a second or two of a worker's time to make).
+        "PDF_RATE_LIMIT": os.environ.get("SCREENER_PDF_RATE_LIMIT")
+        or "10 per minute;60 per hour",
         # The login session exists only under /dashboard: client pages never see a cookie.
         "SESSION_COOKIE_PATH": "/dashboard",
         # Secure also when a request arrives over HTTPS (see auth.SessionInterface).

@@ -9,12 +9,22 @@ from typing import Any
 import flask_babel
 from babel import Locale, dates
 from flask import g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 
 from .questionnaire.model import LANGUAGES
 
 DEFAULT_LANG = "en"
 BABEL_LOCALE = {"en": "en", "zh-Hant": "zh_Hant"}
+# Each language in its own words: the language switch.
 LANGUAGE_NAMES = {"en": "English", "zh-Hant": "繁體中文"}
+# Each language in the reader's words: "answered in English" / 以英文填寫.
+_LANGUAGE_NAMES_TRANSLATED = {"en": _l("English"), "zh-Hant": _l("Traditional Chinese")}
+
+
+def language_name(code: str) -> str:
+    """A language's name in the interface language (the code itself if unknown)."""
+    name = _LANGUAGE_NAMES_TRANSLATED.get(code)
+    return str(name) if name is not None else code
 
 
 def normalise_lang(value: str | None) -> str | None:

@@ -36,10 +36,10 @@ def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMes
         "Read it in the practitioner dashboard (you will be asked to log in):\n"
         f"{link}\n"
         "For the client's privacy this email does not contain any answers.\n\n"
-        f"一位客戶已向 {clinic_name} 提交諮詢問卷。\n"
-        "請登入從業人員控制台查看：\n"  # noqa: RUF001 - Chinese punctuation
+        f"一位求診者已向 {clinic_name} 提交諮詢問卷。\n"
+        "請登入醫師管理介面查看：\n"  # noqa: RUF001 - Chinese punctuation
         f"{link}\n"
-        "為保障客戶私隱，本電郵不包含任何答案。\n"  # noqa: RUF001
+        "為保障求診者私隱，本電郵不包含任何回答。\n"  # noqa: RUF001
     )
     return msg
 

@@ -1,7 +1,9 @@
 # Sourced by scripts/serve and scripts/test: a virtual environment with the project installed.
-# Re-installs only when pyproject.toml changed.
+# Re-installs only when pyproject.toml changed. The Debian packages the PDF copies need come
+# first (scripts/pdf-deps.sh): serving needs them as much as testing does.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/pdf-deps.sh
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then

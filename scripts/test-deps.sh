@@ -2,8 +2,11 @@
 # Debian's chromium (Playwright drives it; its own browser download is not used), a Java runtime
 # for the W3C Nu Html Checker, a small Chinese font (so Traditional Chinese pages are laid out and
 # screenshotted with real glyphs), Redis (the rate-limit store several app servers share),
-# LibreOffice Calc (opens the CSV export to check no cell runs as a formula), and the npm
-# packages of package.json (axe-core, vnu-jar, lforms, the FHIR R4 JSON Schema).
+# LibreOffice Calc (opens the CSV export to check no cell runs as a formula), poppler-utils
+# (pdftotext and pdfinfo read the PDF copies back), and the npm packages of package.json
+# (axe-core, vnu-jar, lforms, the FHIR R4 JSON Schema). What the PDF copies themselves need
+# (Pango, fonts-noto-cjk) comes with every install, in scripts/pdf-deps.sh (sourced by
+# bootstrap.sh).
 set -euo pipefail
 
 missing=()
@@ -13,6 +16,7 @@ command -v java >/dev/null || missing+=(default-jre-headless)
 command -v npm >/dev/null || missing+=(npm)
 command -v redis-server >/dev/null || missing+=(redis-server)  # the shared rate-limit store
 command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)  # opens the CSV export
+command -v pdftotext >/dev/null || missing+=(poppler-utils)  # reads the PDF copies back
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "The tests need: ${missing[*]} (Debian packages). Install them as root." >&2

@@ -13,7 +13,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .conftest import Walker, answers_by_step, csrf_of, future, past
+from .conftest import Walker, answers_by_step, consent_fields, csrf_of, future, past
 
 ACCEPT_LANGUAGE = {"en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8"}
 
@@ -25,6 +25,7 @@ JOURNEY_ANSWERS: dict[str, dict[str, Any]] = answers_by_step(
     pain_sensitivity="8",
     fainting_history="yes",
     blood_thinners="yes",
+    blood_thinners_which="Apixaban",
     bleeding_supplements=["fish_oil"],
     new_symptoms="yes",
     recent_procedures=["botox"],
@@ -60,7 +61,11 @@ def client_pages(
         keep(step_id, client.get(walker.url, headers=extra))
         post_kept(walker.url, {}, f"{step_id}-errors")
         assert walker.post_step(answers).status_code == 303, step_id
-    keep("review", client.get(f"{walker.base}/review", headers=extra))
+    review = client.get(f"{walker.base}/review", headers=extra)
+    keep("review", review)
+    plain = client.get(f"{walker.base}/review")  # not compressed: read for its fields
+    unsigned = {"csrf_token": csrf_of(plain), **consent_fields(plain), "signed_name": ""}
+    keep("review-errors", client.post(f"{walker.base}/submit", data=unsigned, headers=extra))
     assert walker.submit().status_code == 303
     keep("summary", client.get(f"{walker.base}/summary", headers=extra))
     keep("summary-sent-twice", client.get(f"{walker.base}/summary?sent=1", headers=extra))

@@ -11,6 +11,7 @@ import re
 import socket
 from collections.abc import Callable, Iterator
 from functools import cache
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -208,11 +209,33 @@ class Walker:
             self.url = r.headers["Location"]
         return r
 
-    def submit(self) -> TestResponse:
+    def submit(self, signed_name: str | None = None, **extra: str) -> TestResponse:
+        """Send from the review page, signing the consent with the name given in the details
+        step (or `signed_name`)."""
         review = self.client.get(f"{self.base}/review")
         assert review.status_code == 200, review.status_code
-        r = self.client.post(f"{self.base}/submit", data={"csrf_token": csrf_of(review)})
-        return r
+        form = {"csrf_token": csrf_of(review), **consent_fields(review), **extra}
+        if signed_name is not None:
+            form["signed_name"] = signed_name
+        return self.client.post(f"{self.base}/submit", data=form)
+
+
+CONSENT_VERSION_RE = re.compile(r'name="consent_version" value="([0-9a-f]+)"')
+NAME_RE = re.compile(r"<dt>(?:Full name|姓名)</dt>\s*<dd[^>]*>([^<]*)</dd>")
+
+
+def consent_fields(review: TestResponse) -> dict[str, str]:
+    """What signing the consent on a review page posts: its text version and the full name
+    the page shows among the answers (typed as the signature)."""
+    html = review.get_data(as_text=True)
+    version = CONSENT_VERSION_RE.search(html)
+    if version is None:
+        return {}
+    name = NAME_RE.search(html)
+    return {
+        "consent_version": version.group(1),
+        "signed_name": html_unescape(name.group(1)) if name else "",
+    }
 
 
 def past(days: int) -> str:

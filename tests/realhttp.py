@@ -4,6 +4,7 @@ Standard library only, so the benchmark measures the server, not a client librar
 """
 from __future__ import annotations
 
+import html
 import http.client
 import re
 import time
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="csrf_token"')
+CONSENT_RE = re.compile(r'name="consent_version" value="([0-9a-f]+)"')
+NAME_RE = re.compile(r"<dt>(?:Full name|姓名)</dt>\s*<dd[^>]*>([^<]*)</dd>")
 
 
 class HTTPError(AssertionError):
@@ -93,11 +96,11 @@ class HttpWalker:
         review = self.expect(self.request("GET", f"{self.base}/review"), 200, "review")
         m = CSRF_RE.search(review.body)
         assert m, "no csrf token on review"
-        r = self.expect(
-            self.request("POST", f"{self.base}/submit", [("csrf_token", m.group(1) or m.group(2))]),
-            303,
-            "submit",
-        )
+        form = [("csrf_token", m.group(1) or m.group(2))]
+        consent, name = CONSENT_RE.search(review.body), NAME_RE.search(review.body)
+        if consent and name:  # sign the consent with the name given
+            form += [("consent_version", consent.group(1)), ("signed_name", html.unescape(name.group(1)))]
+        r = self.expect(self.request("POST", f"{self.base}/submit", form), 303, "submit")
         self.timings.append(("submit", review.seconds + r.seconds))
         self.url = urllib.parse.urlsplit(r.headers["location"]).path
 

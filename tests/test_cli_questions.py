@@ -151,7 +151,7 @@ def test_schema_shape(schema_output: str) -> None:
     schema = json.loads(schema_output)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object"
-    assert set(schema["properties"]) == {"sources", "steps", "rules"}
+    assert set(schema["properties"]) == {"sources", "consent", "steps", "rules"}
     assert schema["additionalProperties"] is False
     assert schema["required"] == ["steps"]
     defs = schema["$defs"]

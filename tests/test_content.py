@@ -38,8 +38,8 @@ FORBIDDEN_ZH = re.compile(
     r"|比[^。，；]{0,20}(頭髮|髮絲|毛髮)[^。，；]{0,4}(細|幼|薄)"
 )
 # Traditional Chinese: one term per concept (practitioner 醫師, client 求診者, ...).
-RETIRED_ZH = ("醫生", "執業者", "客人", "熱瘡", "皰疹", "薄血", "量度血壓", "起計", "帶同",
-              "坦白說", "謝謝您：", "接觸針具", "答案")
+RETIRED_ZH = ("醫生", "執業者", "從業人員", "客人", "客戶", "熱瘡", "皰疹", "薄血", "量度血壓",
+              "起計", "帶同", "坦白說", "謝謝您：", "接觸針具", "答案")
 
 
 def test_the_forbidden_word_checks_can_fail() -> None:
@@ -56,8 +56,8 @@ def test_the_forbidden_word_checks_can_fail() -> None:
 
 
 def client_texts(qn: Questionnaire) -> Iterator[tuple[str, Text]]:
-    """Every questionnaire text a client can read: steps, questions, choices, and the client
-    text of each rule (the practitioner's text and the sources are not for clients)."""
+    """Every questionnaire text a client can read: steps, questions, choices, the client text
+    of each rule (the practitioner's text and the sources are not for clients), the consent."""
     for step in qn.steps:
         yield f"{step.id}.title", step.title
         if step.intro:
@@ -66,6 +66,10 @@ def client_texts(qn: Questionnaire) -> Iterator[tuple[str, Text]]:
             yield from _question_texts(q)
     for rule in qn.rules:
         yield f"rules.{rule.id}.client", rule.client
+    if qn.consent is not None:  # the consent text the client signs
+        consent = qn.consent
+        for i, text in enumerate((consent.title, *consent.paragraphs, consent.declaration)):
+            yield f"consent[{i}]", text
 
 
 def _question_texts(q: Question) -> Iterator[tuple[str, Text]]:
@@ -242,3 +246,13 @@ def test_progress_and_error_summary_of_every_step(walker: Walker) -> None:
         assert 1 <= summary.count("<li") <= MAX_QUESTIONS_PER_STEP, step.id
         assert walker.post_step(STEP_ANSWERS[step.id]).status_code == 303
     assert walker.url.endswith("/review")
+
+
+def test_the_email_notice_uses_the_same_chinese_terms() -> None:
+    from screener.notify import notice
+
+    body = notice("Demo Clinic", "https://x.example/d/1", "a@x.example", "b@x.example").get_content()
+    chinese = body[body.index("一位"):]
+    assert "醫師" in chinese and "求診者" in chinese
+    for word in RETIRED_ZH:
+        assert word not in chinese, word

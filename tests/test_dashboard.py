@@ -678,3 +678,65 @@ def test_clinic_settings_show_the_embed_snippets(
         s.execute(update(Clinic).where(Clinic.id == clinics["demo"]).values(allowed_origins=[]))
     page = admin.get("/dashboard/admin/clinic").get_data(as_text=True)
     assert "&lt;iframe" not in page and "Websites allowed to embed the questionnaire" in page
+
+
+def test_the_list_names_the_red_flags_in_the_readers_language(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    add_submission(
+        app, clinics["demo"], {"age_band": "under_18", "pregnancy": "yes", "keloid": "yes"}
+    )
+    client = logged_in("pa@example.com")
+    en = re.sub(r"\s+", " ", text(client.get("/dashboard/")))
+    assert "Red flag: Under 18, Pregnancy</span>" in en
+    assert "Discuss: 1</span>" in en
+    zh = re.sub(r"\s+", " ", text(client.get("/dashboard/?lang=zh-Hant")))
+    assert "未滿 18 歲、懷孕</span>" in zh
+
+
+# A walk through the dashboard in both languages ----------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_dashboard_pages_leave_out_the_clients_footer(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient], lang: str
+) -> None:
+    sub_id = add_submission(app, clinics["demo"])
+    admin = logged_in("admin@example.com")
+    footer = 'class="site-footer"'
+    for path in ("/", f"/submissions/{sub_id}", "/admin/clinic", "/account", "/admin/audit",
+                 "/submissions/999999"):
+        assert footer not in text(admin.get(f"/dashboard{path}?lang={lang}")), path
+    assert footer not in text(app.test_client().get("/dashboard/login"))
+    assert footer in text(app.test_client().get("/c/demo/"))  # the clients' pages keep it
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_login_page_says_how_an_admin_resets_a_forgotten_password(app: Flask, lang: str) -> None:
+    html = text(app.test_client().get(f"/dashboard/login?lang={lang}"))
+    assert "flask --app screener set-password" in html
+    assert ("An admin who forgot theirs" if lang == "en" else "管理員忘記自己的密碼時") in html
+
+
+def test_clinic_settings_say_when_email_notices_are_off(
+    app: Flask, logged_in: Callable[[str], FlaskClient]
+) -> None:
+    admin = logged_in("admin@example.com")
+    assert app.config["SMTP_HOST"] is None
+    html = text(admin.get("/dashboard/admin/clinic"))
+    assert 'id="email-off"' in html and "SCREENER_SMTP_HOST" in html
+    zh = text(admin.get("/dashboard/admin/clinic?lang=zh-Hant"))
+    assert "電子郵件通知已關閉" in zh
+    app.config["SMTP_HOST"] = "127.0.0.1"
+    assert 'id="email-off"' not in text(admin.get("/dashboard/admin/clinic"))
+
+
+def test_embed_snippets_have_copy_buttons(
+    app: Flask, logged_in: Callable[[str], FlaskClient]
+) -> None:
+    html = text(logged_in("admin@example.com").get("/dashboard/admin/clinic"))
+    for target in ("snippet-script", "snippet-iframe"):
+        assert f'<code id="{target}">' in html
+        # Shown by dashboard.js where the browser can copy; hidden without script.
+        assert re.search(rf'<button type="button" class="button secondary" data-copy="{target}"[^>]*hidden>', html)
+    assert re.search(r'<script src="/static/dashboard\.js\?v=[0-9a-f]+" defer>', html)

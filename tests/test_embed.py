@@ -19,7 +19,7 @@ from screener.extensions import db
 from screener.security import frame_origins, normalise_origin
 from screener.storage.models import Clinic
 
-from .conftest import STEP_ANSWERS, Walker, csrf_of
+from .conftest import STEP_ANSWERS, Walker, consent_fields, csrf_of
 
 HOST = "http://localhost:5001"  # the demo clinic's allowed origin (tests/conftest.py)
 
@@ -270,7 +270,7 @@ def test_only_the_submitting_request_marks_the_summary(
 ) -> None:
     walker = embed_walk()
     review = client.get(f"{walker.base}/review?host={HOST}")
-    first = client.post(f"{walker.base}/submit?host={HOST}", data={"csrf_token": csrf_of(review)})
+    first = client.post(f"{walker.base}/submit?host={HOST}", data={"csrf_token": csrf_of(review), **consent_fields(review)})
     assert first.status_code == 303
     assert query(first.headers["Location"]) == {"done": ["1"], "host": [HOST]}
     page = client.get(first.headers["Location"]).get_data(as_text=True)
@@ -303,7 +303,7 @@ def test_the_embedded_walk_sets_and_needs_no_cookie(
 ) -> None:
     walker = embed_walk()
     review = client.get(walker.url)
-    r = client.post(f"{walker.base}/submit?host={HOST}", data={"csrf_token": csrf_of(review)})
+    r = client.post(f"{walker.base}/submit?host={HOST}", data={"csrf_token": csrf_of(review), **consent_fields(review)})
     assert "Set-Cookie" not in review.headers and "Set-Cookie" not in r.headers
     r = client.get(r.headers["Location"])
     assert r.status_code == 200

@@ -50,6 +50,7 @@ def fake_submission(qn: Questionnaire, answers: dict[str, Any], sid: int = 7) ->
         questionnaire_version=qn.version,
         answers=answers,
         flags=[f.to_json() for f in screen(qn, answers, TODAY)],
+        consent_version=None, consent_name=None, consent_signed_at=None, consent_signature=None,
     )
 
 
@@ -429,6 +430,7 @@ def test_csv_is_written_in_pieces(qn: Questionnaire) -> None:
             max_severity=None,
             flags=[],
             reviewed_at=None,
+            consent_version=None, consent_name=None, consent_signed_at=None,
             answers={"full_name": f"n{i}"},
         )
         for i in range(CHUNK_ROWS * 2 + 3)

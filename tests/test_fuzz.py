@@ -14,7 +14,15 @@ from werkzeug.datastructures import MultiDict
 from screener.i18n import LANGUAGE_NAMES
 from screener.questionnaire.model import TEXT_TYPES, Questionnaire
 
-from .conftest import STEP_ANSWERS, Walker, assert_valid_answer, csrf_of, drafts, submissions
+from .conftest import (
+    STEP_ANSWERS,
+    Walker,
+    assert_valid_answer,
+    consent_fields,
+    csrf_of,
+    drafts,
+    submissions,
+)
 
 FUZZ = settings(
     max_examples=40,
@@ -131,26 +139,36 @@ def test_arbitrary_posts_to_submit(client: FlaskClient, app: Flask, session: Any
     review = client.get(f"{walker.base}/review")
     assert review.status_code == 200
     token = csrf_of(review)
+    signature = consent_fields(review)
 
     done = False
 
     @FUZZ
-    @given(data=form_data(["csrf_token", "lang"]), keep_csrf=st.booleans())
-    def fuzz(data: MultiDict[str, str], keep_csrf: bool) -> None:
+    @given(
+        data=form_data(["csrf_token", "lang", "consent_version", "signed_name", "signature"]),
+        keep_csrf=st.booleans(), sign=st.booleans(),
+    )
+    def fuzz(data: MultiDict[str, str], keep_csrf: bool, sign: bool) -> None:
         nonlocal done
         if keep_csrf:
             data.setlist("csrf_token", [token])
+        if sign:  # the consent signed with the name given, nothing drawn
+            for name, value in signature.items():
+                data.setlist(name, [value])
+            data.poplist("signature")
         sent = data.get("csrf_token") == token  # the first value is the one read
         r = client.post(f"{walker.base}/submit", data=data)
-        # Refused without the draft's token until submitted; afterwards a re-sent form (a
-        # double click) is sent to the summary, token or not.
-        assert r.status_code == (303 if sent or done else 400), (r.status_code, sent, done)
-        done = done or sent
+        # Refused without the draft's token until submitted; with it, the review page again
+        # until the consent is signed; afterwards a re-sent form (a double click) is sent to
+        # the summary, token or not.
+        expected = 303 if done or (sent and sign) else 200 if sent else 400
+        assert r.status_code == expected, (r.status_code, sent, sign, done)
+        done = done or (sent and sign)
         assert len(submissions(session)) == (1 if done else 0)
         check_stored(app, session)
 
     fuzz()
-    client.post(f"{walker.base}/submit", data={"csrf_token": token})
+    client.post(f"{walker.base}/submit", data={"csrf_token": token, **signature})
     assert len(submissions(session)) == 1
     check_stored(app, session)
 

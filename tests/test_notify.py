@@ -22,7 +22,15 @@ from screener.config import ConfigError
 from screener.extensions import db
 from screener.storage.models import Clinic
 
-from .conftest import STEP_ANSWERS, Walker, answers_by_step, csrf_of, free_port, submissions
+from .conftest import (
+    STEP_ANSWERS,
+    Walker,
+    answers_by_step,
+    consent_fields,
+    csrf_of,
+    free_port,
+    submissions,
+)
 
 
 class Inbox:
@@ -147,7 +155,7 @@ def test_notice_link_never_follows_the_request_host(
         review = client.get(f"{w.base}/review", headers={"Host": "evil.example"})
         r = client.post(
             f"{w.base}/submit", headers={"Host": "evil.example"},
-            data={"csrf_token": csrf_of(review)},
+            data={"csrf_token": csrf_of(review), **consent_fields(review)},
         )
         assert r.status_code == 303
     deliver(mail_app)

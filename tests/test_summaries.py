@@ -418,14 +418,19 @@ def test_practitioner_summary_puts_red_flags_before_discuss_items(
     assert str(escape(rule.client.en)) not in html
 
 
-def test_practitioner_summary_fainting_means_first_treatment_lying_down(
+def test_practitioner_summary_fainting_means_first_treatment_lying_down_said_once(
     practitioner_html: Callable[..., str],
 ) -> None:
-    html = practitioner_html({**BASE, "fainting_history": "yes"})
+    html = practitioner_html({**BASE, "fainting_history": "yes", "acupuncture_before": "never"})
+    discuss = html[html.index('id="discuss"') : html.index('id="timing"')]
+    assert 'id="flag-fainting_history"' in discuss
+    # Each piece of advice once: the flag says it; the comfort profile only lists the answers.
+    assert html.count("Give the first treatment lying down") == 1
+    assert html.count("lying down") == 2  # the fainting flag, the first-timer flag
+    assert html.count("Explain the procedure beforehand") == 1
     comfort = html[html.index('id="comfort"') : html.index('id="goals"')]
-    assert "comfort-fainting" in comfort
-    assert "first treatment lying down" in comfort
-    assert 'id="flag-fainting_history"' in html[html.index('id="discuss"') : html.index('id="timing"')]
+    assert "Give the first treatment lying down" not in comfort
+    assert 'id="flag-first_timer"' in comfort
 
 
 def test_practitioner_summary_without_fainting_has_no_lying_down_note(
@@ -433,7 +438,6 @@ def test_practitioner_summary_without_fainting_has_no_lying_down_note(
 ) -> None:
     html = practitioner_html(BASE)
     assert "lying down" not in html
-    assert "comfort-fainting" not in html
 
 
 def test_practitioner_summary_comfort_profile_and_first_timer(
@@ -441,10 +445,60 @@ def test_practitioner_summary_comfort_profile_and_first_timer(
 ) -> None:
     html = practitioner_html({**BASE, "acupuncture_before": "never", "pain_sensitivity": 8, "needle_fear": "strong"})
     comfort = html[html.index('id="comfort"') : html.index('id="goals"')]
-    assert "comfort-first-timer" in comfort
+    assert 'id="flag-first_timer"' in comfort and 'id="flag-pain_sensitive"' in comfort
     assert "8 out of 10" in comfort
-    assert "Sensitive to pain: finest facial needles" in comfort
+    assert html.count("finest facial needles") <= 1  # the pain flag's own words, once
     assert 'id="flag-needle_fear_strong"' in html[html.index('id="discuss"') : html.index('id="timing"')]
+    assert html.count("Strong fear of needles") == 1
+
+
+def test_practitioner_summary_top_shows_name_age_and_contacts(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html(
+        {**BASE, "age_band": "45_59", "email": "mei@example.com", "phone": "+852 5555 0123"}
+    )
+    top = squash(html[html.index("<h1") : html.index('id="red-flags"')])
+    assert "Mei Chen" in top and "45 to 59" in top
+    assert '<a href="mailto:mei@example.com">mei@example.com</a>' in top
+    assert '<a href="tel:+85255550123">+852 5555 0123</a>' in top
+
+
+def test_free_text_sits_beside_the_flag_it_explains(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html(
+        {**BASE, "blood_thinners": "yes", "blood_thinners_which": f"Apixaban {XSS}"}
+    )
+    start = html.index('id="flag-blood_thinners"')
+    flag = html[start : html.index("</li>", start)]
+    assert "Which medicine, if you know?" in flag
+    assert "Apixaban &lt;script&gt;alert(1)&lt;/script&gt;" in flag
+    assert XSS not in html
+
+
+def test_timing_line_reads_as_of_the_reading_day(app: Flask) -> None:
+    """A window still open when the client sent the answers but closed since says "ended"."""
+    sent = dt.date.today() - dt.timedelta(days=100)
+    when = sent - dt.timedelta(days=10)
+    ends = when + dt.timedelta(days=90)
+    qn = qn_of(app)
+    answers = {**BASE, "recent_procedures": ["filler"], "filler_when": when.isoformat()}
+    flags = [f.to_json() for f in screen(qn, prune(qn, answers, sent), sent)]
+    assert [f["rule"] for f in flags] == ["filler_recent"]
+    store(app, prune(qn, answers, sent), old=(flags, qn.version))
+    with app.test_request_context():
+        html = squash(render_practitioner_summary(the_submission(), "en"))
+        zh = squash(render_practitioner_summary(the_submission(), "zh-Hant"))
+    assert f"Window: 90 days; it ended on {ends:%B} {ends.day}, {ends.year}." in html
+    assert f"等候期：90 天；已於 {ends.year}年{ends.month}月{ends.day}日 屆滿。" in zh
+
+
+def test_the_language_answered_in_is_named_in_the_readers_language(
+    practitioner_html: Callable[..., str],
+) -> None:
+    html = practitioner_html(BASE, lang="zh-Hant")
+    assert "以英文填寫" in html and "English" not in html[html.index("<main") :]
 
 
 def test_practitioner_summary_shows_timing_dates(practitioner_html: Callable[..., str]) -> None:
@@ -474,9 +528,10 @@ def test_practitioner_summary_shows_goals_and_escapes_free_text(
     assert XSS not in html
     assert "<script>" not in html
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
-    goals = html[html.index('id="goals"') : html.index('id="other-health"')]
+    goals = html[html.index('id="goals"') : html.index('id="all-answers"')]
     assert escaped in goals
-    assert escaped in html[html.index('id="other-health"') : html.index('id="all-answers"')]
+    # The client's other health information comes before the comfort profile and the goals.
+    assert escaped in html[html.index('id="other-health"') : html.index('id="comfort"')]
     assert escaped in html[: html.index('id="red-flags"')]  # the name in the heading
     assert "Firmness, Something else" in goals
 
@@ -517,7 +572,9 @@ def test_submission_json_round_trips_and_has_the_documented_keys(app: Flask) -> 
         "appointment_id",
         "previous_id",
         "rechecked",
+        "consent",
     )
+    assert data["consent"] is None  # stored here without the wizard: nothing signed
     assert data["clinic"] == "demo"
     assert data["lang"] == "en"
     assert data["questionnaire_version"] == qn_of(app).version
@@ -643,7 +700,8 @@ def test_an_old_submission_with_pain_tolerance_still_reads(
         assert f'id="flag-{flag["rule"]}"' in html
     with app.test_request_context():
         practitioner = render_practitioner_summary(the_submission(), lang)
-    assert "comfort-pain" in practitioner  # the stored comfort flag read pain_tolerance
+    comfort = practitioner[practitioner.index('id="comfort"') : practitioner.index('id="goals"')]
+    assert 'id="flag-low_pain_tolerance"' in comfort  # the stored comfort flag
     orphans = practitioner[practitioner.index('id="all-answers"') :]
     assert "<code>pain_tolerance</code>" in orphans
     assert '<dd class="answer-value">2</dd>' in orphans

@@ -42,7 +42,7 @@ def page(client: FlaskClient, url: str) -> str:
 def cells(html: str) -> list[str]:
     """The submitted-at cells of the submission list, in page order (CLDR writes a narrow
     no-break space before AM and PM: a plain space here)."""
-    found = re.findall(r"<tr class=\"severity-[a-z_]+\">\s*<td>([^<]*)</td>", html)
+    found = re.findall(r"<tr class=\"severity-[a-z_]+\">\s*<td[^>]*>([^<]*)</td>", html)
     return [cell.replace("\u202f", " ") for cell in found]
 
 

@@ -17,6 +17,7 @@ from .conftest import (
     STEP_ANSWERS,
     TEST_SECRET,
     Walker,
+    consent_fields,
     csrf_of,
     drafts,
     future,
@@ -376,9 +377,9 @@ def test_resume_page_says_how_long_the_draft_is_kept(walker: Walker, session: An
 def test_double_submit_makes_one_submission(walk: Callable[..., Walker], session: Any) -> None:
     w = walk()
     review = w.get(f"{w.base}/review")
-    token = csrf_of(review)
-    first = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
-    second = w.client.post(f"{w.base}/submit", data={"csrf_token": token})
+    data = {"csrf_token": csrf_of(review), **consent_fields(review)}
+    first = w.client.post(f"{w.base}/submit", data=data)
+    second = w.client.post(f"{w.base}/submit", data=data)
     assert first.status_code == 303 and second.status_code == 303
     assert first.headers["Location"].endswith("/summary")
     assert second.headers["Location"].endswith("/summary?sent=1")  # "sent on <date>"

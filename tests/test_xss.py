@@ -27,6 +27,10 @@ def walk_with_payloads(client: FlaskClient) -> Walker:
     free_text = {
         "goals": {"skin_goals": ["other"], "skin_goals_other": PAYLOAD},
         step_of("other_health"): {"other_health": f"{FORMULA}\n{PAYLOAD}"},
+        "medicines": {
+            "blood_thinners": "yes", "blood_thinners_which": PAYLOAD,
+            "bleeding_supplements": ["other"], "bleeding_supplements_which": PAYLOAD,
+        },
         "details": {"full_name": f"Mei {PAYLOAD}"},
     }
     for step_id, answers in STEP_ANSWERS.items():
@@ -48,7 +52,10 @@ def test_payloads_are_inert_in_every_output(
     qn = app.extensions["questionnaire"]
     w = walk_with_payloads(client)
     # Every free-text question of the questionnaire got a payload (a new one must be added here).
-    texted = {"skin_goals_other", "other_health", "full_name"}
+    texted = {
+        "skin_goals_other", "other_health", "full_name", "blood_thinners_which",
+        "bleeding_supplements_which",
+    }
     assert {q.id for q in qn.questions.values() if q.type in {"text", "textarea"}} == texted
     assert {q.id for q in qn.questions.values() if q.type in TEXT_TYPES} - texted == {"email", "phone"}
 

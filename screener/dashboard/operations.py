@@ -213,6 +213,14 @@ def record_access(
         audit.record(s, action, by=me, submission_id=submission_id, detail=detail)
 
 
+def client_copy_downloaded(sub: Submission) -> None:
+    """The client downloaded the PDF copy of their summary (by their private link)."""
+    with db.transaction() as s:
+        audit.record(
+            s, "client_pdf", clinic_id=sub.clinic_id, actor="", submission_id=sub.id
+        )
+
+
 # Changing submissions --------------------------------------------------------------------------
 
 

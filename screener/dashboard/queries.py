@@ -173,6 +173,7 @@ def submission_page(
             Submission.submitted_at.label("at"),
             Submission.full_name,
             Submission.lang,
+            Submission.questionnaire_version,
             Submission.max_severity,
             Submission.flags,
             Submission.reviewed_at,

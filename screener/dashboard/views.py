@@ -38,9 +38,10 @@ from ..exports import fhir
 from ..exports.csv import stream_csv
 from ..extensions import db, limiter
 from ..i18n import format_time, normalise_lang, request_lang, request_zone, zone_label
-from ..questionnaire.model import SEVERITIES
-from ..screening import submission_json
+from ..questionnaire.model import SEVERITIES, Questionnaire
+from ..screening import pdf, submission_json
 from ..screening.render import practitioner_summary_context
+from ..screening.summary import rule_label
 from ..storage import versions
 from ..storage.models import (
     ROLES,
@@ -243,6 +244,19 @@ def _flag_counts(flags: Any) -> list[tuple[str, int]]:
     return [(s, counted[s]) for s in SEVERITIES if counted[s]]
 
 
+def _red_flag_names(row: Any, questionnaires: dict[str, Questionnaire]) -> list[str]:
+    """The short names of a listed submission's red flags, from the questionnaire version it
+    was answered in (rules' `label`)."""
+    version = row.questionnaire_version
+    if version not in questionnaires:
+        questionnaires[version] = versions.answered_in(version)
+    return [
+        rule_label(questionnaires[version], str(f.get("rule", "")), g.lang)
+        for f in row.flags or ()
+        if isinstance(f, dict) and f.get("severity") == "red_flag"
+    ]
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     me = current_practitioner()
@@ -256,11 +270,15 @@ def index() -> ResponseReturnValue:
         after=queries.Cursor.decode(request.args.get("after")),
     )
     args = _filter_args(form)
+    questionnaires: dict[str, Questionnaire] = {}
     return render_template(
         "dashboard/index.html",
         form=form,
         page=page,
-        rows=[(row, _flag_counts(row.flags)) for row in page.rows],
+        rows=[
+            (row, _flag_counts(row.flags), _red_flag_names(row, questionnaires))
+            for row in page.rows
+        ],
         counts=queries.counts(db.session, me.clinic_id),
         args=args,
         paged="before" in request.args or "after" in request.args,
@@ -356,6 +374,40 @@ def export_fhir(submission_id: int) -> ResponseReturnValue:
     )
 
 
+def pdf_download(body: bytes, filename: str) -> Response:
+    """A PDF as a download (the file name carries no health data: see pdf.pdf_filename)."""
+    response = current_app.response_class(body, mimetype=pdf.PDF_MIMETYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _pdf_or_503(make: Any, sub: Submission, lang: str) -> bytes:
+    try:
+        return make(sub, lang)  # type: ignore[no-any-return]
+    except pdf.PdfUnavailable:
+        current_app.logger.exception("PDF copies are not available on this server")
+        abort(503)
+
+
+@bp.get("/submissions/<id:submission_id>.pdf")
+def export_pdf(submission_id: int) -> ResponseReturnValue:
+    """The practitioner summary as PDF, in the reader's language."""
+    sub = _submission_or_404(submission_id)
+    body = _pdf_or_503(pdf.practitioner_pdf, sub, g.lang)
+    _audit("export_pdf", sub.id, detail={"lang": g.lang})
+    return pdf_download(body, pdf.pdf_filename("practitioner-summary", sub))
+
+
+@bp.get("/submissions/<id:submission_id>/client-copy.pdf")
+def export_client_pdf(submission_id: int) -> ResponseReturnValue:
+    """The client's copy of their summary as PDF, in the language they answered in (to hand or
+    send to the client)."""
+    sub = _submission_or_404(submission_id)
+    body = _pdf_or_503(pdf.client_pdf, sub, sub.lang)
+    _audit("export_client_pdf", sub.id, detail={"lang": sub.lang})
+    return pdf_download(body, pdf.pdf_filename("summary", sub))
+
+
 @bp.get("/questionnaire.fhir.json")
 def export_questionnaire() -> ResponseReturnValue:
     """The current questionnaire, or with ?version= any version stored (what a response's
@@ -390,6 +442,9 @@ def export_csv() -> ResponseReturnValue:
             Submission.reviewed_at,
             Submission.client_id,
             Submission.appointment_id,
+            Submission.consent_version,
+            Submission.consent_name,
+            Submission.consent_signed_at,
             Submission.answers,
         )
         .where(*queries.submission_filters(me.clinic_id, filters))
@@ -578,7 +633,10 @@ def clinic_settings() -> ResponseReturnValue:
         return redirect(url_for("dashboard.clinic_settings"), code=303)
     status = 422 if request.method == "POST" else 200
     snippets = embed_snippets(clinic, page_base_url(current_app.config))
-    page = render_template("dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets)
+    page = render_template(
+        "dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets,
+        email_on=bool(current_app.config.get("SMTP_HOST")),
+    )
     return page, status
 
 

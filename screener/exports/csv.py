@@ -32,6 +32,9 @@ FIXED_COLUMNS = (
     "reviewed_at",
     "client_id",
     "appointment_id",
+    "consent_version",
+    "consent_name",
+    "consent_signed_at",
 )
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -92,6 +95,9 @@ def row_cells(row: Any, ids: Sequence[str], qn: Questionnaire) -> list[str]:
         row.reviewed_at,
         getattr(row, "client_id", None),
         getattr(row, "appointment_id", None),
+        row.consent_version,
+        row.consent_name,
+        row.consent_signed_at,
     ]
     cells = [cell_text(v) for v in fixed] + [
         csv_cell(qn.questions.get(qid), answers.get(qid)) for qid in ids

@@ -8,6 +8,7 @@ Resources are built as plain JSON-ready dicts; the tests validate them with the 
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from ..config import public_base_url
+from ..questionnaire.consent import svg_document
 from ..questionnaire.model import (
     LANGUAGES,
     AllOf,
@@ -46,6 +48,13 @@ TITLES = {
     "zh-Hant": "面部針灸諮詢問卷",
 }
 XHTML = "http://www.w3.org/1999/xhtml"
+SIGNATURE = "http://hl7.org/fhir/StructureDefinition/questionnaireresponse-signature"
+# The signature's type: ASTM E1762-95 "Consent Signature" (FHIR's signature-type value set).
+CONSENT_SIGNATURE = {
+    "system": "urn:iso-astm:E1762-95:2013",
+    "code": "1.2.840.10065.1.12.1.7",
+    "display": "Consent Signature",
+}
 
 @dataclass(frozen=True)
 class Urls:
@@ -394,6 +403,30 @@ def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
     return {"url": urls.extension("screening-flag"), "extension": parts}
 
 
+def signature_extension(submission: SubmissionRecord, urls: Urls) -> dict[str, Any] | None:
+    """The client's signed consent as the QuestionnaireResponse signature extension: the typed
+    name as `who`, the time as `when`, the drawing (if any) as SVG `data`, and the version of
+    the consent text signed as an extension of the signature."""
+    if not submission.consent_version or submission.consent_signed_at is None:
+        return None
+    signed = submission.consent_signed_at
+    if signed.tzinfo is None:
+        signed = signed.replace(tzinfo=dt.UTC)
+    value: dict[str, Any] = {
+        "extension": [
+            {"url": urls.extension("consent-version"), "valueString": submission.consent_version}
+        ],
+        "type": [CONSENT_SIGNATURE],
+        "when": signed.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "who": {"display": submission.consent_name or ""},
+    }
+    if submission.consent_signature:
+        svg = svg_document(submission.consent_signature).encode()
+        value["sigFormat"] = "image/svg+xml"
+        value["data"] = base64.b64encode(svg).decode("ascii")
+    return {"url": SIGNATURE, "valueSignature": value}
+
+
 def _response_items(
     qn: Questionnaire, answers: dict[str, Any], urls: Urls, lang: str
 ) -> Iterator[dict[str, Any]]:
@@ -442,6 +475,9 @@ def questionnaire_response(
             "display": client.full_name,
         }
     extensions = [_flag_extension(f, urls) for f in flags]
+    signature = signature_extension(submission, urls)
+    if signature:
+        extensions.append(signature)
     appointment_id = getattr(submission, "appointment_id", None)
     if appointment_id is not None:
         extensions.append({

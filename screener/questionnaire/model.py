@@ -6,6 +6,7 @@ source keys, operator/type fit) are checked by the loader, which knows the whole
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -231,6 +232,7 @@ class Source(_Frozen):
 
 class Rule(_Frozen):
     id: Identifier
+    label: Text | None = None  # a short name for lists (the dashboard's): a few words
     severity: Severity
     when: Condition
     source: str
@@ -238,10 +240,36 @@ class Rule(_Frozen):
     practitioner: Text
 
 
+class Consent(_Frozen):
+    """The clinic's consent text for the treatment, which the client signs before sending.
+
+    Its version in a language is the hash of its text in that language (`text`): what a
+    submission records, with the typed name and the time, so the exact words signed are known.
+    """
+
+    title: Text
+    paragraphs: Annotated[tuple[Text, ...], Field(min_length=1)]
+    declaration: Text  # what signing says ("I have read ... and agree ...")
+
+    def text(self, lang: str) -> str:
+        """The whole text in `lang`: title, paragraphs and declaration, a blank line between."""
+        parts = [self.title, *self.paragraphs, self.declaration]
+        return "\n\n".join(part.get(lang) for part in parts)
+
+    def version(self, lang: str) -> str:
+        """The version of the text in `lang`: the first 12 hex digits of its SHA-256."""
+        return hashlib.sha256(self.text(lang).encode("utf-8")).hexdigest()[:12]
+
+    def lang_of(self, version: str) -> str | None:
+        """The language whose text has this version, or None."""
+        return next((lang for lang in LANGUAGES if self.version(lang) == version), None)
+
+
 class QuestionnaireDoc(_Frozen):
     """The file as written: the shape the JSON Schema describes."""
 
     sources: tuple[Source, ...] = ()
+    consent: Consent | None = None  # without one, clients send without signing
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
     rules: tuple[Rule, ...] = ()
 
@@ -271,6 +299,10 @@ class Questionnaire:
     @property
     def sources(self) -> tuple[Source, ...]:
         return self.doc.sources
+
+    @property
+    def consent(self) -> Consent | None:
+        return self.doc.consent
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.doc.steps if s.id == step_id), None)

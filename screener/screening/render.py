@@ -1,4 +1,5 @@
-"""Rendering helpers for the two summaries: the only module of this package that uses Flask.
+"""Rendering helpers for the two summaries: the only modules of this package that use Flask are
+this one and `pdf` (the PDF copies, made from the same templates).
 
 The data comes from the pure `summary` module, built from the flags stored with the submission;
 answers are put in words by the questionnaire's `display_answer` (translated, dates in the
@@ -6,6 +7,9 @@ locale), with the questionnaire version the submission was answered in (storage/
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import g, render_template
@@ -19,7 +23,22 @@ from ..questionnaire.types import display_answer
 from ..storage import versions
 from ..storage.models import Submission
 from .rules import Flag, flags_from_json
-from .summary import check_changes, client_summary, new_rules, practitioner_summary
+from .summary import (
+    ConsentRecord,
+    check_changes,
+    client_summary,
+    consent_record,
+    new_rules,
+    practitioner_summary,
+)
+
+
+def signed_consent(submission: Submission, qn: Any) -> ConsentRecord | None:
+    """The consent the submission's client signed, with the text of its questionnaire version."""
+    return consent_record(
+        qn, submission.consent_version, submission.consent_name, submission.consent_signed_at,
+        submission.consent_signature,
+    )
 
 
 def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
@@ -28,8 +47,10 @@ def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
     flags = flags_from_json(submission.flags)
     answers = submission.answers or {}
     return {
+        "submission": submission,
         "screening": client_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
+        "consent": signed_consent(submission, qn),
     }
 
 
@@ -48,15 +69,16 @@ def practitioner_summary_context(submission: Submission, lang: str) -> dict[str,
         "summary": practitioner_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
         "orphans": [(k, v) for k, v in answers.items() if k not in qn.questions],
+        "consent": signed_consent(submission, qn),
         "current_version": versions.current().version,
+        "today": dt.date.today(),  # a timing window "ends" or "ended" as of the reading day
     }
 
 
-def render_practitioner_summary(submission: Submission, lang: str) -> str:
-    """The practitioner summary of a submission as HTML, in the reader's language `lang`.
-
-    Needs a request context. The caller (the dashboard) is responsible for access control.
-    """
+@contextmanager
+def reading_in(submission: Submission, lang: str) -> Iterator[str]:
+    """Render for a reader of `lang` (any other: English): the interface language, the locale
+    of dates and the clinic of the page, put back afterwards. Yields the language used."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANG
     had_lang, old_lang = "lang" in g, g.get("lang")
     g.lang = lang
@@ -65,9 +87,7 @@ def render_practitioner_summary(submission: Submission, lang: str) -> str:
     g.private_page = True  # health data: Cache-Control: no-store
     try:
         with force_locale(BABEL_LOCALE[lang]):
-            return render_template(
-                "practitioner/summary.html", **practitioner_summary_context(submission, lang)
-            )
+            yield lang
     finally:
         if had_lang:
             g.lang = old_lang
@@ -97,3 +117,30 @@ def _check_context(
         "new_rules": new_rules(flags, earlier) if previous is not None else frozenset(),
         "gone": [f for f in earlier if f.rule not in now_rules],
     }}
+
+
+def render_practitioner_summary(submission: Submission, lang: str, **extra: Any) -> str:
+    """The practitioner summary of a submission as HTML, in the reader's language `lang`.
+
+    Needs a request context. The caller (the dashboard) is responsible for access control.
+    `extra` goes to the template (the PDF's layout, for one).
+    """
+    with reading_in(submission, lang) as lang:
+        return render_template(
+            "practitioner/summary.html",
+            **practitioner_summary_context(submission, lang),
+            **extra,
+        )
+
+
+def render_client_summary(submission: Submission, lang: str, **extra: Any) -> str:
+    """The client's summary of a submission as HTML in `lang`, outside the client's own pages
+    (the PDF copy). Needs a request context; the caller checks access."""
+    with reading_in(submission, lang) as lang:
+        return render_template(
+            "wizard/summary.html",
+            already_sent=False,
+            link_expires_at=None,
+            **client_summary_context(submission, lang),
+            **extra,
+        )

@@ -9,7 +9,7 @@ from .rules import flags_from_json
 
 JSON_KEYS = (
     "id", "clinic", "submitted_at", "lang", "questionnaire_version", "answers", "flags",
-    "client_id", "appointment_id", "previous_id", "rechecked",
+    "client_id", "appointment_id", "previous_id", "rechecked", "consent",
 )
 
 
@@ -31,6 +31,34 @@ class SubmissionRecord(Protocol):
     questionnaire_version: str
     answers: dict[str, Any]
     flags: list[Any]
+    consent_version: str | None
+    consent_name: str | None
+    consent_signed_at: dt.datetime | None
+    consent_signature: dict[str, Any] | None
+
+
+def utc_iso(when: dt.datetime) -> str:
+    """A stored time (UTC; naive ones too) in ISO 8601 with its +00:00 offset."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat()
+
+
+def consent_json(
+    submission: SubmissionRecord, questionnaire: Questionnaire
+) -> dict[str, Any] | None:
+    """The signed consent: its text version and language, the typed name, the time, and the
+    drawing when there is one; None for a submission sent without one."""
+    if not submission.consent_version or submission.consent_signed_at is None:
+        return None
+    consent = questionnaire.consent
+    return {
+        "version": submission.consent_version,
+        "lang": consent.lang_of(submission.consent_version) if consent is not None else None,
+        "name": submission.consent_name,
+        "signed_at": utc_iso(submission.consent_signed_at),
+        "signature": submission.consent_signature,
+    }
 
 
 def submission_json(submission: SubmissionRecord, questionnaire: Questionnaire) -> dict[str, Any]:
@@ -60,4 +88,5 @@ def submission_json(submission: SubmissionRecord, questionnaire: Questionnaire) 
         "appointment_id": getattr(submission, "appointment_id", None),
         "previous_id": getattr(submission, "previous_id", None),
         "rechecked": getattr(submission, "rechecked", None),
+        "consent": consent_json(submission, questionnaire),
     }

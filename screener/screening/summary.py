@@ -10,11 +10,13 @@ questionnaire's `display_answer` (translated, locale dates); `plain_answer` is t
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..questionnaire.model import SEVERITIES, Question, Questionnaire
+from ..questionnaire.consent import svg_path
+from ..questionnaire.model import SEVERITIES, Consent, Question, Questionnaire, Rule
 from ..questionnaire.types import plain_answer
 from .rules import Flag, Timing
 
@@ -44,6 +46,9 @@ GOAL_QUESTIONS = (
     "upcoming_event_date",
 )
 OTHER_HEALTH = "other_health"
+# Beside the client's name at the top of the practitioner summary.
+AGE, EMAIL, PHONE = "age_band", "email", "phone"
+FREE_TEXT_TYPES = ("text", "textarea")
 
 
 def outcome(flags: Iterable[Flag]) -> str:
@@ -81,6 +86,10 @@ class Item:
     timing: tuple[TimingRow, ...]
     source: str
     citation: str  # the source's citation, when the current questionnaire still lists it
+    label: str  # the flag's short name (the rule's label, else its id in words)
+    # What the client wrote in the free-text questions that follow up an answer behind this
+    # flag (which medicine, for the blood-thinner flag): shown beside it, escaped.
+    own_words: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,22 +109,26 @@ class ClientSummary:
 
 
 @dataclass(frozen=True)
-class ComfortProfile:
-    rows: tuple[Reason, ...]
-    fainting: bool  # fainted or nearly fainted with needles: first treatment lying down
-    first_timer: bool
-    pain_sensitive: bool  # a stored comfort flag raised by a pain question
-    strong_needle_fear: bool
+class ClientFacts:
+    """What the top of the practitioner summary shows beside the name (answers in words)."""
+
+    age: str | None
+    email: str | None
+    phone: str | None
 
 
 @dataclass(frozen=True)
 class PractitionerSummary:
+    """Each piece of advice once: a flag's text says what to do; the comfort profile lists the
+    answers behind it (its advice is in the comfort flags, or under "discuss")."""
+
+    client: ClientFacts
     red_flags: tuple[Item, ...]
     discuss: tuple[Item, ...]
     timing: tuple[Item, ...]
     comfort_flags: tuple[Item, ...]
     info: tuple[Item, ...]
-    comfort: ComfortProfile
+    comfort: tuple[Reason, ...]  # the comfort questions' answers
     goals: tuple[Reason, ...]
     other_health: str | None  # the client's own words, to be shown escaped
     outcome: str
@@ -136,6 +149,19 @@ def _label(qn: Questionnaire, qid: str, lang: str) -> str:
     return q.label.get(lang) if q is not None else qid
 
 
+def follow_up_texts(qn: Questionnaire, question_ids: Iterable[str]) -> list[str]:
+    """The free-text questions (text, textarea) shown only after an answer to one of
+    `question_ids`: what the client wrote there explains that answer."""
+    wanted = set(question_ids)
+    return [
+        q.id
+        for q in qn.questions.values()
+        if q.type in FREE_TEXT_TYPES
+        and q.show_if is not None
+        and wanted & set(q.show_if.question_ids())
+    ]
+
+
 def _item(
     qn: Questionnaire,
     flag: Flag,
@@ -146,6 +172,7 @@ def _item(
 ) -> Item:
     text = flag.client if reader == "client" else flag.practitioner
     source = qn.source(flag.source)
+    own = [qid for qid in follow_up_texts(qn, flag.because) if answers.get(qid) not in (None, "")]
     return Item(
         rule=flag.rule,
         severity=flag.severity,
@@ -154,7 +181,17 @@ def _item(
         timing=tuple(TimingRow(_label(qn, t.question, lang), t) for t in flag.timing),
         source=flag.source,
         citation=source.citation if source is not None else "",
+        label=rule_label(qn, flag.rule, lang),
+        own_words=tuple(_reason(qn, qid, answers, lang, describe) for qid in own),
     )
+
+
+def rule_label(qn: Questionnaire, rule_id: str, lang: str) -> str:
+    """A flag's short name (the rule's `label`), else its id in words."""
+    rule: Rule | None = next((r for r in qn.rules if r.id == rule_id), None)
+    if rule is not None and rule.label is not None:
+        return rule.label.get(lang)
+    return rule_id.replace("_", " ")
 
 
 def _by_severity(flags: Sequence[Flag]) -> dict[str, list[Flag]]:
@@ -200,23 +237,22 @@ def practitioner_summary(
             if qid in qn.questions and answers.get(qid) not in (None, "", [])
         )
 
-    comfort = ComfortProfile(
-        rows=rows(COMFORT_QUESTIONS),
-        fainting=answers.get("fainting_history") == "yes",
-        first_timer=answers.get("acupuncture_before") == "never",
-        pain_sensitive=any(
-            f.severity == "comfort" and set(f.because) & set(PAIN_QUESTIONS) for f in flags
-        ),
-        strong_needle_fear=answers.get("needle_fear") == "strong",
-    )
+    def fact(qid: str) -> str | None:
+        q = qn.questions.get(qid)
+        value = answers.get(qid)
+        if q is None or value in (None, ""):
+            return None
+        return describe(q, value, lang)
+
     other = answers.get(OTHER_HEALTH)
     return PractitionerSummary(
+        client=ClientFacts(age=fact(AGE), email=fact(EMAIL), phone=fact(PHONE)),
         red_flags=by.get("red_flag", ()),
         discuss=by.get("discuss", ()),
         timing=by.get("timing", ()),
         comfort_flags=by.get("comfort", ()),
         info=by.get("info", ()),
-        comfort=comfort,
+        comfort=rows(COMFORT_QUESTIONS),
         goals=rows(GOAL_QUESTIONS),
         other_health=str(other) if other not in (None, "") else None,
         outcome=outcome(flags),
@@ -261,3 +297,37 @@ def check_changes(
 def new_rules(flags: Iterable[Flag], previous: Iterable[Flag]) -> frozenset[str]:
     """The rules that hold now and did not before."""
     return frozenset(f.rule for f in flags) - {f.rule for f in previous}
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """The consent a client signed, as the summaries show it."""
+
+    name: str  # the full name typed as the signature
+    signed_at: dt.datetime
+    version: str  # of the text in the language shown (questionnaire/model.py, Consent)
+    lang: str | None  # that language; None when the submission's questionnaire lacks the text
+    consent: Consent | None  # the text signed (read in `lang`)
+    drawing: str | None  # the drawn signature as an SVG path, when there is one
+
+
+def consent_record(
+    qn: Questionnaire,
+    version: str | None,
+    name: str | None,
+    signed_at: dt.datetime | None,
+    drawing: Mapping[str, Any] | None,
+) -> ConsentRecord | None:
+    """The signed consent of a submission (`qn`: the version it was answered in), or None for
+    a submission sent without one."""
+    if not version or not name or signed_at is None:
+        return None
+    lang = qn.consent.lang_of(version) if qn.consent is not None else None
+    return ConsentRecord(
+        name=name,
+        signed_at=signed_at,
+        version=version,
+        lang=lang,
+        consent=qn.consent if lang is not None else None,
+        drawing=svg_path(dict(drawing)) if drawing else None,
+    )

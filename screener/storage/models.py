@@ -157,6 +157,14 @@ class Submission(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("practitioner.id", ondelete="SET NULL")
     )
+    # The consent the client signed before sending (questions.yaml `consent`): the version of
+    # its text in the language shown, the full name typed as the signature, when, and an
+    # optional drawn signature ({"w", "h", "strokes"}: wizard/consent.py). NULL before consent
+    # was asked for.
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_name: Mapped[str | None] = mapped_column(String(200))
+    consent_signed_at: Mapped[dt.datetime | None]
+    consent_signature: Mapped[dict[str, Any] | None]
     # Derived from `flags` when they are set (frozen with them), so that the dashboard can
     # filter and count by severity with an index instead of reading every flag list.
     max_severity: Mapped[str | None] = mapped_column(String(16))

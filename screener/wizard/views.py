@@ -18,10 +18,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import appointments, notify, webhooks
+from ..dashboard.operations import client_copy_downloaded
 from ..extensions import db, limiter
 from ..i18n import (
     DEFAULT_LANG,
@@ -33,10 +35,11 @@ from ..i18n import (
 )
 from ..questionnaire import engine
 from ..questionnaire.answers import answer_rows
+from ..questionnaire.consent import NAME_MAX, DrawingError, parse_drawing, same_name
 from ..questionnaire.engine import BACK, CONTINUE, INTRO, REVIEW, SWITCH_LANG
 from ..questionnaire.model import Question, Questionnaire, Step
 from ..questionnaire.types import display_answer
-from ..screening import screen
+from ..screening import pdf, screen
 from ..screening.render import client_summary_context
 from ..screening.rules import APPOINTMENT, SUBMISSION
 from ..security import frame_origins
@@ -109,7 +112,7 @@ def _add_clinic(endpoint: str, values: dict[str, Any]) -> None:
         values.setdefault("slug", clinic.slug)
     token = g.get("token")
     if token is not None and endpoint.endswith(
-        (".resume", ".intro", ".step", ".review", ".submit", ".summary")
+        (".resume", ".intro", ".step", ".review", ".submit", ".summary", ".summary_pdf")
     ):
         values.setdefault("token", token)
 
@@ -255,6 +258,10 @@ def _draft_limit() -> str:
 
 def _submit_limit() -> str:
     return str(current_app.config["SUBMIT_RATE_LIMIT"])
+
+
+def _pdf_limit() -> str:
+    return str(current_app.config["PDF_RATE_LIMIT"])
 
 
 @bp.post("/<slug>/start")
@@ -446,12 +453,69 @@ def review(token: str) -> ResponseReturnValue:
     missing = first_incomplete_step(draft.answers, draft.lang)
     if missing is not None:
         return _see_other(wurl("step", step_id=missing.id, check=1))
+    return _render_review(draft)
+
+
+def _render_review(
+    draft: Draft, signed_name: str = "", signature: str = "", errors: dict[str, str] | None = None
+) -> str:
+    """The review page, ending with the consent to sign and the send button; after a send
+    refused for the signature, with what was typed and drawn, and the errors."""
+    qn = questionnaire()
     return render_template(
         "wizard/review.html",
-        sections=answer_rows(questionnaire(), draft.answers, draft.lang, today()),
+        sections=answer_rows(qn, draft.answers, draft.lang, today()),
         csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
+        consent=qn.consent,
+        signed_name=signed_name,
+        signature=signature,
+        errors=errors or {},
         **_resume_values(draft),
     )
+
+
+def _clean(text: str) -> str:
+    """A typed line as stored: no control characters, trimmed, at most NAME_MAX characters."""
+    kept = "".join(c for c in text if c.isprintable() or c == " ")
+    return " ".join(kept.split())[:NAME_MAX]
+
+
+def _signed_consent(
+    qn: Questionnaire, answers: dict[str, Any], form: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The consent columns of the submission from the posted form, and the errors by field
+    (signed_name, signature): nothing is stored unless there are none."""
+    consent = qn.consent
+    if consent is None:
+        return {}, {}
+    errors: dict[str, str] = {}
+    version = str(form.get("consent_version", ""))
+    typed = _clean(str(form.get("signed_name", "")))
+    full_name = str(answers.get("full_name", ""))
+    if consent.lang_of(version) is None:
+        errors["signed_name"] = _(
+            "The consent text has changed since this page was opened. Read it again below, "
+            "then sign."
+        )
+    elif not typed:
+        errors["signed_name"] = _("Type your full name to sign the consent.")
+    elif "full_name" in qn.questions and not same_name(typed, full_name):
+        errors["signed_name"] = _(
+            "Type your full name as you gave it in your details: %(name)s.", name=full_name
+        )
+    try:
+        drawing = parse_drawing(str(form.get("signature", "")))
+    except DrawingError:
+        drawing = None
+        errors["signature"] = _(
+            "The drawn signature could not be read. Clear it and draw it again, or send "
+            "without it: your typed name is enough."
+        )
+    if errors:
+        return {}, errors
+    return {
+        "consent_version": version, "consent_name": typed, "consent_signature": drawing,
+    }, {}
 
 
 @bp.post("/<slug>/d/<token>/submit")
@@ -469,12 +533,19 @@ def submit(token: str) -> ResponseReturnValue:
         return _see_other(wurl("step", step_id=missing.id, check=1))
     qn, day = full_questionnaire(), today()
     answers = engine.prune(questionnaire(), draft.answers, day)
-    now = utcnow()
     appointment, previous = g.get("appointment"), g.get("previous")
     rechecked = None
     if previous is not None:  # a pre-session check: the earlier answers with these replaced
         rechecked = engine.asked_questions(questionnaire(), answers, day)
         answers = engine.rechecked_answers(qn, previous.answers or {}, answers, day)
+    signed, errors = _signed_consent(qn, answers, request.form)
+    if errors:  # what was typed and drawn stays on the page
+        drawn = "" if "signature" in errors else str(request.form.get("signature", ""))
+        return _render_review(draft, _clean(str(request.form.get("signed_name", ""))), drawn,
+                              errors)
+    now = utcnow()
+    if signed:
+        signed["consent_signed_at"] = now
     # Timing windows are counted to the appointment's day (clinic time) when there is one.
     screen_day, event = (
         (appointments.local_day(appointment.starts_at, zone(g.clinic.timezone)), APPOINTMENT)
@@ -484,7 +555,7 @@ def submit(token: str) -> ResponseReturnValue:
         "clinic_id": draft.clinic_id, "answers": answers,
         "flags": [f.to_json() for f in screen(qn, answers, screen_day, event)],
         "questionnaire_version": qn.version, "lang": draft.lang,
-        "full_name": str(answers.get("full_name", "")), "submitted_at": now,
+        "full_name": str(answers.get("full_name", "")), "submitted_at": now, **signed,
         "client_id": appointment.client_id if appointment else None,
         "appointment_id": appointment.id if appointment else None,
         "previous_id": previous.id if previous is not None else None,
@@ -512,19 +583,43 @@ def submit(token: str) -> ResponseReturnValue:
     return _see_other(wurl("summary", **({"done": 1} if g.get("embed_host") else {})))
 
 
+def _sent_submission(draft: Draft) -> Submission | None:
+    """The submission a sent draft made (None while unsent, or once deleted by the clinic)."""
+    if draft.submitted_at is None:
+        return None
+    return db.session.scalars(select(Submission).where(Submission.draft_id == draft.id)).first()
+
+
 @bp.get("/<slug>/d/<token>/summary")
 def summary(token: str) -> ResponseReturnValue:
     draft = _load_draft(token)
-    if draft.submitted_at is None:
-        return _see_other(_resume_target(draft))
-    sub = db.session.scalars(select(Submission).where(Submission.draft_id == draft.id)).first()
+    sub = _sent_submission(draft)
     if sub is None:
         return _see_other(_resume_target(draft))
     return render_template(
         "wizard/summary.html",
-        submission=sub,
         already_sent=request.args.get("sent") == "1",
         link_expires_at=draft.expires_at,
         resume_url=private_link(),
         **client_summary_context(sub, draft.lang),
     )
+
+
+@bp.get("/<slug>/d/<token>/summary.pdf")
+@limiter.shared_limit(_pdf_limit, scope="client-pdf")  # /c/ and /embed/ together
+def summary_pdf(token: str) -> ResponseReturnValue:
+    """The client's copy of their summary as PDF, in the draft's language; audited."""
+    draft = _load_draft(token)
+    sub = _sent_submission(draft)
+    if sub is None:
+        return _see_other(_resume_target(draft))
+    try:
+        body = pdf.client_pdf(sub, draft.lang)
+    except pdf.PdfUnavailable:
+        current_app.logger.exception("PDF copies are not available on this server")
+        abort(503)
+    client_copy_downloaded(sub)
+    response = current_app.response_class(body, mimetype=pdf.PDF_MIMETYPE)
+    name = pdf.pdf_filename("summary", sub)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -94,6 +94,10 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
             visit("resume")
     assert page.url.endswith("/review"), page.url
     visit("review")
+    press(page, "form.submit-form button[type=submit]")  # not signed: the page says so
+    assert page.locator("#signed_name-error").count(), page.url
+    visit("review-errors")
+    page.fill("#signed_name", str(JOURNEY_ANSWERS["details"]["full_name"]))
     press(page, "form.submit-form button[type=submit]")
     page.wait_for_url("**/summary")
     visit("summary")

@@ -119,12 +119,18 @@ def test_keyboard_only_walk_completes_the_questionnaire(
             notes,
         )
     assert page.url.endswith("/review"), (page.url, notes)
-    # On the review page: Tab to "Send to the clinic", press Enter.
+    # On the review page: Tab to the signature, type the name, Tab to "Send to the clinic",
+    # press Enter.
+    signed = False
     for _ in range(MAX_TABS_PER_PAGE):
         page.keyboard.press("Tab")
         focus = page.evaluate(FOCUS_INFO)
         assert focus["tag"] == "body" or focus["visible"], focus
-        if focus["tag"] == "button":
+        if page.evaluate("document.activeElement.id") == "signed_name":
+            page.keyboard.type("Keyboard Client")
+            signed = True
+        if page.evaluate("document.activeElement.hasAttribute('data-once')"):
+            assert signed
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             break

@@ -36,6 +36,7 @@ def walk_to_summary(page: Page, base: str) -> None:
         fill_step(page, answers)
         page.click('button[value="continue"]')
     assert page.url.endswith("/review")
+    page.fill("#signed_name", str(STEP_ANSWERS["details"]["full_name"]))  # signs the consent
     page.click("form.submit-form button[type=submit]")
     page.wait_for_url("**/summary")
 

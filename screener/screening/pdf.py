@@ -1,0 +1,112 @@
+"""PDF copies of the two summaries, made with WeasyPrint from the summaries' own templates.
+
+A4 pages with the clinic's name and the client's name at the top of every page, the date sent
+and the date printed at the bottom with "page X of Y". Text is laid out by Pango with the fonts
+fontconfig finds: Debian's fonts-noto-cjk (installed by scripts/pdf-deps.sh with the serving
+and the test dependencies), whose glyphs cover Latin and Traditional Chinese; WeasyPrint embeds
+the subset of glyphs a document uses. Nothing is fetched while rendering: the stylesheets are
+read from the static folder and the documents refer to nothing else.
+
+WeasyPrint is imported on first use, so the rest of the product starts without it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, g
+from flask_babel import gettext as _
+
+from ..i18n import format_date
+from ..storage.models import Submission, utcnow
+from .render import reading_in, render_client_summary, render_practitioner_summary
+
+PDF_MIMETYPE = "application/pdf"
+STYLESHEETS = ("pdf.css",)
+PAGE_MARK, PAGES_MARK = "\x01", "\x02"
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint or the system libraries it needs (Pango) are missing on this server."""
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal of `text` (quotes, backslashes and line breaks escaped)."""
+    escaped = re.sub(r'[\\"\n\r\f]', lambda m: f"\\{ord(m.group(0)):x} ", text)
+    return f'"{escaped}"'
+
+
+def page_number_css() -> str:
+    """The "page X of Y" margin box in the active language, as CSS counters."""
+    line = _("Page %(page)s of %(pages)s", page=PAGE_MARK, pages=PAGES_MARK)
+    parts: list[str] = []
+    for piece in re.split(f"([{PAGE_MARK}{PAGES_MARK}])", line):
+        if piece == PAGE_MARK:
+            parts.append("counter(page)")
+        elif piece == PAGES_MARK:
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(css_string(piece))
+    content = " ".join(parts)
+    return f"@page{{@bottom-right{{content:{content}}}}}"
+
+
+def pdf_head(submission: Submission, title: str, printed: dt.datetime) -> dict[str, Any]:
+    """What the first lines of the document and every page's margins show."""
+    return {
+        "layout": "pdf/base.html",
+        "pdf": {
+            "title": title,
+            "client": submission.full_name,
+            "dates": _(
+                "Sent on %(sent)s · Printed on %(printed)s",
+                sent=format_date(submission.submitted_at, "long"),
+                printed=format_date(printed, "long"),
+            ),
+        },
+    }
+
+
+def write_pdf(html: str) -> bytes:
+    """The document of `html` (rendered in the reader's language) as PDF bytes."""
+    try:
+        from weasyprint import CSS, HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as exc:  # OSError: Pango or its kin not installed
+        raise PdfUnavailable(str(exc)) from exc
+    static = Path(current_app.static_folder or "")
+    sheets = [CSS(filename=str(static / name)) for name in STYLESHEETS]
+    sheets.append(CSS(string=page_number_css()))
+    # Data URLs only: a document never makes the server fetch anything.
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    document = HTML(string=html, base_url=str(static), url_fetcher=fetcher)
+    pdf: bytes = document.write_pdf(stylesheets=sheets)
+    return pdf
+
+
+def practitioner_pdf(
+    submission: Submission, lang: str, printed: dt.datetime | None = None
+) -> bytes:
+    """The practitioner summary of a submission as PDF, in the reader's language."""
+    printed = printed or utcnow()
+    with reading_in(submission, lang):
+        head = pdf_head(submission, _("Practitioner summary"), printed)
+        html = render_practitioner_summary(submission, g.lang, **head)
+        return write_pdf(html)
+
+
+def client_pdf(submission: Submission, lang: str, printed: dt.datetime | None = None) -> bytes:
+    """The client's copy of their summary as PDF, in `lang`."""
+    printed = printed or utcnow()
+    with reading_in(submission, lang):
+        head = pdf_head(submission, _("Your consultation summary"), printed)
+        html = render_client_summary(submission, g.lang, **head)
+        return write_pdf(html)
+
+
+def pdf_filename(kind: str, submission: Submission) -> str:
+    """A file name without health data or names: the kind, the submission's number and day."""
+    day = submission.submitted_at.astimezone(dt.UTC).date().isoformat()
+    return f"{kind}-{submission.id}-{day}.pdf"
