@@ -11,10 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..storage.models import AuditEvent, LoginSession, Practitioner, Submission, parse_id
+from ..storage.models import (
+    AuditEvent,
+    LoginSession,
+    Practitioner,
+    Submission,
+    SubmissionCount,
+    parse_id,
+)
 
 PAGE_SIZE = 50
 
@@ -177,20 +184,20 @@ class Counts:
 
 
 def counts(session: Session, clinic_id: int) -> Counts:
-    """The at-a-glance numbers, each answered from an index alone (migrations 0002, 0003)."""
-
-    def count(*where: ColumnElement[bool]) -> int:
-        stmt = select(func.count()).select_from(Submission).where(
-            Submission.clinic_id == clinic_id, *where
-        )
-        return int(session.scalar(stmt) or 0)
-
-    red = Submission.max_severity == "red_flag"
-    unreviewed = Submission.reviewed_at.is_(None)
+    """The at-a-glance numbers: one row, kept by triggers (migration 0010), at any size."""
+    row = session.execute(
+        select(
+            SubmissionCount.unreviewed,
+            SubmissionCount.red_flags,
+            SubmissionCount.red_flags_unreviewed,
+        ).where(SubmissionCount.clinic_id == clinic_id)
+    ).first()
+    if row is None:  # no such clinic
+        return Counts(unreviewed=0, red_flags=0, red_flags_unreviewed=0)
     return Counts(
-        unreviewed=count(unreviewed),
-        red_flags=count(red),
-        red_flags_unreviewed=count(red, unreviewed),
+        unreviewed=row.unreviewed,
+        red_flags=row.red_flags,
+        red_flags_unreviewed=row.red_flags_unreviewed,
     )
 
 

@@ -161,6 +161,23 @@ class Submission(Base):
         return flags
 
 
+class SubmissionCount(Base):
+    """The numbers at the top of a clinic's submission list, kept exact by database triggers
+    (migration 0010) in the transaction of every INSERT, UPDATE and DELETE of a submission,
+    so that reading them costs one row at any size. The application never writes this table;
+    a clinic gets its row when it is inserted (another trigger)."""
+
+    __tablename__ = "submission_count"
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    total: Mapped[int] = mapped_column(Integer, server_default="0")
+    unreviewed: Mapped[int] = mapped_column(Integer, server_default="0")
+    red_flags: Mapped[int] = mapped_column(Integer, server_default="0")
+    red_flags_unreviewed: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
 class QuestionnaireVersion(Base):
     """A questionnaire as loaded, under its version (the content hash a submission stores).
 

@@ -1,0 +1,180 @@
+"""submission_count: the dashboard's counters, kept by triggers in every write's transaction
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-10
+
+The numbers at the top of the submission list (red flags not reviewed, not reviewed, red flags
+in all) were counted over every matching row on every page load. They now live in one row per
+clinic, changed by triggers on `submission` in the same transaction as the INSERT, UPDATE or
+DELETE that changes them: exact, and one row to read at any size. Triggers rather than
+application code, because every way a submission is written then counts (the wizard, the
+dashboard, the purge's bulk DELETEs, a bulk INSERT, a clinic deleted with its submissions),
+and no future code path can forget them.
+
+- SQLite: row triggers (writes are serialized by the database lock anyway).
+- PostgreSQL: statement triggers with transition tables, one atomic
+  `UPDATE ... SET n = n + delta` per clinic and statement (a purge batch of thousands of rows
+  changes the counter row once); concurrent writers of one clinic queue on that row's lock for
+  the rest of their (short) transaction, and never lose a count.
+
+A TRUNCATE of `submission` bypasses them (the product never truncates).
+"""
+# ruff: noqa: S608  (SQL built from this file's constants only)
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+COUNTERS = ('total', 'unreviewed', 'red_flags', 'red_flags_unreviewed')
+RED = "max_severity = 'red_flag'"
+UNREVIEWED = 'reviewed_at IS NULL'
+
+
+def _sqlite_deltas(row: str, sign: str) -> str:
+    """SET clauses adding (sign '+') or taking away ('-') one row's contributions."""
+    red = f"({row}.max_severity IS 'red_flag')"
+    unreviewed = f"({row}.reviewed_at IS NULL)"
+    return (
+        f"total = total {sign} 1, unreviewed = unreviewed {sign} {unreviewed},"
+        f" red_flags = red_flags {sign} {red},"
+        f" red_flags_unreviewed = red_flags_unreviewed {sign} ({red} AND {unreviewed})"
+    )
+
+
+SQLITE_TRIGGERS = (
+    """CREATE TRIGGER clinic_submission_count AFTER INSERT ON clinic BEGIN
+        INSERT INTO submission_count (clinic_id) VALUES (NEW.id);
+    END""",
+    f"""CREATE TRIGGER submission_count_insert AFTER INSERT ON submission BEGIN
+        UPDATE submission_count SET {_sqlite_deltas('NEW', '+')}
+        WHERE clinic_id = NEW.clinic_id;
+    END""",
+    f"""CREATE TRIGGER submission_count_delete AFTER DELETE ON submission BEGIN
+        UPDATE submission_count SET {_sqlite_deltas('OLD', '-')}
+        WHERE clinic_id = OLD.clinic_id;
+    END""",
+    f"""CREATE TRIGGER submission_count_update
+    AFTER UPDATE OF clinic_id, reviewed_at, max_severity ON submission
+    WHEN OLD.clinic_id IS NOT NEW.clinic_id
+      OR (OLD.reviewed_at IS NULL) IS NOT (NEW.reviewed_at IS NULL)
+      OR OLD.max_severity IS NOT NEW.max_severity
+    BEGIN
+        UPDATE submission_count SET {_sqlite_deltas('OLD', '-')}
+        WHERE clinic_id = OLD.clinic_id;
+        UPDATE submission_count SET {_sqlite_deltas('NEW', '+')}
+        WHERE clinic_id = NEW.clinic_id;
+    END""",
+)
+
+
+def _pg_rows(table: str, sign: str) -> str:
+    """Each row of a transition table as its signed contributions."""
+    return (
+        f"SELECT clinic_id, {sign}1 AS total,"
+        f" {sign}({UNREVIEWED})::int AS unreviewed,"
+        f" {sign}(coalesce({RED}, false))::int AS red_flags,"
+        f" {sign}(coalesce({RED}, false) AND {UNREVIEWED})::int AS red_flags_unreviewed"
+        f" FROM {table}"
+    )
+
+
+def _pg_apply(rows: str) -> str:
+    sums = ', '.join(f'sum({c}) AS {c}' for c in COUNTERS)
+    sets = ', '.join(f'{c} = c.{c} + d.{c}' for c in COUNTERS)
+    changed = ' OR '.join(f'd.{c} <> 0' for c in COUNTERS)
+    return (
+        f"UPDATE submission_count AS c SET {sets}"
+        f" FROM (SELECT clinic_id, {sums} FROM ({rows}) AS r GROUP BY clinic_id) AS d"
+        f" WHERE c.clinic_id = d.clinic_id AND ({changed});"
+    )
+
+
+PG_FUNCTIONS = (
+    """CREATE FUNCTION clinic_submission_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO submission_count (clinic_id) VALUES (NEW.id);
+        RETURN NULL;
+    END $$""",
+    f"""CREATE FUNCTION submission_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_pg_apply(_pg_rows('new_rows', '+'))}
+        RETURN NULL;
+    END $$""",
+    f"""CREATE FUNCTION submission_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_pg_apply(_pg_rows('old_rows', '-'))}
+        RETURN NULL;
+    END $$""",
+    f"""CREATE FUNCTION submission_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_pg_apply(_pg_rows('new_rows', '+') + ' UNION ALL ' + _pg_rows('old_rows', '-'))}
+        RETURN NULL;
+    END $$""",
+)
+
+PG_TRIGGERS = (
+    """CREATE TRIGGER clinic_submission_count AFTER INSERT ON clinic
+    FOR EACH ROW EXECUTE FUNCTION clinic_submission_count()""",
+    """CREATE TRIGGER submission_count_insert AFTER INSERT ON submission
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION submission_count_insert()""",
+    """CREATE TRIGGER submission_count_delete AFTER DELETE ON submission
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION submission_count_delete()""",
+    """CREATE TRIGGER submission_count_update AFTER UPDATE ON submission
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION submission_count_update()""",
+)
+
+BACKFILL = f"""
+INSERT INTO submission_count (clinic_id, {', '.join(COUNTERS)})
+SELECT clinic.id,
+       count(submission.id),
+       count(CASE WHEN submission.{UNREVIEWED} THEN 1 END),
+       count(CASE WHEN submission.{RED} THEN 1 END),
+       count(CASE WHEN submission.{RED} AND submission.{UNREVIEWED} THEN 1 END)
+FROM clinic LEFT JOIN submission ON submission.clinic_id = clinic.id
+GROUP BY clinic.id
+"""
+
+
+def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    op.create_table(
+        'submission_count',
+        sa.Column('clinic_id', sa.Integer(), nullable=False),
+        *(sa.Column(c, sa.Integer(), server_default='0', nullable=False) for c in COUNTERS),
+        sa.ForeignKeyConstraint(
+            ['clinic_id'], ['clinic.id'],
+            name=op.f('fk_submission_count_clinic_id_clinic'), ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('clinic_id', name=op.f('pk_submission_count')),
+    )
+    if not sqlite:
+        # No submission is written between the count below and the triggers taking over.
+        op.execute('LOCK TABLE clinic, submission IN SHARE MODE')
+        for function in PG_FUNCTIONS:
+            op.execute(function)
+    for trigger in SQLITE_TRIGGERS if sqlite else PG_TRIGGERS:
+        op.execute(trigger)
+    op.execute(BACKFILL)
+
+
+def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    for name, table in (
+        ('clinic_submission_count', 'clinic'),
+        ('submission_count_insert', 'submission'),
+        ('submission_count_delete', 'submission'),
+        ('submission_count_update', 'submission'),
+    ):
+        op.execute(f'DROP TRIGGER {name}' if sqlite else f'DROP TRIGGER {name} ON {table}')
+        if not sqlite:
+            op.execute(f'DROP FUNCTION {name}()')
+    op.drop_table('submission_count')
