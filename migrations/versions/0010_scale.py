@@ -1,4 +1,4 @@
-"""submission_count: the dashboard's counters, kept by triggers in every write's transaction
+"""submission_count: the dashboard's counters, kept by triggers; name search by trigram index
 
 Revision ID: 0010
 Revises: 0008
@@ -19,9 +19,24 @@ and no future code path can forget them.
   the rest of their (short) transaction, and never lose a count.
 
 A TRUNCATE of `submission` bypasses them (the product never truncates).
+
+Name search ("Name contains", screener/dashboard/queries.py) reads an index on both engines:
+
+- SQLite: `submission_name`, an FTS5 table with the trigram tokenizer (SQLite 3.34 or newer),
+  kept by triggers. It stores no text of its own (content=''), only the index, of two columns:
+  `name` (the name) for searches of 3 characters or more, and `short` (the name with every
+  character written three times, "陳美玲" -> "陳陳陳美美美玲玲玲") for searches of 1 or 2: tripled,
+  a 1- or 2-character search is a 3- or 6-character one, which the trigram index answers
+  exactly (a Chinese surname, a 2-character given name).
+- PostgreSQL: `pg_trgm` GIN indexes on lower(full_name) and on the same tripled form, for LIKE.
+  CREATE EXTENSION needs PostgreSQL's contrib modules (in Debian's postgresql package) and the
+  CREATE privilege on the database; the database's locale must class Chinese characters as
+  letters (any UTF-8 locale such as C.UTF-8 or en_US.UTF-8; not plain C), or pg_trgm skips them.
 """
 # ruff: noqa: S608  (SQL built from this file's constants only)
 from __future__ import annotations
+
+import sqlite3
 
 import sqlalchemy as sa
 from alembic import op
@@ -132,6 +147,59 @@ PG_TRIGGERS = (
     FOR EACH STATEMENT EXECUTE FUNCTION submission_count_update()""",
 )
 
+# "Mei" -> "MMMeeeiii" in SQL (no regular expressions in SQLite: a recursive CTE, which SQLite
+# allows inside a trigger's expressions).
+def _sqlite_tripled(value: str) -> str:
+    third = f"substr({value}, i, 1)"
+    return (
+        "(WITH RECURSIVE k(i, out) AS (SELECT 1, ''"
+        f" UNION ALL SELECT i + 1, out || {third} || {third} || {third} FROM k"
+        f" WHERE i <= length({value})) SELECT out FROM k ORDER BY i DESC LIMIT 1)"
+    )
+
+
+def _fts_insert(row: str) -> str:
+    return (
+        "INSERT INTO submission_name (rowid, name, short)"
+        f" VALUES ({row}.id, {row}.full_name, {_sqlite_tripled(f'{row}.full_name')});"
+    )
+
+
+def _fts_delete(row: str) -> str:
+    # A contentless FTS5 table forgets a row when told the values it indexed.
+    return (
+        "INSERT INTO submission_name (submission_name, rowid, name, short)"
+        f" VALUES ('delete', {row}.id, {row}.full_name, {_sqlite_tripled(f'{row}.full_name')});"
+    )
+
+
+SQLITE_SEARCH = (
+    """CREATE VIRTUAL TABLE submission_name USING fts5(
+        name, short, tokenize = 'trigram', content = ''
+    )""",
+    f"""CREATE TRIGGER submission_name_insert AFTER INSERT ON submission BEGIN
+        {_fts_insert('NEW')}
+    END""",
+    f"""CREATE TRIGGER submission_name_delete AFTER DELETE ON submission BEGIN
+        {_fts_delete('OLD')}
+    END""",
+    f"""CREATE TRIGGER submission_name_update AFTER UPDATE OF id, full_name ON submission BEGIN
+        {_fts_delete('OLD')}
+        {_fts_insert('NEW')}
+    END""",
+    "INSERT INTO submission_name (rowid, name, short)"
+    f" SELECT id, full_name, {_sqlite_tripled('full_name')} FROM submission",
+)
+
+# The same expressions as screener/dashboard/queries.py's, or the planner uses no index.
+PG_SEARCH = (
+    'CREATE EXTENSION IF NOT EXISTS pg_trgm',
+    'CREATE INDEX ix_submission_name_trgm ON submission'
+    ' USING gin (lower(full_name) gin_trgm_ops)',
+    'CREATE INDEX ix_submission_name_short_trgm ON submission USING gin'
+    " (regexp_replace(lower(full_name), '(.)', '\\1\\1\\1', 'g') gin_trgm_ops)",
+)
+
 BACKFILL = f"""
 INSERT INTO submission_count (clinic_id, {', '.join(COUNTERS)})
 SELECT clinic.id,
@@ -164,10 +232,25 @@ def upgrade() -> None:
     for trigger in SQLITE_TRIGGERS if sqlite else PG_TRIGGERS:
         op.execute(trigger)
     op.execute(BACKFILL)
+    if sqlite:
+        version = tuple(int(n) for n in sqlite3.sqlite_version.split('.'))
+        if version < (3, 34):
+            raise RuntimeError(
+                f'SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer: 3.34 or newer'
+            )
+    for statement in SQLITE_SEARCH if sqlite else PG_SEARCH:
+        op.execute(statement)
 
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:
+        for name in ('insert', 'delete', 'update'):
+            op.execute(f'DROP TRIGGER submission_name_{name}')
+        op.execute('DROP TABLE submission_name')
+    else:
+        op.execute('DROP INDEX ix_submission_name_trgm')
+        op.execute('DROP INDEX ix_submission_name_short_trgm')
     for name, table in (
         ('clinic_submission_count', 'clinic'),
         ('submission_count_insert', 'submission'),

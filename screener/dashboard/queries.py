@@ -11,7 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from ..storage.models import (
@@ -35,6 +45,8 @@ class Filters:
     date_from: dt.date | None = None  # UTC days, inclusive
     date_to: dt.date | None = None
     name: str | None = None
+    # Only rows submitted up to this time (an export holds what there was when it was asked for).
+    until: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +89,81 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[bool]]:
+# Name search -----------------------------------------------------------------------------------
+#
+# "Name contains" reads a trigram index on both engines (migration 0010). A trigram index
+# answers searches of 3 characters or more; for 1 or 2 (a Chinese surname, a 2-character given
+# name) it searches the name with every character written three times, where the search is a
+# 3- or 6-character one: "美玲" is "美美美玲玲玲" in "陳陳陳美美美玲玲玲", and only where "美玲"
+# is in the name. Matching ignores case.
+
+SHORT_SEARCH = 2  # searches of up to this many characters use the tripled name
+# On SQLite, a search matching at most this many names (of all clinics) reads the page from the
+# matches (then sorts them); one matching more reads the clinic's rows newest first, checking
+# each against the matches, and stops at a page.
+FEW_MATCHES = 2000
+
+_FTS = table("submission_name", column("rowid"), column("submission_name"))
+# lower(full_name) with every character tripled: the expression of PostgreSQL's GIN index.
+_PG_TRIPLED = func.regexp_replace(
+    func.lower(Submission.full_name),
+    literal_column("'(.)'"), literal_column("'\\1\\1\\1'"), literal_column("'g'"),
+)
+
+
+def tripled(text: str) -> str:
+    """'陳美' -> '陳陳陳美美美' (as the index stores short names' characters)."""
+    return "".join(c * 3 for c in text)
+
+
+def _search_text(filters: Filters) -> str:
+    return (filters.name or "").strip()
+
+
+def _fts_match(text: str) -> str:
+    """An FTS5 query: the text as one phrase, in the column that answers its length."""
+    column_name, phrase = ("short", tripled(text)) if len(text) <= SHORT_SEARCH else ("name", text)
+    return f'{column_name} : "{phrase.replace(chr(34), chr(34) * 2)}"'
+
+
+def _fts_rowids(text: str) -> Select[Any]:
+    return select(_FTS.c.rowid).where(_FTS.c.submission_name.match(_fts_match(text)))
+
+
+def _name_condition(dialect: str, text: str) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        return Submission.id.in_(_fts_rowids(text))
+    if len(text) <= SHORT_SEARCH:
+        return _PG_TRIPLED.like(
+            func.lower(f"%{_escape_like(tripled(text))}%"), escape="\\"
+        )
+    return func.lower(Submission.full_name).like(
+        func.lower(f"%{_escape_like(text)}%"), escape="\\"
+    )
+
+
+def _few_matches(session: Session, text: str) -> bool:
+    """On SQLite: whether at most FEW_MATCHES names match (counting no further)."""
+    found = session.scalar(
+        select(func.count()).select_from(_fts_rowids(text).limit(FEW_MATCHES + 1).subquery())
+    )
+    return int(found or 0) <= FEW_MATCHES
+
+
+def submission_filters(
+    session: Session, clinic_id: int, filters: Filters
+) -> list[ColumnElement[bool]]:
     """WHERE clauses for the clinic's submissions matching the filters (list and CSV)."""
-    where: list[ColumnElement[bool]] = [Submission.clinic_id == clinic_id]
+    where = [Submission.clinic_id == clinic_id, *_column_filters(filters)]
+    text = _search_text(filters)
+    if text:
+        where.append(_name_condition(session.get_bind().dialect.name, text))
+    return where
+
+
+def _column_filters(filters: Filters) -> list[ColumnElement[bool]]:
+    """The filters but the clinic and the name."""
+    where: list[ColumnElement[bool]] = []
     if filters.severity == "none":
         where.append(Submission.max_severity.is_(None))
     elif filters.severity:
@@ -92,10 +176,36 @@ def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[b
         where.append(Submission.submitted_at >= _utc_midnight(filters.date_from))
     if filters.date_to and filters.date_to < dt.date.max:  # up to the last day: no bound
         where.append(Submission.submitted_at < _utc_midnight(filters.date_to + dt.timedelta(1)))
-    if filters.name:
-        pattern = f"%{_escape_like(filters.name.strip())}%"
-        where.append(Submission.full_name.ilike(pattern, escape="\\"))
+    if filters.until is not None:
+        where.append(Submission.submitted_at <= filters.until)
     return where
+
+
+def _list_filters(
+    session: Session, clinic_id: int, filters: Filters
+) -> list[ColumnElement[bool]]:
+    """submission_filters, with SQLite told how to read a name search's page (its planner,
+    without statistics, would check every row of the clinic against a rare name's matches, or
+    with them sort every row of a common one's). PostgreSQL's planner chooses well by pg_trgm's
+    statistics."""
+    text = _search_text(filters)
+    if not text or session.get_bind().dialect.name != "sqlite":
+        return submission_filters(session, clinic_id, filters)
+    if _few_matches(session, text):
+        # From the matches: each looked up by id (`clinic_id + 0` leaves no index of the
+        # clinic's rows usable), then sorted.
+        return [
+            Submission.clinic_id + 0 == clinic_id,
+            *_column_filters(filters),
+            Submission.id.in_(_fts_rowids(text)),
+        ]
+    # From the clinic's rows, newest first (`id + 0`: no lookup by id), each checked against
+    # the set of matches, until the page is full.
+    return [
+        Submission.clinic_id == clinic_id,
+        *_column_filters(filters),
+        (Submission.id + 0).in_(_fts_rowids(text)),
+    ]
 
 
 def _utc_midnight(day: dt.date) -> dt.datetime:
@@ -168,7 +278,7 @@ def submission_page(
             Practitioner.name.label("reviewer"),
         )
         .outerjoin(Practitioner, Practitioner.id == Submission.reviewed_by_id)
-        .where(*submission_filters(clinic_id, filters))
+        .where(*_list_filters(session, clinic_id, filters))
     )
     return keyset_page(
         session, query, Submission.submitted_at, Submission.id,

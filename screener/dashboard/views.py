@@ -372,7 +372,7 @@ def export_csv() -> ResponseReturnValue:
             Submission.reviewed_at,
             Submission.answers,
         )
-        .where(*queries.submission_filters(me.clinic_id, filters))
+        .where(*queries.submission_filters(db.session, me.clinic_id, filters))
         .order_by(Submission.submitted_at.desc(), Submission.id.desc())
         .execution_options(yield_per=CSV_YIELD_PER)
     )
@@ -381,7 +381,7 @@ def export_csv() -> ResponseReturnValue:
     qn = versions.current()
     used = db.session.scalars(
         select(Submission.questionnaire_version)
-        .where(*queries.submission_filters(me.clinic_id, filters))
+        .where(*queries.submission_filters(db.session, me.clinic_id, filters))
         .distinct()
     )
     older = [versions.answered_in(v) for v in versions.versions_by_first_use(db.session, used)]
