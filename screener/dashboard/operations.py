@@ -16,8 +16,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import retention
 from ..extensions import db
-from ..retention import PurgeReport, purge
+from ..retention import PurgeReport
 from ..storage.models import (
     Clinic,
     Draft,
@@ -363,35 +364,47 @@ def set_account_password(account: Practitioner, password: str) -> None:
         )
 
 
-class _RollBack(Exception):
-    """Raised inside a transaction to undo it (a dry run of the purge)."""
-
-
 def purge_expired(now: dt.datetime, dry_run: bool = False) -> PurgeReport:
-    """Delete expired drafts and submissions past their clinic's retention, with one audit
-    entry per clinic that lost submissions; a dry run counts and changes nothing."""
+    """Delete expired drafts and submissions past their clinic's retention, in batches of short
+    transactions (screener/retention.py), each batch of a clinic's submissions with an audit
+    entry of its own; a dry run counts and changes nothing."""
+    if dry_run:
+        return retention.count_expired(db.session, now)
     report = PurgeReport()
-    config = current_app.config
-    try:
-        with db.transaction() as s:
-            report = purge(s, now)
-            # Login sessions past their time and failed-login counts of a day ago.
-            s.execute(delete(LoginSession).where(
-                (LoginSession.last_seen_at <= now - config["PERMANENT_SESSION_LIFETIME"])
-                | (LoginSession.created_at <= now - config["SESSION_MAX_AGE"])
-            ))
-            s.execute(delete(LoginThrottle).where(
-                LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
-            ))
-            if dry_run:
-                raise _RollBack
-            for clinic in s.scalars(select(Clinic)):
-                deleted = report.submissions.get(clinic.slug, 0)
+    batches = retention.Batches(report, pause=retention.SQLITE_PAUSE if db.is_sqlite else 0.0)
+    clinics = [(c.id, c.slug, c.retention_days, retention.cutoff(c, now))
+               for c in db.session.scalars(select(Clinic).order_by(Clinic.slug))]
+    db.session.rollback()  # (ends the read: on SQLite, no snapshot kept open between batches)
+    for clinic_id, slug, days, before in clinics:
+        report.submissions[slug] = 0
+        while True:
+            size = batches.size
+            with batches.timed(), db.transaction() as s:
+                deleted, drafts = retention.delete_submissions(s, clinic_id, before, size)
                 if deleted:
                     audit.record(
-                        s, "purge", clinic_id=clinic.id, actor="retention",
-                        detail={"submissions": deleted, "retention_days": clinic.retention_days},
+                        s, "purge", clinic_id=clinic_id, actor="retention",
+                        detail={"submissions": deleted, "retention_days": days},
                     )
-    except _RollBack:
-        pass
+            report.submissions[slug] += deleted
+            report.drafts += drafts
+            if deleted < size:
+                break
+    while True:
+        size = batches.size
+        with batches.timed(), db.transaction() as s:
+            deleted = retention.delete_drafts(s, now, size)
+        report.drafts += deleted
+        if deleted < size:
+            break
+    config = current_app.config
+    with db.transaction() as s:
+        # Login sessions past their time and failed-login counts of a day ago.
+        s.execute(delete(LoginSession).where(
+            (LoginSession.last_seen_at <= now - config["PERMANENT_SESSION_LIFETIME"])
+            | (LoginSession.created_at <= now - config["SESSION_MAX_AGE"])
+        ))
+        s.execute(delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
+        ))
     return report

@@ -7,7 +7,6 @@ from sqlalchemy import Engine, text
 
 from ..config import ROOT
 
-
 # What migration 0010 builds for name search outside the models (one engine's each): SQLite's
 # FTS5 table and the tables FTS5 keeps it in, PostgreSQL's pg_trgm expression indexes.
 SEARCH_TABLE = "submission_name"
