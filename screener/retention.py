@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from .storage.models import Clinic, Draft, Submission
+from .storage.models import Clinic, Draft, ExportJob, Submission
 
 BATCH_SECONDS = 0.1  # the time one batch's transaction aims at
 FIRST_BATCH = 100  # rows
@@ -30,6 +30,7 @@ SQLITE_PAUSE = 0.15  # seconds between batches on SQLite
 class PurgeReport:
     drafts: int = 0  # expired unfinished drafts, and the summary links of deleted submissions
     submissions: dict[str, int] = field(default_factory=dict)  # clinic slug -> deleted
+    exports: int = 0  # CSV files prepared for download, a day old
     batches: int = 0
     longest_batch: float = 0.0  # seconds: the longest a batch's transaction held its writes
 
@@ -93,7 +94,7 @@ def delete_submissions(
     return len(rows), len(drafts)
 
 
-def _expired_drafts(now: dt.datetime) -> list[object]:
+def _expired_drafts(now: dt.datetime) -> list[ColumnElement[bool]]:
     """The drafts to delete: past their date (an unfinished one with its answers, a submitted
     one as the client's summary link; the submission stays with the clinic); and a summary link
     whose submission is gone."""
@@ -138,4 +139,7 @@ def count_expired(session: Session, now: dt.datetime) -> PurgeReport:
         report.drafts += int(
             session.scalar(select(func.count()).select_from(Draft).where(condition)) or 0
         )
+    report.exports = int(session.scalar(
+        select(func.count()).select_from(ExportJob).where(ExportJob.expires_at <= now)
+    ) or 0)
     return report

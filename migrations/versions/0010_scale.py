@@ -1,4 +1,5 @@
-"""submission_count: the dashboard's counters, kept by triggers; name search by trigram index
+"""submission_count: the dashboard's counters, kept by triggers; name search by trigram index;
+export_job: CSV exports too large for one request, prepared in the background
 
 Revision ID: 0010
 Revises: 0008
@@ -69,11 +70,11 @@ SQLITE_TRIGGERS = (
     f"""CREATE TRIGGER submission_count_insert AFTER INSERT ON submission BEGIN
         UPDATE submission_count SET {_sqlite_deltas('NEW', '+')}
         WHERE clinic_id = NEW.clinic_id;
-    END""",
+    END""",  # nosec B608
     f"""CREATE TRIGGER submission_count_delete AFTER DELETE ON submission BEGIN
         UPDATE submission_count SET {_sqlite_deltas('OLD', '-')}
         WHERE clinic_id = OLD.clinic_id;
-    END""",
+    END""",  # nosec B608
     f"""CREATE TRIGGER submission_count_update
     AFTER UPDATE OF clinic_id, reviewed_at, max_severity ON submission
     WHEN OLD.clinic_id IS NOT NEW.clinic_id
@@ -84,7 +85,7 @@ SQLITE_TRIGGERS = (
         WHERE clinic_id = OLD.clinic_id;
         UPDATE submission_count SET {_sqlite_deltas('NEW', '+')}
         WHERE clinic_id = NEW.clinic_id;
-    END""",
+    END""",  # nosec B608
 )
 
 
@@ -95,7 +96,7 @@ def _pg_rows(table: str, sign: str) -> str:
         f" {sign}({UNREVIEWED})::int AS unreviewed,"
         f" {sign}(coalesce({RED}, false))::int AS red_flags,"
         f" {sign}(coalesce({RED}, false) AND {UNREVIEWED})::int AS red_flags_unreviewed"
-        f" FROM {table}"
+        f" FROM {table}"  # nosec B608
     )
 
 
@@ -106,7 +107,7 @@ def _pg_apply(rows: str) -> str:
     return (
         f"UPDATE submission_count AS c SET {sets}"
         f" FROM (SELECT clinic_id, {sums} FROM ({rows}) AS r GROUP BY clinic_id) AS d"
-        f" WHERE c.clinic_id = d.clinic_id AND ({changed});"
+        f" WHERE c.clinic_id = d.clinic_id AND ({changed});"  # nosec B608
     )
 
 
@@ -154,14 +155,14 @@ def _sqlite_tripled(value: str) -> str:
     return (
         "(WITH RECURSIVE k(i, out) AS (SELECT 1, ''"
         f" UNION ALL SELECT i + 1, out || {third} || {third} || {third} FROM k"
-        f" WHERE i <= length({value})) SELECT out FROM k ORDER BY i DESC LIMIT 1)"
+        f" WHERE i <= length({value})) SELECT out FROM k ORDER BY i DESC LIMIT 1)"  # nosec B608
     )
 
 
 def _fts_insert(row: str) -> str:
     return (
         "INSERT INTO submission_name (rowid, name, short)"
-        f" VALUES ({row}.id, {row}.full_name, {_sqlite_tripled(f'{row}.full_name')});"
+        f" VALUES ({row}.id, {row}.full_name, {_sqlite_tripled(f'{row}.full_name')});"  # nosec B608
     )
 
 
@@ -169,7 +170,7 @@ def _fts_delete(row: str) -> str:
     # A contentless FTS5 table forgets a row when told the values it indexed.
     return (
         "INSERT INTO submission_name (submission_name, rowid, name, short)"
-        f" VALUES ('delete', {row}.id, {row}.full_name, {_sqlite_tripled(f'{row}.full_name')});"
+        f" VALUES ('delete', {row}.id, {row}.full_name, {_sqlite_tripled(f'{row}.full_name')});"  # nosec B608
     )
 
 
@@ -188,7 +189,7 @@ SQLITE_SEARCH = (
         {_fts_insert('NEW')}
     END""",
     "INSERT INTO submission_name (rowid, name, short)"
-    f" SELECT id, full_name, {_sqlite_tripled('full_name')} FROM submission",
+    f" SELECT id, full_name, {_sqlite_tripled('full_name')} FROM submission",  # nosec B608
 )
 
 # The same expressions as screener/dashboard/queries.py's, or the planner uses no index.
@@ -209,7 +210,7 @@ SELECT clinic.id,
        count(CASE WHEN submission.{RED} AND submission.{UNREVIEWED} THEN 1 END)
 FROM clinic LEFT JOIN submission ON submission.clinic_id = clinic.id
 GROUP BY clinic.id
-"""
+"""  # nosec B608
 
 
 def upgrade() -> None:
@@ -240,10 +241,37 @@ def upgrade() -> None:
             )
     for statement in SQLITE_SEARCH if sqlite else PG_SEARCH:
         op.execute(statement)
+    op.create_table(
+        'export_job',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('clinic_id', sa.Integer(), nullable=False),
+        sa.Column('practitioner_id', sa.Integer(), nullable=False),
+        sa.Column('filters', sa.JSON(), nullable=False),
+        sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('rows', sa.Integer(), nullable=True),
+        sa.Column('file_name', sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ['clinic_id'], ['clinic.id'],
+            name=op.f('fk_export_job_clinic_id_clinic'), ondelete='CASCADE',
+        ),
+        sa.ForeignKeyConstraint(
+            ['practitioner_id'], ['practitioner.id'],
+            name=op.f('fk_export_job_practitioner_id_practitioner'), ondelete='CASCADE',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_export_job')),
+    )
+    op.create_index('ix_export_job_practitioner', 'export_job', ['practitioner_id', 'requested_at'])
+    op.create_index('ix_export_job_status', 'export_job', ['status', 'requested_at'])
+    op.create_index(op.f('ix_export_job_expires_at'), 'export_job', ['expires_at'])
 
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
+    op.drop_table('export_job')
     if sqlite:
         for name in ('insert', 'delete', 'update'):
             op.execute(f'DROP TRIGGER submission_name_{name}')

@@ -48,6 +48,32 @@ class Filters:
     # Only rows submitted up to this time (an export holds what there was when it was asked for).
     until: dt.datetime | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The filters as JSON values (an export job keeps them)."""
+        return {
+            "severity": self.severity,
+            "reviewed": self.reviewed,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "name": self.name,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Filters:
+        def day(value: Any) -> dt.date | None:
+            return dt.date.fromisoformat(value) if value else None
+
+        until = data.get("until")
+        return cls(
+            severity=data.get("severity"),
+            reviewed=data.get("reviewed"),
+            date_from=day(data.get("date_from")),
+            date_to=day(data.get("date_to")),
+            name=data.get("name"),
+            until=dt.datetime.fromisoformat(until) if until else None,
+        )
+
 
 @dataclass(frozen=True)
 class Cursor:
@@ -284,6 +310,43 @@ def submission_page(
         session, query, Submission.submitted_at, Submission.id,
         before=before, after=after, size=size,
     )
+
+
+def count_up_to(session: Session, clinic_id: int, filters: Filters, limit: int) -> int:
+    """How many of the clinic's submissions match the filters, counting no further than
+    `limit` (the cost of the count is bounded by it)."""
+    matching = (
+        select(Submission.id).where(*submission_filters(session, clinic_id, filters)).limit(limit)
+    )
+    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+
+
+def csv_rows(session: Session, clinic_id: int, filters: Filters, yield_per: int) -> Select[Any]:
+    """The CSV's query: the columns it writes, newest first, read in chunks of `yield_per`."""
+    return (
+        select(
+            Submission.id,
+            Submission.submitted_at,
+            Submission.lang,
+            Submission.questionnaire_version,
+            Submission.max_severity,
+            Submission.flags,
+            Submission.reviewed_at,
+            Submission.answers,
+        )
+        .where(*submission_filters(session, clinic_id, filters))
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .execution_options(yield_per=yield_per)
+    )
+
+
+def csv_versions(session: Session, clinic_id: int, filters: Filters) -> list[str]:
+    """The questionnaire versions the matching submissions were answered in."""
+    return list(session.scalars(
+        select(Submission.questionnaire_version)
+        .where(*submission_filters(session, clinic_id, filters))
+        .distinct()
+    ))
 
 
 @dataclass(frozen=True)
