@@ -226,3 +226,21 @@ def test_preparing_needs_the_csrf_token(
     client = logged_in("pa@example.com")
     assert client.post("/dashboard/exports").status_code == 400
     assert fetch(app, ExportJob) == []
+
+
+def test_a_streamed_csv_gives_its_database_connection_back(
+    app: Flask, clinics: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    """The stream reads after the view has returned: its connection goes back to the pool when
+    it ends, read to the end or closed early."""
+    seed(app, clinics["demo"], 30)
+    client = logged_in("pa@example.com")
+    pool = db.of(app).engine.pool
+    for read in (True, False):
+        response = client.get("/dashboard/submissions.csv")
+        if read:
+            assert len(records(response.get_data(as_text=True))) == 31
+        else:
+            next(iter(response.response))  # the first piece only
+        response.close()
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -378,10 +379,14 @@ def export_csv() -> ResponseReturnValue:
     if queries.count_up_to(db.session, me.clinic_id, filters, bound + 1) > bound:
         return render_template("dashboard/export_large.html", bound=bound, args=_filter_args(form))
     _audit("export_csv", None, detail={"filters": _filter_args(form)})
-    response = Response(
-        stream_with_context(submissions_csv(db.session, me.clinic_id, filters, CSV_YIELD_PER)),
-        mimetype="text/csv",
-    )
+    clinic_id = me.clinic_id
+
+    def pieces() -> Iterator[str]:
+        # The request's session is closed when the view returns: the stream reads with the one
+        # db.session gives while it runs (closed in turn when the stream ends).
+        yield from submissions_csv(db.session, clinic_id, filters, CSV_YIELD_PER)
+
+    response = Response(stream_with_context(pieces()), mimetype="text/csv")
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="submissions-{g.clinic.slug}-{stamp}.csv"'

@@ -157,9 +157,12 @@ def submissions_csv(
     )
     older = [versions.answered_in(v) for v in used]
     rows = session.execute(queries.csv_rows(session, clinic_id, filters, yield_per))
-    yield from stream_csv(
-        qn, _counted(rows, count), [o for o in older if o.version != qn.version]
-    )
+    try:
+        yield from stream_csv(
+            qn, _counted(rows, count), [o for o in older if o.version != qn.version]
+        )
+    finally:  # also when the download stops early: the server-side cursor is closed now
+        rows.close()
 
 
 def _counted(rows: Iterable[Any], count: RowCount | None) -> Iterator[Any]:
