@@ -34,7 +34,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     for command in (
         create_clinic, create_practitioner, set_password_command, purge_command, deliver_command,
-        create_api_token, add_webhook, invite_command,
+        create_api_token, add_webhook, invite_command, export_command,
     ):
         app.cli.add_command(command)
 
@@ -297,6 +297,30 @@ def purge_command(dry_run: bool) -> None:
     )
     for slug, n in report.submissions.items():
         click.echo(f"  {slug}: {n} submission(s)")
+    click.echo(f"{verb} {report.exports} prepared CSV file(s).")
+    if report.batches:
+        click.echo(
+            f"In {report.batches} batch(es) of at most {report.longest_batch:.2f} s each."
+        )
+
+
+@click.command("export")
+@click.option("--job", "job_id", type=int, help="Run only this job (if it is pending).")
+@with_appcontext
+def export_command(job_id: int | None) -> None:
+    """Prepare the CSV files asked for on the dashboard (lists too large to download at once).
+    Run it every minute, for example from cron."""
+    from .exports import jobs
+
+    for result in jobs.run_pending(only=job_id):
+        if result.outcome == "skipped":
+            click.echo(f"Export {result.job_id}: not pending.")
+        elif result.outcome == "failed":
+            click.echo(f"Export {result.job_id}: failed (see the log).", err=True)
+        else:
+            click.echo(
+                f"Export {result.job_id}: {result.rows} row(s) in {result.seconds:.1f} s."
+            )
 
 
 @click.command("deliver")

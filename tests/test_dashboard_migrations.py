@@ -3,13 +3,14 @@ PostgreSQL, and 0002 derives max_severity for submissions made before it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from screener.storage.db import make_engine
-from screener.storage.migrate import downgrade, upgrade
+from screener.storage.migrate import downgrade, include_object, upgrade
 from screener.storage.models import Base
 
 
@@ -17,7 +18,8 @@ def test_migrations_build_the_models_schema(database_url: str) -> None:
     engine = make_engine(database_url)  # migrated to head by the session fixture
     try:
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            context = MigrationContext.configure(conn, opts={"include_object": include_object})
+            assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
 
@@ -77,5 +79,96 @@ def test_0006_upgrades_drafts_that_hold_completion_marks(tmp_path: Path) -> None
         with engine.connect() as conn:
             columns = {r[1] for r in conn.execute(text("PRAGMA table_info(draft)"))}
         assert {"checked_for", "step_checks"} <= columns
+    finally:
+        engine.dispose()
+
+
+def test_0010_counts_and_indexes_earlier_submissions(tmp_path: Path) -> None:
+    """Submissions made before 0010 are counted and found by name after it; down and up again
+    leaves the same."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, "0008")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO clinic (id, slug, name, allowed_origins, retention_days, created_at)"
+                " VALUES (1, 'c', 'C', '[]', 365, '2025-01-01 00:00:00')"
+            ))
+            for sid, name, severity, reviewed in (
+                (1, "陳美玲", "red_flag", None),
+                (2, "Mei Chen", "red_flag", "2025-01-02 00:00:00"),
+                (3, "李明", None, None),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO submission (id, clinic_id, answers, flags,"
+                        " questionnaire_version, lang, full_name, submitted_at, max_severity,"
+                        " reviewed_at) VALUES (:id, 1, '{}', '[]', 'v', 'en', :name,"
+                        " '2025-01-01 00:00:00', :severity, :reviewed)"
+                    ),
+                    {"id": sid, "name": name, "severity": severity, "reviewed": reviewed},
+                )
+
+        def state() -> tuple[Any, ...]:
+            with engine.connect() as conn:
+                counts = conn.execute(text(
+                    "SELECT total, unreviewed, red_flags, red_flags_unreviewed"
+                    " FROM submission_count WHERE clinic_id = 1"
+                )).one()
+                found = [
+                    conn.execute(
+                        text("SELECT rowid FROM submission_name WHERE submission_name MATCH :q"),
+                        {"q": q},
+                    ).scalars().all()
+                    for q in ('name : "chen"', 'short : "美美美玲玲玲"', 'short : "李李李"')
+                ]
+            return tuple(counts), found
+
+        upgrade(engine)
+        assert state() == ((3, 2, 2, 1), [[2], [1], [3]])
+        downgrade(engine, "0008")
+        with engine.connect() as conn:
+            tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+        assert not {t for t in tables if t.startswith(("submission_count", "submission_name"))}
+        upgrade(engine)
+        assert state() == ((3, 2, 2, 1), [[2], [1], [3]])
+    finally:
+        engine.dispose()
+
+
+def test_migrations_keep_every_row_that_refers_to_a_copied_table(tmp_path: Path) -> None:
+    """SQLite alters a table by copying it: the copy must not delete or empty the rows that
+    refer to it (a submission's draft, a clinic's submissions), going up and down again."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO clinic (id, slug, name, allowed_origins, retention_days, created_at)"
+                " VALUES (1, 'c', 'C', '[]', 365, '2025-01-01 00:00:00')"
+            ))
+            conn.execute(text(
+                "INSERT INTO draft (id, clinic_id, token_hash, answers, lang, created_at,"
+                " updated_at, expires_at) VALUES (1, 1, 'h', '{}', 'en', '2025-01-01 00:00:00',"
+                " '2025-01-01 00:00:00', '2099-01-01 00:00:00')"
+            ))
+            conn.execute(text(
+                "INSERT INTO submission (id, clinic_id, draft_id, answers, flags,"
+                " questionnaire_version, lang, full_name, submitted_at) VALUES (1, 1, 1, '{}',"
+                " '[]', 'v', 'en', 'A', '2025-01-01 00:00:00')"
+            ))
+
+        def rows() -> tuple[Any, ...]:
+            with engine.connect() as conn:
+                return tuple(conn.execute(text(
+                    "SELECT (SELECT count(*) FROM draft), id, draft_id FROM submission"
+                )).one())
+
+        upgrade(engine)
+        assert rows() == (1, 1, 1)
+        downgrade(engine, "0005")
+        assert rows() == (1, 1, 1)
+        upgrade(engine)
+        assert rows() == (1, 1, 1)
     finally:
         engine.dispose()

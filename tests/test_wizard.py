@@ -550,8 +550,8 @@ def test_refresh_of_a_post_is_avoided_by_redirects(walker: Walker) -> None:
 
 
 def test_summary_link_expires_after_the_draft_period(walk: Callable[..., Walker], app: Flask, session: Any) -> None:
+    from screener.dashboard import operations
     from screener.extensions import db
-    from screener.retention import purge
 
     w = walk()
     w.submit()
@@ -563,6 +563,6 @@ def test_summary_link_expires_after_the_draft_period(walk: Callable[..., Walker]
     with app.app_context(), db.transaction() as s:
         s.get(Draft, draft.id).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     assert w.get(f"{w.base}/summary").status_code == 404  # health data no longer behind the link
-    with app.app_context(), db.transaction() as s:
-        purge(s, dt.datetime.now(dt.UTC))
+    with app.app_context():
+        operations.purge_expired(dt.datetime.now(dt.UTC))
     assert not drafts(session) and len(submissions(session)) == 1  # the clinic keeps the submission

@@ -11,7 +11,8 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_request_context, request
@@ -19,16 +20,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import appointments
+from .. import appointments, retention
 from ..extensions import db
 from ..i18n import zone
-from ..retention import PurgeReport, purge
+from ..retention import PurgeReport
 from ..storage.models import (
     ApiToken,
     Appointment,
     Client,
     Clinic,
     Draft,
+    ExportJob,
     LoginSession,
     LoginThrottle,
     OutboxMessage,
@@ -47,6 +49,7 @@ from .auth import (
     upgrade_hash,
 )
 from .forms import strip_control
+from .queries import Filters
 
 # Failed logins in a row for one email address before each further failure locks it: for
 # FIRST_LOCK, doubling with every failure up to LONGEST_LOCK. A success starts again at zero.
@@ -383,6 +386,107 @@ def invitation_emailed(
         )
 
 
+# Exports prepared in the background (screener/exports/jobs.py) ------------------------------
+
+EXPORT_KEEP = dt.timedelta(days=1)  # a job not ready within a day goes too
+
+
+def request_export(me: Practitioner, filters: Filters, shown: dict[str, str]) -> ExportJob:
+    """Ask for the list as a CSV file, prepared in the background: a pending job holding the
+    filters and the time asked (rows submitted later are not in it). `shown` is the list's
+    query string, for the audit entry."""
+    now = utcnow()
+    with db.transaction() as s:
+        job = ExportJob(
+            clinic_id=me.clinic_id, practitioner_id=me.id,
+            filters=replace(filters, until=now).to_json(),
+            requested_at=now, status="pending", expires_at=now + EXPORT_KEEP,
+        )
+        s.add(job)
+        s.flush()
+        audit.record(s, "export_requested", by=me, detail={"job": job.id, "filters": shown})
+    return job
+
+
+def claim_export(job_id: int) -> ExportJob | None:
+    """Mark a pending job running, for this run only (None: not pending, or taken). A job left
+    running by a run that died hours ago is taken again."""
+    from ..exports.jobs import STALE
+
+    now = utcnow()
+    with db.transaction() as s:
+        claimed = s.execute(
+            update(ExportJob)
+            .where(
+                ExportJob.id == job_id,
+                (ExportJob.status == "pending")
+                | ((ExportJob.status == "running") & (ExportJob.started_at < now - STALE)),
+            )
+            .values(status="running", started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return s.get(ExportJob, job_id, populate_existing=True)
+
+
+def export_ready(job: ExportJob, file_name: str, rows: int, expires_at: dt.datetime) -> None:
+    """The job's file is written: downloadable until `expires_at`."""
+    with db.transaction() as s:
+        s.add(job)
+        job.status = "ready"
+        job.file_name = file_name
+        job.rows = rows
+        job.finished_at = utcnow()
+        job.expires_at = expires_at
+        audit.record(
+            s, "export_ready", clinic_id=job.clinic_id, practitioner_id=job.practitioner_id,
+            actor=EXPORT_ACTOR, detail={"job": job.id, "rows": rows},
+        )
+
+
+def export_failed(job: ExportJob) -> None:
+    with db.transaction() as s:
+        s.add(job)
+        job.status = "failed"
+        job.finished_at = utcnow()
+        audit.record(
+            s, "export_failed", clinic_id=job.clinic_id, practitioner_id=job.practitioner_id,
+            actor=EXPORT_ACTOR, detail={"job": job.id},
+        )
+
+
+def export_downloaded(me: Practitioner, job: ExportJob) -> None:
+    record_access(me, "export_downloaded", detail={"job": job.id, "rows": job.rows})
+
+
+def delete_expired_exports(now: dt.datetime, directory: Path) -> int:
+    """Delete the jobs past their time with their files (each with an audit entry), and any
+    file of the folder that no job names and that is over a day old (left by a run that died);
+    how many jobs."""
+    expired = db.session.scalars(select(ExportJob).where(ExportJob.expires_at <= now)).all()
+    db.session.rollback()
+    for job in expired:
+        if job.file_name:
+            (directory / job.file_name).unlink(missing_ok=True)
+        with db.transaction() as s:
+            s.execute(delete(ExportJob).where(ExportJob.id == job.id))
+            audit.record(
+                s, "export_deleted", clinic_id=job.clinic_id,
+                practitioner_id=job.practitioner_id, actor="retention",
+                detail={"job": job.id, "rows": job.rows},
+            )
+    named = set(db.session.scalars(
+        select(ExportJob.file_name).where(ExportJob.file_name.is_not(None))
+    ))
+    db.session.rollback()
+    old = (now - EXPORT_KEEP).timestamp()
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in named and path.stat().st_mtime < old:
+            path.unlink(missing_ok=True)
+    return len(expired)
+
+
 # Own account -----------------------------------------------------------------------------------
 
 
@@ -594,6 +698,7 @@ def remove_webhook(me: Practitioner, endpoint: WebhookEndpoint) -> None:
 
 
 COMMAND_LINE = "command line"  # the actor of audit entries made with flask --app screener
+EXPORT_ACTOR = "export"  # the actor of the entries of background exports
 
 
 def create_account(
@@ -629,42 +734,57 @@ def set_account_password(account: Practitioner, password: str) -> None:
         )
 
 
-class _RollBack(Exception):
-    """Raised inside a transaction to undo it (a dry run of the purge)."""
-
-
 def purge_expired(now: dt.datetime, dry_run: bool = False) -> PurgeReport:
-    """Delete expired drafts and submissions past their clinic's retention, with one audit
-    entry per clinic that lost submissions; a dry run counts and changes nothing."""
+    """Delete expired drafts and submissions past their clinic's retention, in batches of short
+    transactions (screener/retention.py), each batch of a clinic's submissions with an audit
+    entry of its own; a dry run counts and changes nothing."""
+    if dry_run:
+        return retention.count_expired(db.session, now)
     report = PurgeReport()
-    config = current_app.config
-    try:
-        with db.transaction() as s:
-            report = purge(s, now)
-            # Login sessions past their time and failed-login counts of a day ago.
-            s.execute(delete(LoginSession).where(
-                (LoginSession.last_seen_at <= now - config["PERMANENT_SESSION_LIFETIME"])
-                | (LoginSession.created_at <= now - config["SESSION_MAX_AGE"])
-            ))
-            s.execute(delete(LoginThrottle).where(
-                LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
-            ))
-            # Delivered and failed messages: the delivery log keeps OUTBOX_KEEP.
-            s.execute(delete(OutboxMessage).where(
-                OutboxMessage.status != "pending",
-                OutboxMessage.created_at <= now - OUTBOX_KEEP,
-            ))
-            if dry_run:
-                raise _RollBack
-            for clinic in s.scalars(select(Clinic)):
-                deleted = report.submissions.get(clinic.slug, 0)
+    batches = retention.Batches(report, pause=retention.SQLITE_PAUSE if db.is_sqlite else 0.0)
+    clinics = [(c.id, c.slug, c.retention_days, retention.cutoff(c, now))
+               for c in db.session.scalars(select(Clinic).order_by(Clinic.slug))]
+    db.session.rollback()  # (ends the read: on SQLite, no snapshot kept open between batches)
+    for clinic_id, slug, days, before in clinics:
+        report.submissions[slug] = 0
+        while True:
+            size = batches.size
+            with batches.timed(), db.transaction() as s:
+                deleted, drafts = retention.delete_submissions(s, clinic_id, before, size)
                 if deleted:
                     audit.record(
-                        s, "purge", clinic_id=clinic.id, actor="retention",
-                        detail={"submissions": deleted, "retention_days": clinic.retention_days},
+                        s, "purge", clinic_id=clinic_id, actor="retention",
+                        detail={"submissions": deleted, "retention_days": days},
                     )
-    except _RollBack:
-        pass
+            report.submissions[slug] += deleted
+            report.drafts += drafts
+            if deleted < size:
+                break
+    while True:
+        size = batches.size
+        with batches.timed(), db.transaction() as s:
+            deleted = retention.delete_drafts(s, now, size)
+        report.drafts += deleted
+        if deleted < size:
+            break
+    from ..exports.jobs import exports_dir
+
+    report.exports = delete_expired_exports(now, exports_dir())
+    config = current_app.config
+    with db.transaction() as s:
+        # Login sessions past their time and failed-login counts of a day ago.
+        s.execute(delete(LoginSession).where(
+            (LoginSession.last_seen_at <= now - config["PERMANENT_SESSION_LIFETIME"])
+            | (LoginSession.created_at <= now - config["SESSION_MAX_AGE"])
+        ))
+        s.execute(delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at <= now - dt.timedelta(days=1)
+        ))
+        # Delivered and failed messages: the delivery log keeps OUTBOX_KEEP.
+        s.execute(delete(OutboxMessage).where(
+            OutboxMessage.status != "pending",
+            OutboxMessage.created_at <= now - OUTBOX_KEEP,
+        ))
     return report
 
 

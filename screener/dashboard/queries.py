@@ -10,8 +10,19 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from ..appointments import INVITED, REVIEWED, SENT, STARTED, name_key
@@ -23,6 +34,7 @@ from ..storage.models import (
     LoginSession,
     Practitioner,
     Submission,
+    SubmissionCount,
     parse_id,
 )
 
@@ -39,6 +51,36 @@ class Filters:
     date_to: dt.date | None = None
     name: str | None = None
     zone: dt.tzinfo = dt.UTC  # the clinic's time zone
+    # Only rows submitted up to this time (an export holds what there was when it was asked for).
+    until: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The filters as JSON values (an export job keeps them)."""
+        return {
+            "severity": self.severity,
+            "reviewed": self.reviewed,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "name": self.name,
+            "until": self.until.isoformat() if self.until else None,
+            "zone": getattr(self.zone, "key", "UTC"),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Filters:
+        def day(value: Any) -> dt.date | None:
+            return dt.date.fromisoformat(value) if value else None
+
+        until = data.get("until")
+        return cls(
+            severity=data.get("severity"),
+            reviewed=data.get("reviewed"),
+            date_from=day(data.get("date_from")),
+            date_to=day(data.get("date_to")),
+            name=data.get("name"),
+            until=dt.datetime.fromisoformat(until) if until else None,
+            zone=ZoneInfo(data.get("zone") or "UTC"),
+        )
 
 
 @dataclass(frozen=True)
@@ -81,9 +123,81 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[bool]]:
+# Name search -----------------------------------------------------------------------------------
+#
+# "Name contains" reads a trigram index on both engines (migration 0012). A trigram index
+# answers searches of 3 characters or more; for 1 or 2 (a Chinese surname, a 2-character given
+# name) it searches the name with every character written three times, where the search is a
+# 3- or 6-character one: "美玲" is "美美美玲玲玲" in "陳陳陳美美美玲玲玲", and only where "美玲"
+# is in the name. Matching ignores case.
+
+SHORT_SEARCH = 2  # searches of up to this many characters use the tripled name
+# On SQLite, a search matching at most this many names (of all clinics) reads the page from the
+# matches (then sorts them); one matching more reads the clinic's rows newest first, checking
+# each against the matches, and stops at a page.
+FEW_MATCHES = 2000
+
+_FTS = table("submission_name", column("rowid"), column("submission_name"))
+# lower(full_name) with every character tripled: the expression of PostgreSQL's GIN index.
+_PG_TRIPLED = func.regexp_replace(
+    func.lower(Submission.full_name),
+    literal_column("'(.)'"), literal_column("'\\1\\1\\1'"), literal_column("'g'"),
+)
+
+
+def tripled(text: str) -> str:
+    """'陳美' -> '陳陳陳美美美' (as the index stores short names' characters)."""
+    return "".join(c * 3 for c in text)
+
+
+def _search_text(filters: Filters) -> str:
+    return (filters.name or "").strip()
+
+
+def _fts_match(text: str) -> str:
+    """An FTS5 query: the text as one phrase, in the column that answers its length."""
+    column_name, phrase = ("short", tripled(text)) if len(text) <= SHORT_SEARCH else ("name", text)
+    return f'{column_name} : "{phrase.replace(chr(34), chr(34) * 2)}"'
+
+
+def _fts_rowids(text: str) -> Select[Any]:
+    return select(_FTS.c.rowid).where(_FTS.c.submission_name.match(_fts_match(text)))
+
+
+def _name_condition(dialect: str, text: str) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        return Submission.id.in_(_fts_rowids(text))
+    if len(text) <= SHORT_SEARCH:
+        return _PG_TRIPLED.like(
+            func.lower(f"%{_escape_like(tripled(text))}%"), escape="\\"
+        )
+    return func.lower(Submission.full_name).like(
+        func.lower(f"%{_escape_like(text)}%"), escape="\\"
+    )
+
+
+def _few_matches(session: Session, text: str) -> bool:
+    """On SQLite: whether at most FEW_MATCHES names match (counting no further)."""
+    found = session.scalar(
+        select(func.count()).select_from(_fts_rowids(text).limit(FEW_MATCHES + 1).subquery())
+    )
+    return int(found or 0) <= FEW_MATCHES
+
+
+def submission_filters(
+    session: Session, clinic_id: int, filters: Filters
+) -> list[ColumnElement[bool]]:
     """WHERE clauses for the clinic's submissions matching the filters (list and CSV)."""
-    where: list[ColumnElement[bool]] = [Submission.clinic_id == clinic_id]
+    where = [Submission.clinic_id == clinic_id, *_column_filters(filters)]
+    text = _search_text(filters)
+    if text:
+        where.append(_name_condition(session.get_bind().dialect.name, text))
+    return where
+
+
+def _column_filters(filters: Filters) -> list[ColumnElement[bool]]:
+    """The filters but the clinic and the name."""
+    where: list[ColumnElement[bool]] = []
     if filters.severity == "none":
         where.append(Submission.max_severity.is_(None))
     elif filters.severity:
@@ -98,10 +212,36 @@ def submission_filters(clinic_id: int, filters: Filters) -> list[ColumnElement[b
         where.append(
             Submission.submitted_at < midnight(filters.date_to + dt.timedelta(1), filters.zone)
         )
-    if filters.name:
-        pattern = f"%{_escape_like(filters.name.strip())}%"
-        where.append(Submission.full_name.ilike(pattern, escape="\\"))
+    if filters.until is not None:
+        where.append(Submission.submitted_at <= filters.until)
     return where
+
+
+def _list_filters(
+    session: Session, clinic_id: int, filters: Filters
+) -> list[ColumnElement[bool]]:
+    """submission_filters, with SQLite told how to read a name search's page (its planner,
+    without statistics, would check every row of the clinic against a rare name's matches, or
+    with them sort every row of a common one's). PostgreSQL's planner chooses well by pg_trgm's
+    statistics."""
+    text = _search_text(filters)
+    if not text or session.get_bind().dialect.name != "sqlite":
+        return submission_filters(session, clinic_id, filters)
+    if _few_matches(session, text):
+        # From the matches: each looked up by id (`clinic_id + 0` leaves no index of the
+        # clinic's rows usable), then sorted.
+        return [
+            Submission.clinic_id + 0 == clinic_id,
+            *_column_filters(filters),
+            Submission.id.in_(_fts_rowids(text)),
+        ]
+    # From the clinic's rows, newest first (`id + 0`: no lookup by id), each checked against
+    # the set of matches, until the page is full.
+    return [
+        Submission.clinic_id == clinic_id,
+        *_column_filters(filters),
+        (Submission.id + 0).in_(_fts_rowids(text)),
+    ]
 
 
 def midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
@@ -180,12 +320,54 @@ def submission_page(
             Practitioner.name.label("reviewer"),
         )
         .outerjoin(Practitioner, Practitioner.id == Submission.reviewed_by_id)
-        .where(*submission_filters(clinic_id, filters))
+        .where(*_list_filters(session, clinic_id, filters))
     )
     return keyset_page(
         session, query, Submission.submitted_at, Submission.id,
         before=before, after=after, size=size,
     )
+
+
+def count_up_to(session: Session, clinic_id: int, filters: Filters, limit: int) -> int:
+    """How many of the clinic's submissions match the filters, counting no further than
+    `limit` (the cost of the count is bounded by it)."""
+    matching = (
+        select(Submission.id).where(*submission_filters(session, clinic_id, filters)).limit(limit)
+    )
+    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+
+
+def csv_rows(session: Session, clinic_id: int, filters: Filters, yield_per: int) -> Select[Any]:
+    """The CSV's query: the columns it writes, newest first, read in chunks of `yield_per`."""
+    return (
+        select(
+            Submission.id,
+            Submission.submitted_at,
+            Submission.lang,
+            Submission.questionnaire_version,
+            Submission.max_severity,
+            Submission.flags,
+            Submission.reviewed_at,
+            Submission.client_id,
+            Submission.appointment_id,
+            Submission.consent_version,
+            Submission.consent_name,
+            Submission.consent_signed_at,
+            Submission.answers,
+        )
+        .where(*submission_filters(session, clinic_id, filters))
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .execution_options(yield_per=yield_per)
+    )
+
+
+def csv_versions(session: Session, clinic_id: int, filters: Filters) -> list[str]:
+    """The questionnaire versions the matching submissions were answered in."""
+    return list(session.scalars(
+        select(Submission.questionnaire_version)
+        .where(*submission_filters(session, clinic_id, filters))
+        .distinct()
+    ))
 
 
 @dataclass(frozen=True)
@@ -196,20 +378,20 @@ class Counts:
 
 
 def counts(session: Session, clinic_id: int) -> Counts:
-    """The at-a-glance numbers, each answered from an index alone (migrations 0002, 0003)."""
-
-    def count(*where: ColumnElement[bool]) -> int:
-        stmt = select(func.count()).select_from(Submission).where(
-            Submission.clinic_id == clinic_id, *where
-        )
-        return int(session.scalar(stmt) or 0)
-
-    red = Submission.max_severity == "red_flag"
-    unreviewed = Submission.reviewed_at.is_(None)
+    """The at-a-glance numbers: one row, kept by triggers (migration 0012), at any size."""
+    row = session.execute(
+        select(
+            SubmissionCount.unreviewed,
+            SubmissionCount.red_flags,
+            SubmissionCount.red_flags_unreviewed,
+        ).where(SubmissionCount.clinic_id == clinic_id)
+    ).first()
+    if row is None:  # no such clinic
+        return Counts(unreviewed=0, red_flags=0, red_flags_unreviewed=0)
     return Counts(
-        unreviewed=count(unreviewed),
-        red_flags=count(red),
-        red_flags_unreviewed=count(red, unreviewed),
+        unreviewed=row.unreviewed,
+        red_flags=row.red_flags,
+        red_flags_unreviewed=row.red_flags_unreviewed,
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -20,6 +22,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     stream_with_context,
     url_for,
@@ -35,7 +38,8 @@ from .. import webhooks
 from ..config import page_base_url
 from ..embed import embed_snippets
 from ..exports import fhir
-from ..exports.csv import stream_csv
+from ..exports.csv import submissions_csv
+from ..exports.jobs import file_of
 from ..extensions import db, limiter
 from ..i18n import format_time, normalise_lang, request_lang, request_zone, zone_label
 from ..questionnaire.model import SEVERITIES, Questionnaire
@@ -46,6 +50,7 @@ from ..storage import versions
 from ..storage.models import (
     ROLES,
     ApiToken,
+    ExportJob,
     LoginSession,
     OutboxMessage,
     Practitioner,
@@ -427,53 +432,96 @@ def export_questionnaire() -> ResponseReturnValue:
 
 @bp.get("/submissions.csv")
 def export_csv() -> ResponseReturnValue:
+    """The list with its filters as CSV: streamed when it has at most CSV_STREAM_ROWS rows (so
+    that the response ends well within the server's worker timeout), else a page offering to
+    prepare the file in the background."""
     me = current_practitioner()
     form = FilterForm(request.args)
-    filters = _filters(form)
+    filters = replace(_filters(form), until=utcnow())
+    bound = current_app.config["CSV_STREAM_ROWS"]
+    if queries.count_up_to(db.session, me.clinic_id, filters, bound + 1) > bound:
+        return render_template("dashboard/export_large.html", bound=bound, args=_filter_args(form))
     _audit("export_csv", None, detail={"filters": _filter_args(form)})
-    query = (
-        select(
-            Submission.id,
-            Submission.submitted_at,
-            Submission.lang,
-            Submission.questionnaire_version,
-            Submission.max_severity,
-            Submission.flags,
-            Submission.reviewed_at,
-            Submission.client_id,
-            Submission.appointment_id,
-            Submission.consent_version,
-            Submission.consent_name,
-            Submission.consent_signed_at,
-            Submission.answers,
-        )
-        .where(*queries.submission_filters(me.clinic_id, filters))
-        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
-        .execution_options(yield_per=CSV_YIELD_PER)
-    )
+    clinic_id = me.clinic_id
 
-    # The header is the union of the questions of every version the rows were answered in.
-    qn = versions.current()
-    used = db.session.scalars(
-        select(Submission.questionnaire_version)
-        .where(*queries.submission_filters(me.clinic_id, filters))
-        .distinct()
-    )
-    older = [versions.answered_in(v) for v in versions.versions_by_first_use(db.session, used)]
+    def pieces() -> Iterator[str]:
+        # The request's session is closed when the view returns: the stream reads with the one
+        # db.session gives while it runs (closed in turn when the stream ends).
+        yield from submissions_csv(db.session, clinic_id, filters, CSV_YIELD_PER)
 
-    def rows() -> Any:
-        yield from db.session.execute(query)
-
-    response = Response(
-        stream_with_context(
-            stream_csv(qn, rows(), [o for o in older if o.version != qn.version])
-        ),
-        mimetype="text/csv",
-    )
+    response = Response(stream_with_context(pieces()), mimetype="text/csv")
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="submissions-{g.clinic.slug}-{stamp}.csv"'
     )
+    return response
+
+
+@bp.post("/exports")
+def request_export() -> ResponseReturnValue:
+    """Prepare the list with the filters of the query string as a CSV file."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    form = FilterForm(request.args)
+    operations.request_export(current_practitioner(), _filters(form), _filter_args(form))
+    flash(_("The file is being prepared. It will be listed here, ready to download."))
+    return redirect(url_for("dashboard.exports"), code=303)
+
+
+@bp.get("/exports")
+def exports() -> ResponseReturnValue:
+    """The CSV files the practitioner asked for, newest first."""
+    me = current_practitioner()
+    jobs = db.session.scalars(
+        select(ExportJob)
+        .where(ExportJob.practitioner_id == me.id, ExportJob.expires_at > utcnow())
+        .order_by(ExportJob.requested_at.desc(), ExportJob.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "dashboard/exports.html",
+        jobs=[(job, _describe(queries.Filters.from_json(job.filters))) for job in jobs],
+        form=ConfirmForm(),
+    )
+
+
+def _describe(filters: queries.Filters) -> str:
+    """The filters of an export in words."""
+    shown = []
+    if filters.severity:
+        shown.append(f'{_("Most serious flag")}: {severity_label(filters.severity)}')
+    if filters.reviewed is not None:
+        shown.append(_("Reviewed") if filters.reviewed else _("Not reviewed"))
+    if filters.date_from:
+        shown.append(f'{_("Submitted from")}: {filters.date_from.isoformat()}')
+    if filters.date_to:
+        shown.append(f'{_("Submitted until")}: {filters.date_to.isoformat()}')
+    if filters.name:
+        shown.append(f'{_("Name contains")}: {filters.name}')
+    return "; ".join(shown) or _("All submissions")
+
+
+@bp.get("/exports/<id:job_id>.csv")
+def download_export(job_id: int) -> ResponseReturnValue:
+    """A prepared file, gzip-compressed with its length (the browser unpacks it as it saves;
+    a download cut short shows as failed, not as a shorter file; it can be resumed)."""
+    me = current_practitioner()
+    job = db.session.get(ExportJob, job_id)
+    if job is None or job.practitioner_id != me.id or job.status != "ready":
+        abort(404)
+    path = file_of(job)
+    if path is None or job.expires_at <= utcnow():
+        abort(404)
+    if "Accept-Encoding" in request.headers and not request.accept_encodings["gzip"]:
+        abort(406)
+    operations.export_downloaded(me, job)
+    stamp = job.requested_at.strftime("%Y%m%d-%H%M")
+    response = send_file(
+        path, mimetype="text/csv", as_attachment=True, conditional=True,
+        download_name=f"submissions-{g.clinic.slug}-{stamp}.csv",
+    )
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
     return response
 
 

@@ -18,8 +18,13 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from ..dashboard import queries
+from ..dashboard.queries import Filters
 from ..questionnaire.model import Questionnaire
 from ..questionnaire.types import csv_cell
+from ..storage import versions
 
 BOM = "\ufeff"
 FIXED_COLUMNS = (
@@ -45,6 +50,7 @@ CHUNK_ROWS = 500
 # OWASP: "take care of the field separator and quotes, as attackers could use this to start a
 # new cell and then have the dangerous character in the middle of the user input".
 _INNER_FORMULA = re.compile(r"([,;\t|\r\n\"'][ \t]*)([=+\-@])")
+_FORMULA_CHARS = frozenset("".join(FORMULA_START))  # a cell without any is left as it is
 
 
 def neutralise(cell: str) -> str:
@@ -55,6 +61,8 @@ def neutralise(cell: str) -> str:
     file with another separator, or ignoring quotes, would start a cell. The writer also quotes
     every cell and doubles quotes inside (csv.QUOTE_ALL).
     """
+    if _FORMULA_CHARS.isdisjoint(cell):
+        return cell
     text = _INNER_FORMULA.sub(r"\1'\2", cell)
     if text.lstrip(" ").startswith(FORMULA_START):
         text = "'" + text
@@ -133,3 +141,42 @@ def stream_csv(
             pending = 0
     if pending:
         yield buffer.getvalue()
+
+
+class RowCount:
+    """How many submissions a CSV has written so far."""
+
+    rows = 0
+
+
+def submissions_csv(
+    session: Session,
+    clinic_id: int,
+    filters: Filters,
+    yield_per: int = 200,
+    count: RowCount | None = None,
+) -> Iterator[str]:
+    """The clinic's submissions matching the list filters as CSV text (stream_csv), read from
+    the database in chunks of `yield_per` rows (a chunk of decoded answers is ~1.5 MB); each
+    row written adds one to `count`. Nothing is read before the first piece is asked for (on
+    PostgreSQL the rows come through a server-side cursor, which lives only as long as its
+    transaction)."""
+    qn = versions.current()
+    used = versions.versions_by_first_use(
+        session, queries.csv_versions(session, clinic_id, filters)
+    )
+    older = [versions.answered_in(v) for v in used]
+    rows = session.execute(queries.csv_rows(session, clinic_id, filters, yield_per))
+    try:
+        yield from stream_csv(
+            qn, _counted(rows, count), [o for o in older if o.version != qn.version]
+        )
+    finally:  # also when the download stops early: the server-side cursor is closed now
+        rows.close()
+
+
+def _counted(rows: Iterable[Any], count: RowCount | None) -> Iterator[Any]:
+    for row in rows:
+        if count is not None:
+            count.rows += 1
+        yield row

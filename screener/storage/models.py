@@ -262,6 +262,56 @@ class Appointment(Base):
     client: Mapped[Client] = relationship()
 
 
+class SubmissionCount(Base):
+    """The numbers at the top of a clinic's submission list, kept exact by database triggers
+    (migration 0012) in the transaction of every INSERT, UPDATE and DELETE of a submission,
+    so that reading them costs one row at any size. The application never writes this table;
+    a clinic gets its row when it is inserted (another trigger)."""
+
+    __tablename__ = "submission_count"
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    total: Mapped[int] = mapped_column(Integer, server_default="0")
+    unreviewed: Mapped[int] = mapped_column(Integer, server_default="0")
+    red_flags: Mapped[int] = mapped_column(Integer, server_default="0")
+    red_flags_unreviewed: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+EXPORT_STATES = ("pending", "running", "ready", "failed")
+
+
+class ExportJob(Base):
+    """A CSV export too large to stream in one request (screener/exports/jobs.py): asked for on
+    the dashboard, written to a file in the instance folder by `flask --app screener export`,
+    downloaded by the practitioner who asked, and deleted with its file by the purge once it
+    expires (a day after it was asked for, or after it was ready)."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (
+        Index("ix_export_job_practitioner", "practitioner_id", "requested_at"),
+        Index("ix_export_job_status", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="CASCADE")
+    )
+    # The list's filters (screener/dashboard/queries.Filters as JSON); rows submitted up to
+    # requested_at only.
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    rows: Mapped[int | None]
+    # The file's name in the instance folder's exports/ (random); None until it is ready.
+    file_name: Mapped[str | None] = mapped_column(String(64))
+
+
 class QuestionnaireVersion(Base):
     """A questionnaire as loaded, under its version (the content hash a submission stores).
 

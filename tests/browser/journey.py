@@ -195,8 +195,8 @@ def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) 
     visit("dashboard-submission")
     page.goto(f"{server.url}{first}/delete")
     visit("dashboard-delete")
-    for path in ("account", "admin/practitioners", "admin/clinic", "admin/audit", "admin/api",
-                 "admin/webhooks"):
+    for path in ("exports", "account", "admin/practitioners", "admin/clinic", "admin/audit",
+                 "admin/api", "admin/webhooks"):
         page.goto(f"{base}/{path}")
         visit(f"dashboard-{path.replace('/', '-')}")
     page.goto(f"{base}/submissions/999999")
