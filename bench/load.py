@@ -38,7 +38,7 @@ import tempfile
 import time
 import urllib.parse
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -64,6 +64,7 @@ CLINIC = "demo"  # made by `flask seed-demo`
 REQUEST_TIMEOUT = 10.0  # seconds; a request that takes longer is an error
 LATE = 0.010  # an arrival whose walk started this many seconds after its time started late
 MAX_IN_FLIGHT = 256  # open loop: threads at most (far more than 2 workers can keep busy)
+GRACE = 30.0  # seconds a phase may run over its duration; requests after that are errors
 
 FLAGGED = 0.05  # how often a client gives an answer that raises a screening flag, per question
 HIDDEN = 0.05  # how often it sends an answer its other answers hide, per such question
@@ -212,9 +213,26 @@ def csrf(resp: Response, what: str) -> str:
     return m.group(1) or m.group(2)
 
 
-def walk(port: int, plan: Plan, walk_: Walk) -> None:
+class Overtime(Exception):
+    """A request after the phase's time was up (the server or the generator fell far behind)."""
+
+
+@dataclass
+class Client(HttpWalker):
+    """The tests' cookie-less client (one connection a request), with a time limit."""
+
+    stop_by: float = 0.0  # time.perf_counter() after which no request is sent
+
+    def request(self, method: str, path: str, form: Iterable[tuple[str, str]] | None = None
+                ) -> Response:
+        if time.perf_counter() > self.stop_by:
+            raise Overtime("the phase ran out of time before this client was done")
+        return super().request(method, path, form)
+
+
+def walk(port: int, plan: Plan, walk_: Walk, stop_by: float) -> None:
     """The whole questionnaire, as a browser without cookies walks it."""
-    w = HttpWalker(HOST, port, clinic=CLINIC, timeout=REQUEST_TIMEOUT)
+    w = Client(HOST, port, clinic=CLINIC, timeout=REQUEST_TIMEOUT, stop_by=stop_by)
     landing = w.expect(w.request("GET", f"/c/{CLINIC}/?lang={plan.lang}"), 200, "landing page")
     started = w.expect(w.request("POST", f"/c/{CLINIC}/start", [("lang", plan.lang)]), 303, "start")
     walk_.timings.append(("start", landing.seconds + started.seconds))
@@ -246,13 +264,14 @@ def walk(port: int, plan: Plan, walk_: Walk) -> None:
     walk_.timings.append(("summary", summary.seconds))
 
 
-def one_client(port: int, qn: Questionnaire, seed: str, arrival: float | None) -> Walk:
+def one_client(port: int, qn: Questionnaire, seed: str, arrival: float | None, stop_by: float
+               ) -> Walk:
     """Plan a client's answers and walk; never raises (an error is kept on the walk)."""
     lag = 0.0 if arrival is None else time.perf_counter() - arrival
     rng = random.Random(seed)  # noqa: S311 (made-up answers, not a secret)
     result = Walk(plan_answers(qn, rng, dt.date.today()), lag=lag)
     try:
-        walk(port, result.plan, result)
+        walk(port, result.plan, result, stop_by)
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     result.finished = time.perf_counter()
@@ -275,13 +294,15 @@ def open_loop(port: int, qn: Questionnaire, rate: float, duration: float, seed: 
         offsets.append(t)
         t += rng.expovariate(rate)
     begin = time.perf_counter() + 0.05
+    stop_by = begin + duration + GRACE
     with ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="client") as pool:
         futures = []
         for i, offset in enumerate(offsets):
             wait = begin + offset - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
-            futures.append(pool.submit(one_client, port, qn, f"{seed}-{i}", begin + offset))
+            futures.append(pool.submit(one_client, port, qn, f"{seed}-{i}", begin + offset,
+                                       stop_by))
         walks = [f.result() for f in futures]
     # Over the whole arrival window (arrivals are random: the last may come well before its end).
     end = max((w.finished for w in walks), default=begin)
@@ -292,11 +313,12 @@ def closed_loop(port: int, qn: Questionnaire, clients: int, duration: float, see
     """`clients` clients walking back to back; none starts a walk after `duration` seconds."""
     begin = time.perf_counter()
     stop = begin + duration
+    stop_by = stop + GRACE
 
     def client(c: int) -> list[Walk]:
         walks: list[Walk] = []
         while time.perf_counter() < stop:
-            walks.append(one_client(port, qn, f"{seed}-{c}-{len(walks)}", None))
+            walks.append(one_client(port, qn, f"{seed}-{c}-{len(walks)}", None, stop_by))
         return walks
 
     with ThreadPoolExecutor(clients, thread_name_prefix="client") as pool:
@@ -520,8 +542,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.rate <= 0 and args.clients <= 0:
         parser.error("give --rate (open loop), --clients (closed loop) or both")
-    if not 0 < args.duration <= 3600 or not 0 <= args.warmup <= 600:
-        parser.error("--duration: up to an hour; --warmup: up to 10 minutes")
+    if not (0 <= args.rate <= 200 and 0 <= args.clients <= MAX_IN_FLIGHT
+            and 0 < args.duration <= 3600 and 0 <= args.warmup <= 600):
+        parser.error(f"bounds: --rate up to 200, --clients up to {MAX_IN_FLIGHT}, "
+                     "--duration up to an hour, --warmup up to 10 minutes")
     qn = load_questionnaire(ROOT / "questions.yaml")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Screener load benchmark: gunicorn --workers {args.workers}, {os.cpu_count()} cores "
