@@ -283,6 +283,9 @@ class Phase:
     mode: str
     walks: list[Walk]
     elapsed: float  # from the start to the last walk's end (open loop: at least the duration)
+    # The machine's 1-minute load average at the phase's end: other work on the machine
+    # (another program's tests...) slows the server down, and shows here.
+    load: float = field(default_factory=lambda: os.getloadavg()[0])
 
 
 def open_loop(port: int, qn: Questionnaire, rate: float, duration: float, seed: int) -> Phase:
@@ -455,7 +458,8 @@ def report(database: str, phase: Phase, check_summary: str, problems: list[str])
     late = [w.lag for w in phase.walks if w.lag > LATE]
     rate = len(done) / phase.elapsed if phase.elapsed > 0 else 0.0
     print(f"\n{database}, {phase.mode}: {len(phase.walks)} clients, {len(done)} questionnaires in "
-          f"{phase.elapsed:.1f} s = {rate:.1f}/s; errors {len(errors)}"
+          f"{phase.elapsed:.1f} s = {rate:.1f}/s (load average at the end {phase.load:.1f}); "
+          f"errors {len(errors)}"
           + (f"; started late (>{LATE * 1000:.0f} ms): {len(late)}, at most "
              f"{max(w.lag for w in phase.walks) * 1000:.0f} ms" if phase.mode.startswith("open")
              else ""))
@@ -521,7 +525,7 @@ def run_database(url: str, args: argparse.Namespace, qn: Questionnaire) -> list[
         rows.append(report(database, phase, summary, problems))
     warm_summary, warm_problems = check(warmup.walks, stored)
     if warm_problems or any(w.error for w in warmup.walks):
-        rows.append(report(database, Phase("warm-up", warmup.walks, warmup.elapsed),
+        rows.append(report(database, Phase("warm-up", warmup.walks, warmup.elapsed, warmup.load),
                            warm_summary, warm_problems))
     return rows
 
