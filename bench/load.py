@@ -283,9 +283,9 @@ class Phase:
     mode: str
     walks: list[Walk]
     elapsed: float  # from the start to the last walk's end (open loop: at least the duration)
-    # The machine's 1-minute load average at the phase's end: other work on the machine
-    # (another program's tests...) slows the server down, and shows here.
-    load: float = field(default_factory=lambda: os.getloadavg()[0])
+    # The share of the machine's CPU time that processes other than the benchmark's (the load
+    # generator, gunicorn, the PostgreSQL server) took meanwhile: they slow the server down.
+    others: float | None = None
 
 
 def open_loop(port: int, qn: Questionnaire, rate: float, duration: float, seed: int) -> Phase:
@@ -366,6 +366,65 @@ class Server:
             self.proc.wait()
 
 
+def cpu_ticks(pid: int, ended_children: bool = False) -> int:
+    """A process's CPU time so far (user + system, clock ticks; its threads included, and its
+    children that ended if asked); 0 when it is gone. Linux /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks + (int(fields[13]) + int(fields[14]) if ended_children else 0)
+
+
+def tree_ticks(pid: int) -> int:
+    """CPU time of a process, its children that ended, and those running."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return cpu_ticks(pid, ended_children=True) + sum(cpu_ticks(int(c)) for c in children)
+
+
+class Machine:
+    """How much of the machine's CPU time other processes took: all the cores' busy time
+    (/proc/stat) less the benchmark's own (this process, the gunicorn master and workers, the
+    PostgreSQL server when it runs here)."""
+
+    def __init__(self, server: Server, url: str) -> None:
+        self.pids = [server.proc.pid]
+        if not url.startswith("sqlite"):
+            engine = make_engine(url)
+            with engine.connect() as conn:
+                backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            engine.dispose()
+            try:  # the server's process (a backend's parent), if it runs on this machine
+                if Path(f"/proc/{backend}/comm").read_text().strip() == "postgres":
+                    self.pids.append(int(Path(f"/proc/{backend}/stat").read_text()
+                                         .rsplit(")", 1)[1].split()[1]))
+            except OSError:
+                pass
+
+    def reading(self) -> tuple[float, int, int]:
+        """Now: the wall clock, all cores' busy ticks, the benchmark's ticks."""
+        try:
+            cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            busy = sum(cpu) - cpu[3] - cpu[4]  # all but idle and iowait
+        except (OSError, IndexError, ValueError):
+            busy = 0
+        ours = cpu_ticks(os.getpid()) + sum(tree_ticks(pid) for pid in self.pids)
+        return time.perf_counter(), busy, ours
+
+    def others_since(self, before: tuple[float, int, int]) -> float | None:
+        """Other processes' share of the machine since `before` (None where unknown)."""
+        now = self.reading()
+        if not now[1]:
+            return None
+        ticks = (now[1] - before[1]) - (now[2] - before[2])
+        capacity = (now[0] - before[0]) * (os.cpu_count() or 1) * os.sysconf("SC_CLK_TCK")
+        return max(0.0, ticks / capacity)
+
+
 def prepare(url: str, env: dict[str, str]) -> str:
     """An empty database with the demo clinic; its name as reported (server version, fsync)."""
     recreate(url)  # then init-db finds the schema current and seed-demo adds the clinic
@@ -444,6 +503,7 @@ class Row:
     late: int
     errors: int
     check: str
+    others: float | None
 
 
 def report(database: str, phase: Phase, check_summary: str, problems: list[str]) -> Row:
@@ -458,8 +518,8 @@ def report(database: str, phase: Phase, check_summary: str, problems: list[str])
     late = [w.lag for w in phase.walks if w.lag > LATE]
     rate = len(done) / phase.elapsed if phase.elapsed > 0 else 0.0
     print(f"\n{database}, {phase.mode}: {len(phase.walks)} clients, {len(done)} questionnaires in "
-          f"{phase.elapsed:.1f} s = {rate:.1f}/s (load average at the end {phase.load:.1f}); "
-          f"errors {len(errors)}"
+          f"{phase.elapsed:.1f} s = {rate:.1f}/s; errors {len(errors)}; "
+          f"other processes' CPU: {percent(phase.others)} of the machine"
           + (f"; started late (>{LATE * 1000:.0f} ms): {len(late)}, at most "
              f"{max(w.lag for w in phase.walks) * 1000:.0f} ms" if phase.mode.startswith("open")
              else ""))
@@ -473,16 +533,20 @@ def report(database: str, phase: Phase, check_summary: str, problems: list[str])
     worst = max(((label, percentile(values, 95)) for label, values in per_step.items()
                  if label != "summary"), key=lambda lv: lv[1], default=("-", 0.0))
     return Row(database, phase.mode, rate, percentile(steps, 50), percentile(steps, 95),
-               percentile(steps, 99), worst, len(late), len(errors), check_summary)
+               percentile(steps, 99), worst, len(late), len(errors), check_summary, phase.others)
+
+
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
 
 
 def table(rows: list[Row]) -> None:
     ms: Callable[[float], str] = lambda s: f"{s * 1000:.1f}"  # noqa: E731
     head = ("database", "mode", "q/s", "p50 ms", "p95 ms", "p99 ms", "worst step p95", "late",
-            "errors", "database check")
+            "errors", "database check", "others' CPU")
     body = [(r.database, r.mode, f"{r.rate:.1f}", ms(r.p50), ms(r.p95), ms(r.p99),
              f"{ms(r.worst[1])} ({r.worst[0]})", str(r.late) if r.mode.startswith("open") else "-",
-             str(r.errors), r.check) for r in rows]
+             str(r.errors), r.check, percent(r.others)) for r in rows]
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
     print()
     for line in (head, *body):
@@ -501,15 +565,25 @@ def run_database(url: str, args: argparse.Namespace, qn: Questionnaire) -> list[
            "SCREENER_INSTANCE": str(tmp), "SCREENER_RATE_LIMITS": "off", "SCREENER_SMTP_HOST": ""}
     database = prepare(url, env)
     server = Server(args.workers, env, tmp / "gunicorn.log")
+    machine = Machine(server, url)
     phases: list[Phase] = []
+
+    def measured(run: Callable[[], Phase]) -> Phase:
+        before = machine.reading()
+        phase = run()
+        phase.others = machine.others_since(before)
+        return phase
+
     try:
         # Not measured: the workers import what requests use and the database warms up, as on a
         # server that has been up a while. Its questionnaires are checked like the others.
         warmup = closed_loop(server.port, qn, 2, args.warmup, args.seed - 1)
         if args.rate > 0:
-            phases.append(open_loop(server.port, qn, args.rate, args.duration, args.seed))
+            phases.append(measured(lambda: open_loop(server.port, qn, args.rate, args.duration,
+                                                     args.seed)))
         if args.clients > 0:
-            phases.append(closed_loop(server.port, qn, args.clients, args.duration, args.seed + 1))
+            phases.append(measured(lambda: closed_loop(server.port, qn, args.clients,
+                                                       args.duration, args.seed + 1)))
     finally:
         server.stop()
     stored, orphans = stored_submissions(url)
@@ -525,7 +599,7 @@ def run_database(url: str, args: argparse.Namespace, qn: Questionnaire) -> list[
         rows.append(report(database, phase, summary, problems))
     warm_summary, warm_problems = check(warmup.walks, stored)
     if warm_problems or any(w.error for w in warmup.walks):
-        rows.append(report(database, Phase("warm-up", warmup.walks, warmup.elapsed, warmup.load),
+        rows.append(report(database, Phase("warm-up", warmup.walks, warmup.elapsed, warmup.others),
                            warm_summary, warm_problems))
     return rows
 
