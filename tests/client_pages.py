@@ -169,10 +169,20 @@ def dashboard_pages(
         "sessions": "/dashboard/admin/sessions",
         "api": "/dashboard/admin/api",
         "webhooks": "/dashboard/admin/webhooks",
+        "exports": "/dashboard/exports",
         "not-found": "/dashboard/submissions/999999",
     }.items():
         pages[name] = client.get(url)
     assert pages["index"].status_code == 200 and pages["not-found"].status_code == 404
     assert pages["appointment"].status_code == 200 and pages["client"].status_code == 200
     assert client.get(link).status_code == 303
+    # A list larger than the CSV streaming bound: the page offering to prepare the file, then
+    # the Exports page with the file being prepared.
+    bound = app.config["CSV_STREAM_ROWS"]
+    app.config["CSV_STREAM_ROWS"] = 0
+    pages["export-large"] = client.get("/dashboard/submissions.csv")
+    app.config["CSV_STREAM_ROWS"] = bound
+    client.post("/dashboard/exports", data={"csrf_token": csrf_of(pages["export-large"])})
+    pages["exports-pending"] = client.get("/dashboard/exports")
+    assert "Being prepared" in pages["exports-pending"].get_data(as_text=True) or lang != "en"
     return pages

@@ -388,7 +388,7 @@ def invitation_emailed(
 
 # Exports prepared in the background (screener/exports/jobs.py) ------------------------------
 
-EXPORT_KEEP = dt.timedelta(days=1)  # a job not ready within a day goes too
+EXPORT_KEEP = dt.timedelta(days=1)  # a file is kept this long; a job not ready by then goes
 
 
 def request_export(me: Practitioner, filters: Filters, shown: dict[str, str]) -> ExportJob:

@@ -11,14 +11,13 @@ the CSV as it saves it, and a download cut short shows as failed, never as a sho
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
 import logging
 import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +32,6 @@ from .csv import RowCount, submissions_csv
 
 log = logging.getLogger(__name__)
 
-KEEP = dt.timedelta(days=1)  # a job and its file are deleted this long after asked for / ready
 # A job 'running' for this long was left by a run that died: it is taken again.
 STALE = dt.timedelta(hours=6)
 COMPRESS_LEVEL = 1  # gzip: fast (CSV text still shrinks about tenfold)
@@ -104,7 +102,7 @@ def run_job(job_id: int) -> Result:
         log.exception("export %s failed", job_id)
         operations.export_failed(job)
         return Result(job_id, "failed", seconds=time.perf_counter() - start)
-    operations.export_ready(job, name, written.rows, utcnow() + KEEP)
+    operations.export_ready(job, name, written.rows, utcnow() + operations.EXPORT_KEEP)
     return Result(job_id, "ready", written.rows, time.perf_counter() - start)
 
 
@@ -118,8 +116,3 @@ def write_csv(path: Path, pieces: Iterable[str]) -> None:
         raw.flush()
         os.fsync(raw.fileno())
 
-
-def read_rows(path: Path) -> Iterator[list[str]]:
-    """The records of an export file, header first (its BOM removed)."""
-    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as text:
-        yield from csv.reader(text)
