@@ -64,7 +64,7 @@ NEXT_YEAR = str(TODAY().year + 1)
 @pytest.mark.parametrize(
     ("day", "month", "year", "message", "invalid"),
     [
-        ("", "", "", "Enter the date.", ALL),
+        ("", "", "", "Enter the date of the event", ALL),
         ("7", "", "", "The date must include a month and year.", {"month", "year"}),
         ("", "3", "", "The date must include a day and year.", {"day", "year"}),
         ("", "", NEXT_YEAR, "The date must include a day and month.", {"day", "month"}),
@@ -176,7 +176,7 @@ def test_chinese_messages_link_to_the_first_box_in_chinese_order(walker: Walker)
     assert error_of(page, "upcoming_event_date") == "日期必須包含年和月。"
     assert '<li><a href="#upcoming_event_date-year">' in page  # year comes first in Chinese
     empty = text(post_event(walker, "", "", ""))
-    assert error_of(empty, "upcoming_event_date") == "請輸入日期。"
+    assert error_of(empty, "upcoming_event_date") == "請輸入活動日期"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hant"])
@@ -213,8 +213,8 @@ def test_a_date_named_in_the_questionnaire_is_asked_for_by_its_name(app: Flask) 
     q = Question(id="when", type="date", label=Text(en="When?", **{"zh-Hant": "何時？"}),
                  date_name=name)
     form_class = type("WhenForm", (StepForm,), {"when": make_field(q)})
-    for lang, locale, message in (("en", "en", "Enter the date of the event."),
-                                  ("zh-Hant", "zh_Hant", "請輸入活動日期。")):
+    for lang, locale, message in (("en", "en", "Enter the date of the event"),
+                                  ("zh-Hant", "zh_Hant", "請輸入活動日期")):
         with app.test_request_context(), force_locale(locale):
             meta = {"csrf": False, "lang": lang, "today": TODAY()}
             form = form_class(formdata=MultiDict(boxes("when", "", "", "")), meta=meta)
