@@ -40,7 +40,7 @@ def _strip(value: Any) -> Any:
 
 def _no_control_characters(form: Any, field: Field) -> None:
     if isinstance(field.data, str) and _CONTROL.search(field.data):
-        raise ValidationError(_l("Remove the invisible control characters from your answer."))
+        raise ValidationError(_l("Remove the invisible control characters from your answer"))
 
 
 class SingleChoiceField(RadioField):
@@ -48,14 +48,14 @@ class SingleChoiceField(RadioField):
 
     def pre_validate(self, form: Any) -> None:
         if self.data is not None and self.data not in {self.coerce(c.value) for c in self.choices}:
-            raise ValidationError(_l("Choose one of the options shown."))
+            raise ValidationError(_l("Select one of the options shown"))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:  # a scale value that is not a number
             self.data = None
-            raise ValueError(_l("Choose one of the options shown.")) from exc
+            raise ValueError(_l("Select one of the options shown")) from exc
 
 
 class MultiChoiceField(SelectMultipleField):
@@ -64,7 +64,7 @@ class MultiChoiceField(SelectMultipleField):
     def pre_validate(self, form: Any) -> None:
         allowed = {c.value for c in self.choices}
         if any(v not in allowed for v in self.data or ()):
-            raise ValidationError(_l("Choose only from the options shown."))
+            raise ValidationError(_l("Select only from the options shown"))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         # Repeated values count once; order follows the questionnaire, not the request.
@@ -76,14 +76,14 @@ class MultiChoiceField(SelectMultipleField):
 DATE_PARTS = ("day", "month", "year")
 # What an incomplete date lacks, by the parts left empty (in DATE_PARTS order).
 _MUST_INCLUDE = {
-    ("day",): _l("The date must include a day."),
-    ("month",): _l("The date must include a month."),
-    ("year",): _l("The date must include a year."),
-    ("day", "month"): _l("The date must include a day and month."),
-    ("day", "year"): _l("The date must include a day and year."),
-    ("month", "year"): _l("The date must include a month and year."),
+    ("day",): _l("The date must include a day"),
+    ("month",): _l("The date must include a month"),
+    ("year",): _l("The date must include a year"),
+    ("day", "month"): _l("The date must include a day and month"),
+    ("day", "year"): _l("The date must include a day and year"),
+    ("month", "year"): _l("The date must include a month and year"),
 }
-_REAL_DATE = _l("The date must be a real date.")
+_REAL_DATE = _l("The date must be a real date")
 EXAMPLE_DAYS = 30  # how far the hint's example lies in the past or the future
 
 
@@ -150,7 +150,7 @@ class DateInputField(Field):
         if wrong:
             self._invalid(wrong, _REAL_DATE)
         if len(parts["year"]) != 4:
-            self._invalid(("year",), _l("The year must have 4 digits."))
+            self._invalid(("year",), _l("The year must have 4 digits"))
         day, month, year = (int(parts[part]) for part in DATE_PARTS)
         try:
             self.data = dt.date(year, month, day)
@@ -266,7 +266,7 @@ def _choices_min(q: Question) -> Callable[[Any, Field], None]:
         if exclusive and len(field.data) > 1:
             labels = ", ".join(q.choice_label(v, form.meta.lang) for v in sorted(exclusive))
             raise ValidationError(
-                _l("“%(choice)s” cannot be combined with other options.", choice=labels)
+                _l("“%(choice)s” cannot be combined with other options", choice=labels)
             )
 
     return check
@@ -291,14 +291,14 @@ def _date_range(q: Question) -> Callable[[Any, Field], None]:
             return
         today: dt.date = form.meta.today
         if q.date_range == "past" and day > today:
-            raise ValidationError(_l("The date must be today or in the past."))
+            raise ValidationError(_l("The date must be today or in the past"))
         if q.date_range == "future" and day < today:
-            raise ValidationError(_l("The date must be today or in the future."))
+            raise ValidationError(_l("The date must be today or in the future"))
         if day.year < 1900 or day.year > today.year + 5:
             if isinstance(field, DateInputField):
                 field.invalid_parts = ("year",)
             raise ValidationError(
-                _l("The year must be between 1900 and %(last)d.", last=today.year + 5)
+                _l("The year must be between 1900 and %(last)d", last=today.year + 5)
             )
 
     return check
