@@ -79,6 +79,12 @@ def _question_texts(q: Question) -> Iterator[tuple[str, Text]]:
             yield f"{q.id}.{name}", text
     for choice in q.choices or ():
         yield f"{q.id}.{choice.value}", choice.label
+    if q.name is not None:
+        yield f"{q.id}.name", q.name
+    for kind in q.error.given() if q.error is not None else ():
+        message = q.own_message(kind)
+        assert message is not None
+        yield f"{q.id}.error.{kind}", message
 
 
 CLIENT_TEMPLATES = ("templates/wizard/", "templates/errors/", "templates/macros/",

@@ -64,20 +64,20 @@ NEXT_YEAR = str(TODAY().year + 1)
 @pytest.mark.parametrize(
     ("day", "month", "year", "message", "invalid"),
     [
-        ("", "", "", "Enter the date.", ALL),
-        ("7", "", "", "The date must include a month and year.", {"month", "year"}),
-        ("", "3", "", "The date must include a day and year.", {"day", "year"}),
-        ("", "", NEXT_YEAR, "The date must include a day and month.", {"day", "month"}),
-        ("", "3", NEXT_YEAR, "The date must include a day.", {"day"}),
-        ("7", "", NEXT_YEAR, "The date must include a month.", {"month"}),
-        ("7", "3", "", "The date must include a year.", {"year"}),
-        ("31", "2", NEXT_YEAR, "The date must be a real date.", {"day"}),
-        ("7", "13", NEXT_YEAR, "The date must be a real date.", {"month"}),
-        ("x", "3", NEXT_YEAR, "The date must be a real date.", {"day"}),
-        ("7", "3.5", NEXT_YEAR, "The date must be a real date.", {"month"}),
-        ("7", "3", "27", "The year must have 4 digits.", {"year"}),
-        ("7", "3", "2001", "The date must be today or in the future.", ALL),
-        ("7", "3", str(TODAY().year + 6), f"The year must be between 1900 and {TODAY().year + 5}.", {"year"}),
+        ("", "", "", "Enter the date of the event", ALL),
+        ("7", "", "", "The date must include a month and year", {"month", "year"}),
+        ("", "3", "", "The date must include a day and year", {"day", "year"}),
+        ("", "", NEXT_YEAR, "The date must include a day and month", {"day", "month"}),
+        ("", "3", NEXT_YEAR, "The date must include a day", {"day"}),
+        ("7", "", NEXT_YEAR, "The date must include a month", {"month"}),
+        ("7", "3", "", "The date must include a year", {"year"}),
+        ("31", "2", NEXT_YEAR, "The date must be a real date", {"day"}),
+        ("7", "13", NEXT_YEAR, "The date must be a real date", {"month"}),
+        ("x", "3", NEXT_YEAR, "The date must be a real date", {"day"}),
+        ("7", "3.5", NEXT_YEAR, "The date must be a real date", {"month"}),
+        ("7", "3", "27", "The year must have 4 digits", {"year"}),
+        ("7", "3", "2001", "The date must be today or in the future", ALL),
+        ("7", "3", str(TODAY().year + 6), f"The year must be between 1900 and {TODAY().year + 5}", {"year"}),
     ],
 )
 def test_each_problem_gets_its_message_on_the_boxes_it_is_about(
@@ -132,7 +132,7 @@ def test_an_optional_date_may_stay_empty_but_not_half_filled(app: Flask) -> None
         assert empty.validate() and empty.when.data is None
         half = form_class(formdata=MultiDict(boxes("when", "", "", "2020")), meta=meta)
         assert not half.validate()
-        assert [str(e) for e in half.when.errors] == ["The date must include a day and month."]
+        assert [str(e) for e in half.when.errors] == ["The date must include a day and month"]
 
 
 def test_one_iso_date_under_the_question_name_is_read_too(walker: Walker, session: Any) -> None:
@@ -144,7 +144,7 @@ def test_one_iso_date_under_the_question_name_is_read_too(walker: Walker, sessio
     assert drafts(session)[0].answers["upcoming_event_date"] == future(9)
     data["upcoming_event_date"] = "2027-02-30"
     r = walker.client.post(f"{walker.base}/s/goals", data=data)
-    assert r.status_code == 200 and error_of(text(r), "upcoming_event_date") == "The date must be a real date."
+    assert r.status_code == 200 and error_of(text(r), "upcoming_event_date") == "The date must be a real date"
 
 
 @pytest.mark.parametrize(
@@ -173,10 +173,10 @@ def test_boxes_follow_the_language_and_the_example_fits_the_question(
 def test_chinese_messages_link_to_the_first_box_in_chinese_order(walker: Walker) -> None:
     on_step(walker, "goals", "zh-Hant")
     page = text(post_event(walker, "7", "", ""))
-    assert error_of(page, "upcoming_event_date") == "日期必須包含年和月。"
+    assert error_of(page, "upcoming_event_date") == "日期必須包含年和月"
     assert '<li><a href="#upcoming_event_date-year">' in page  # year comes first in Chinese
     empty = text(post_event(walker, "", "", ""))
-    assert error_of(empty, "upcoming_event_date") == "請輸入日期。"
+    assert error_of(empty, "upcoming_event_date") == "請輸入活動日期"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hant"])
@@ -198,14 +198,14 @@ def test_a_stored_date_that_no_longer_passes_is_asked_again(walk: Any, app: Flas
     r = w.get(f"{w.base}/review")
     assert r.status_code == 303 and "/s/recent_treatments?check=1" in r.headers["Location"]
     page = text(w.get(r.headers["Location"]))
-    assert error_of(page, "botox_when") == "The date must include a day and month."
+    assert error_of(page, "botox_when") == "The date must include a day and month"
     with app.app_context(), db.transaction() as s:
         draft = s.query(Draft).one()
         draft.answers = {**draft.answers, "botox_when": future(3)}
     r = w.get(f"{w.base}/review")
     assert r.status_code == 303
     page = text(w.get(r.headers["Location"]))
-    assert error_of(page, "botox_when") == "The date must be today or in the past."
+    assert error_of(page, "botox_when") == "The date must be today or in the past"
 
 
 def test_a_date_named_in_the_questionnaire_is_asked_for_by_its_name(app: Flask) -> None:
@@ -213,8 +213,8 @@ def test_a_date_named_in_the_questionnaire_is_asked_for_by_its_name(app: Flask) 
     q = Question(id="when", type="date", label=Text(en="When?", **{"zh-Hant": "何時？"}),
                  date_name=name)
     form_class = type("WhenForm", (StepForm,), {"when": make_field(q)})
-    for lang, locale, message in (("en", "en", "Enter the date of the event."),
-                                  ("zh-Hant", "zh_Hant", "請輸入活動日期。")):
+    for lang, locale, message in (("en", "en", "Enter the date of the event"),
+                                  ("zh-Hant", "zh_Hant", "請輸入活動日期")):
         with app.test_request_context(), force_locale(locale):
             meta = {"csrf": False, "lang": lang, "today": TODAY()}
             form = form_class(formdata=MultiDict(boxes("when", "", "", "")), meta=meta)

@@ -428,6 +428,53 @@ CASES: list[tuple[str, Callable[[Doc], object], list[str]]] = [
         lambda d: d.pop("steps"),
         ["(top level): missing key 'steps'"],
     ),
+    # A question's own error messages.
+    (
+        "error-message-not-translated",
+        lambda d: question(d, 0, 0).update(error={"required": "Select one"}),
+        ["steps[0].questions[0].error.required: a text needs every language:"
+         " {en: ..., zh-Hant: ...}"],
+    ),
+    (
+        "error-message-missing-language",
+        lambda d: question(d, 0, 0).update(error={"required": {"en": "Select one"}}),
+        ["steps[0].questions[0].error.required: missing translation 'zh-Hant'"],
+    ),
+    (
+        "error-unknown-kind",
+        lambda d: question(d, 0, 0).update(error={"requried": _text_label("Select", "請選擇")}),
+        ["steps[0].questions[0].error: unknown key 'requried'"],
+    ),
+    (
+        "error-kind-not-of-the-type",
+        lambda d: question(d, 0, 0).update(error={"too_long": _text_label("Shorter", "短些")}),
+        ["steps[0].questions[0]: error.too_long does not fit a single question"
+         " (it may have required)"],
+    ),
+    (
+        "error-without-message",
+        lambda d: question(d, 0, 0).update(error={}),
+        ["steps[0].questions[0]: error: give at least one of required, too_long, invalid"],
+    ),
+    (
+        "error-not-a-mapping",
+        lambda d: question(d, 0, 0).update(error="Select one"),
+        ["steps[0].questions[0].error: a mapping of messages by kind (required, too_long,"
+         " invalid), each a text"],
+    ),
+    (
+        "error-required-on-an-optional-question",
+        lambda d: question(d, 1, 1).update(error={"required": _text_label("Enter", "請輸入")}),
+        ["steps[1].questions[1]: error.required on an optional question (required: false)"
+         " is never shown"],
+    ),
+    (
+        "name-and-date-name",
+        lambda d: question(d, 1, 0).update(
+            name=_text_label("the date", "日期"), date_name=_text_label("the date", "日期")
+        ),
+        ["steps[1].questions[0]: name and date_name say the same: keep name"],
+    ),
 ]
 
 

@@ -22,10 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
 from wtforms.validators import (
-    DataRequired,
     Email,
-    InputRequired,
-    Length,
     Optional,
     Regexp,
     StopValidation,
@@ -43,7 +40,7 @@ def _strip(value: Any) -> Any:
 
 def _no_control_characters(form: Any, field: Field) -> None:
     if isinstance(field.data, str) and _CONTROL.search(field.data):
-        raise ValidationError(_l("Remove the invisible control characters from your answer."))
+        raise ValidationError(_l("Remove the invisible control characters from your answer"))
 
 
 class SingleChoiceField(RadioField):
@@ -51,14 +48,14 @@ class SingleChoiceField(RadioField):
 
     def pre_validate(self, form: Any) -> None:
         if self.data is not None and self.data not in {self.coerce(c.value) for c in self.choices}:
-            raise ValidationError(_l("Choose one of the options shown."))
+            raise ValidationError(_l("Select one of the options shown"))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:  # a scale value that is not a number
             self.data = None
-            raise ValueError(_l("Choose one of the options shown.")) from exc
+            raise ValueError(_l("Select one of the options shown")) from exc
 
 
 class MultiChoiceField(SelectMultipleField):
@@ -67,7 +64,7 @@ class MultiChoiceField(SelectMultipleField):
     def pre_validate(self, form: Any) -> None:
         allowed = {c.value for c in self.choices}
         if any(v not in allowed for v in self.data or ()):
-            raise ValidationError(_l("Choose only from the options shown."))
+            raise ValidationError(_l("Select only from the options shown"))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         # Repeated values count once; order follows the questionnaire, not the request.
@@ -79,14 +76,14 @@ class MultiChoiceField(SelectMultipleField):
 DATE_PARTS = ("day", "month", "year")
 # What an incomplete date lacks, by the parts left empty (in DATE_PARTS order).
 _MUST_INCLUDE = {
-    ("day",): _l("The date must include a day."),
-    ("month",): _l("The date must include a month."),
-    ("year",): _l("The date must include a year."),
-    ("day", "month"): _l("The date must include a day and month."),
-    ("day", "year"): _l("The date must include a day and year."),
-    ("month", "year"): _l("The date must include a month and year."),
+    ("day",): _l("The date must include a day"),
+    ("month",): _l("The date must include a month"),
+    ("year",): _l("The date must include a year"),
+    ("day", "month"): _l("The date must include a day and month"),
+    ("day", "year"): _l("The date must include a day and year"),
+    ("month", "year"): _l("The date must include a month and year"),
 }
-_REAL_DATE = _l("The date must be a real date.")
+_REAL_DATE = _l("The date must be a real date")
 EXAMPLE_DAYS = 30  # how far the hint's example lies in the past or the future
 
 
@@ -153,7 +150,7 @@ class DateInputField(Field):
         if wrong:
             self._invalid(wrong, _REAL_DATE)
         if len(parts["year"]) != 4:
-            self._invalid(("year",), _l("The year must have 4 digits."))
+            self._invalid(("year",), _l("The year must have 4 digits"))
         day, month, year = (int(parts[part]) for part in DATE_PARTS)
         try:
             self.data = dt.date(year, month, day)
@@ -187,15 +184,89 @@ class DateInputField(Field):
         return " ".join(str(getattr(day, part)) for part in self.order)
 
 
+# Error messages ------------------------------------------------------------------------------
+# A question may word its own messages in the file (`error:`, model.ERROR_KINDS); any other is
+# generated from its type and, when the file gives one, its short `name`: "Enter your full name".
+# GOV.UK style: say what to do, no full stop.
+
+# What the answer is when the file does not say ("Enter your answer").
+_NAME_BY_TYPE = {
+    "text": _l("your answer"),
+    "textarea": _l("your answer"),
+    "email": _l("your email address"),
+    "tel": _l("your phone number"),
+    "date": _l("the date"),
+}
+
+
+def _name(q: Question, lang: str) -> str | None:
+    """What the answer is in a few words: the file's `name`, else the type's, else None."""
+    if q.short_name is not None:
+        return q.short_name.get(lang)
+    default = _NAME_BY_TYPE.get(q.type)
+    return str(default) if default is not None else None
+
+
+def _s(message: Any) -> str:
+    """A translated message as text (gettext's result is typed Any)."""
+    return str(message)
+
+
+def _required_default(q: Question, name: str | None) -> str:
+    if q.type == "consent":
+        return _s(gettext("Select the box to continue"))
+    if q.type in ("single", "multi", "scale"):
+        if q.short_name is not None:
+            return _s(gettext("Select %(name)s", name=name))
+        if q.type == "scale":
+            return _s(gettext("Select a number from %(min)d to %(max)d", min=q.min, max=q.max))
+        if q.type == "multi":
+            return _s(gettext("Select at least one option"))
+        return _s(gettext("Select an answer"))
+    return _s(gettext("Enter %(name)s", name=name))
+
+
+def _too_long_default(q: Question, name: str | None) -> str:
+    name = name or ""
+    return _s(gettext("%(name)s must be %(max)d characters or less",
+              name=name[:1].upper() + name[1:], max=q.text_max_length))
+
+
+def _invalid_default(q: Question, name: str | None) -> str:
+    if q.type == "email":
+        return _s(gettext("Enter an email address in the correct format, like name@example.com"))
+    return _s(gettext("Enter a phone number using only digits, spaces and + ( ) -"))
+
+
+_DEFAULTS: dict[str, Callable[[Question, str | None], str]] = {
+    "required": _required_default,
+    "too_long": _too_long_default,
+    "invalid": _invalid_default,
+}
+
+
+def error_message(q: Question, kind: str, lang: str) -> str:
+    """What a question's error of this kind (model.ERROR_KINDS) says in `lang`: the question's
+    own words from the file, else the generated message (in the interface's language)."""
+    own = q.own_message(kind)
+    if own is not None:
+        return own.get(lang)
+    return _DEFAULTS[kind](q, _name(q, lang))
+
+
 def _choices_min(q: Question) -> Callable[[Any, Field], None]:
     def check(form: Any, field: Field) -> None:
-        if len(field.data or ()) < q.effective_min_choices:
-            raise ValidationError(_l("Choose at least one option."))
+        chosen = len(field.data or ())
+        if chosen == 0 and q.effective_min_choices > 0:
+            raise ValidationError(error_message(q, "required", form.meta.lang))
+        if chosen < q.effective_min_choices:
+            least = q.effective_min_choices
+            raise ValidationError(gettext("Select at least %(n)d options", n=least))
         exclusive = set(q.exclusive or ()) & set(field.data or ())
         if exclusive and len(field.data) > 1:
             labels = ", ".join(q.choice_label(v, form.meta.lang) for v in sorted(exclusive))
             raise ValidationError(
-                _l("“%(choice)s” cannot be combined with other options.", choice=labels)
+                _l("“%(choice)s” cannot be combined with other options", choice=labels)
             )
 
     return check
@@ -207,9 +278,8 @@ def _date_given(q: Question) -> Callable[[Any, Field], None]:
     def check(form: Any, field: Field) -> None:
         if field.raw_data and field.raw_data[0]:
             return
-        name = q.date_name.get(form.meta.lang) if q.date_name else gettext("the date")
         field.errors = []
-        raise StopValidation(_l("Enter %(name)s.", name=name))
+        raise StopValidation(error_message(q, "required", form.meta.lang))
 
     return check
 
@@ -221,37 +291,69 @@ def _date_range(q: Question) -> Callable[[Any, Field], None]:
             return
         today: dt.date = form.meta.today
         if q.date_range == "past" and day > today:
-            raise ValidationError(_l("The date must be today or in the past."))
+            raise ValidationError(_l("The date must be today or in the past"))
         if q.date_range == "future" and day < today:
-            raise ValidationError(_l("The date must be today or in the future."))
+            raise ValidationError(_l("The date must be today or in the future"))
         if day.year < 1900 or day.year > today.year + 5:
             if isinstance(field, DateInputField):
                 field.invalid_parts = ("year",)
             raise ValidationError(
-                _l("The year must be between 1900 and %(last)d.", last=today.year + 5)
+                _l("The year must be between 1900 and %(last)d", last=today.year + 5)
             )
 
     return check
 
 
-def _must_tick(form: Any, field: Field) -> None:
-    if field.data is not True:
-        raise ValidationError(_l("Tick this box to continue."))
+def _must_tick(q: Question) -> Callable[[Any, Field], None]:
+    def check(form: Any, field: Field) -> None:
+        if field.data is not True:
+            raise ValidationError(error_message(q, "required", form.meta.lang))
+
+    return check
 
 
-def _required(q: Question, message: Any) -> list[Any]:
+def _required(q: Question) -> list[Any]:
+    """An answer is needed (as InputRequired; text is stripped first, so whitespace alone counts
+    as none, as DataRequired), with the question's message."""
     if not q.required:
         return [Optional()]
-    # Text is stripped first, so whitespace alone counts as no answer.
-    return [DataRequired(message) if q.type in ("text", "textarea") else InputRequired(message)]
+    text_like = q.type in ("text", "textarea")
+
+    def check(form: Any, field: Field) -> None:
+        if text_like:
+            given = isinstance(field.data, str) and bool(field.data.strip())
+        else:
+            given = bool(field.raw_data and field.raw_data[0])
+        if given:
+            return
+        field.errors = []
+        raise StopValidation(error_message(q, "required", form.meta.lang))
+
+    return [check]
 
 
 def _text_validators(q: Question) -> list[Any]:
     limit = q.text_max_length
-    return [
-        Length(max=limit, message=_l("Keep this under %(max)d characters.", max=limit)),
-        _no_control_characters,
-    ]
+
+    def too_long(form: Any, field: Field) -> None:
+        if isinstance(field.data, str) and len(field.data) > limit:
+            raise ValidationError(error_message(q, "too_long", form.meta.lang))
+
+    return [too_long, _no_control_characters]
+
+
+def _in_format(
+    q: Question, validator: Callable[[Any, Any], object]
+) -> Callable[[Any, Field], None]:
+    """A format check (email, phone) that fails with the question's `invalid` message."""
+
+    def check(form: Any, field: Field) -> None:
+        try:
+            validator(form, field)
+        except ValidationError as exc:
+            raise ValidationError(error_message(q, "invalid", form.meta.lang)) from exc
+
+    return check
 
 
 def _choices(q: Question) -> list[SelectChoice]:
@@ -259,10 +361,7 @@ def _choices(q: Question) -> list[SelectChoice]:
 
 
 def single(q: Question) -> Field:
-    return SingleChoiceField(
-        choices=_choices(q),
-        validators=_required(q, _l("Choose one of the options.")),
-    )
+    return SingleChoiceField(choices=_choices(q), validators=_required(q))
 
 
 def multi(q: Question) -> Field:
@@ -277,34 +376,28 @@ def scale(q: Question) -> Field:
     return SingleChoiceField(
         choices=[SelectChoice(str(i), str(i)) for i in range(q.min, q.max + 1)],
         coerce=int,
-        validators=_required(
-            q, _l("Choose a number from %(min)d to %(max)d.", min=q.min, max=q.max)
-        ),
+        validators=_required(q),
     )
 
 
 def text(q: Question) -> Field:
     cls = TextAreaField if q.type == "textarea" else StringField
-    validators = [*_required(q, _l("Enter your answer.")), *_text_validators(q)]
-    return cls(filters=[_strip], validators=validators)
+    return cls(filters=[_strip], validators=[*_required(q), *_text_validators(q)])
 
 
 def email(q: Question) -> Field:
     return EmailField(
         filters=[_strip],
-        validators=_required(q, _l("Enter your email address."))
-        + _text_validators(q)
-        + [Email(_l("Enter an email address like name@example.com."), check_deliverability=False)],
+        validators=[*_required(q), *_text_validators(q),
+                    _in_format(q, Email(check_deliverability=False))],
     )
 
 
 def tel(q: Question) -> Field:
     return TelField(
         filters=[_strip],
-        validators=_required(q, _l("Enter your phone number."))
-        + _text_validators(q)
-        + [Regexp(r"^\+?[0-9 ().\-]{3,40}$",
-                  message=_l("Enter a phone number using digits, spaces and + ( ) - only."))],
+        validators=[*_required(q), *_text_validators(q),
+                    _in_format(q, Regexp(r"^\+?[0-9 ().\-]{3,40}$"))],
     )
 
 
@@ -314,4 +407,4 @@ def date(q: Question) -> Field:
 
 
 def consent(q: Question) -> Field:
-    return BooleanField(validators=[_must_tick] if q.required else [Optional()])
+    return BooleanField(validators=[_must_tick(q)] if q.required else [Optional()])

@@ -14,11 +14,13 @@ from pydantic import ValidationError
 
 from .model import (
     CHOICE_TYPES,
+    LANGUAGES,
     AllOf,
     AnyOf,
     Choice,
     Compare,
     Condition,
+    ErrorMessages,
     Not,
     Question,
     Questionnaire,
@@ -35,8 +37,8 @@ BOOL_HINT = ' (quote "yes"/"no" in YAML: unquoted they are booleans)'
 # list index) is a union member's name, such as 'constrained-int' or "literal['window']".
 _YAML_KEYS = frozenset(
     field.alias or name
-    for model in (Text, Compare, AllOf, AnyOf, Not, Choice, Question, Step, Source, Rule,
-                  QuestionnaireDoc)
+    for model in (Text, Compare, AllOf, AnyOf, Not, Choice, ErrorMessages, Question, Step,
+                  Source, Rule, QuestionnaireDoc)
     for name, field in model.model_fields.items()
 )
 
@@ -166,6 +168,12 @@ def _pydantic_errors(exc: ValidationError) -> list[str]:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "string_type" and isinstance(err.get("input"), bool):
             msg += BOOL_HINT  # e.g. an unquoted `yes` in a choice value or an `in` list
+        if err["type"] == "model_type" and err.get("ctx", {}).get("class_name") == "Text":
+            # e.g. `required: Enter your name` where a text in every language is needed
+            msg = "a text needs every language: {" + ", ".join(
+                f"{lang}: ..." for lang in LANGUAGES) + "}"
+        if err["type"] == "model_type" and err.get("ctx", {}).get("class_name") == "ErrorMessages":
+            msg = "a mapping of messages by kind (required, too_long, invalid), each a text"
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}'"
             path = format_path(loc[:-1])

@@ -148,12 +148,38 @@ _TYPE_KEYS: dict[str, frozenset[str]] = {
     "date": frozenset({"date_range", "window_days", "date_name"}),
     "consent": frozenset(),
 }
+# The kinds of message a question may word itself (`error:`), by type: `required` when it is not
+# answered (a consent box: not ticked), `too_long` past its max_length, `invalid` when an email
+# address or a phone number is not in a form that can be used.
+ERROR_KINDS: dict[str, frozenset[str]] = {
+    "single": frozenset({"required"}),
+    "multi": frozenset({"required"}),
+    "scale": frozenset({"required"}),
+    "text": frozenset({"required", "too_long"}),
+    "textarea": frozenset({"required", "too_long"}),
+    "email": frozenset({"required", "too_long", "invalid"}),
+    "tel": frozenset({"required", "too_long", "invalid"}),
+    "date": frozenset({"required"}),
+    "consent": frozenset({"required"}),
+}
 _REQUIRED_TYPE_KEYS: dict[str, frozenset[str]] = {
     "single": frozenset({"choices"}),
     "multi": frozenset({"choices"}),
     "scale": frozenset({"min", "max"}),
 }
 _OPTIONAL_KEYS = frozenset().union(*_TYPE_KEYS.values())
+
+
+class ErrorMessages(_Frozen):
+    """A question's own error messages (GOV.UK style: what to do, "Enter your full name"); a
+    kind left out gets a message generated from the question's type and `name`."""
+
+    required: Text | None = None
+    too_long: Text | None = None
+    invalid: Text | None = None
+
+    def given(self) -> list[str]:
+        return [kind for kind in ("required", "too_long", "invalid") if getattr(self, kind)]
 
 
 class Question(_Frozen):
@@ -173,8 +199,12 @@ class Question(_Frozen):
     max_length: Annotated[int, Field(ge=1, le=10000)] | None = None
     date_range: Literal["past", "future", "any"] | None = None
     window_days: Annotated[int, Field(ge=1, le=3650)] | None = None
-    # What the date is, for "Enter <it>" when it is missing ("the date of the event").
+    # What the answer is in a few words ("your full name", "the date of the event"): the
+    # generated error messages use it ("Enter your full name") where `error` says nothing.
+    name: Text | None = None
+    # The older spelling of `name`, on a date question only (files written before `name`).
     date_name: Text | None = None
+    error: ErrorMessages | None = None
     # Asked again in the short check before each later session (what can change between
     # sessions: a pregnancy, a new medicine, a recent treatment, the skin today).
     recheck: bool = False
@@ -192,6 +222,22 @@ class Question(_Frozen):
         scale = self.type == "scale" and self.min is not None and self.max is not None
         if scale and self.min >= self.max:  # type: ignore[operator]
             raise ValueError("min must be less than max")
+        if self.name is not None and self.date_name is not None:
+            raise ValueError("name and date_name say the same: keep name")
+        if self.error is not None:
+            kinds = self.error.given()
+            if not kinds:
+                raise ValueError("error: give at least one of required, too_long, invalid")
+            wrong = [k for k in kinds if k not in ERROR_KINDS[self.type]]
+            if wrong:
+                raise ValueError(
+                    f"error.{wrong[0]} does not fit a {self.type} question (it may have"
+                    f" {', '.join(sorted(ERROR_KINDS[self.type]))})"
+                )
+            if "required" in kinds and self.effective_min_choices == 0 and not self.required:
+                raise ValueError(
+                    "error.required on an optional question (required: false) is never shown"
+                )
         return self
 
     @property
@@ -208,6 +254,15 @@ class Question(_Frozen):
     @property
     def text_max_length(self) -> int:
         return self.max_length or DEFAULT_MAX_LENGTH.get(self.type, 200)
+
+    @property
+    def short_name(self) -> Text | None:
+        """What the answer is in a few words (`name`, or a date's `date_name`), if given."""
+        return self.name or self.date_name
+
+    def own_message(self, kind: str) -> Text | None:
+        """The question's own error message of this kind (ERROR_KINDS), if it words one."""
+        return getattr(self.error, kind) if self.error is not None else None
 
     @property
     def effective_min_choices(self) -> int:

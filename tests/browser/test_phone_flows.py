@@ -205,11 +205,11 @@ def test_the_summary_prints_and_says_it_was_sent_after_back(
 
 
 DATE_TEXT = {
-    "en": {"labels": ["Day", "Month", "Year"], "empty": "Enter the date.",
-           "half": "The date must include a month and year.", "first": "month",
+    "en": {"labels": ["Day", "Month", "Year"], "empty": "Enter the date of the event",
+           "half": "The date must include a month and year", "first": "month",
            "example": "For example, {d.day} {d.month} {d.year}"},
-    "zh-Hant": {"labels": ["年", "月", "日"], "empty": "請輸入日期。",
-                "half": "日期必須包含年和月。", "first": "year",
+    "zh-Hant": {"labels": ["年", "月", "日"], "empty": "請輸入活動日期",
+                "half": "日期必須包含年和月", "first": "year",
                 "example": "例如：{d.year} {d.month} {d.day}"},
 }
 
