@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from screener.clinic_texts import LIMITS
 from screener.extensions import db
-from screener.plaintext import render
+from screener.plaintext import clean, render
 from screener.questionnaire.model import LANGUAGES
 from screener.screening.pdf import pdf_head
 from screener.screening.render import render_client_summary
@@ -118,6 +120,64 @@ def test_plain_text_becomes_paragraphs_line_breaks_and_links(app: Flask) -> None
         ' target="_blank">http://x.example/p(1)<span class="visually-hidden">'
         ' (opens in a new tab)</span></a>)</p>'
     )
+
+
+PIECES = st.sampled_from(
+    ["<", ">", "&", '"', "'", "\n", "\n\n", "http://", "https://x.example/", "javascript:",
+     "data:", "mailto:", "@x.example", "+852 ", "2345 6789", "<a href=", "<script>", " on", ".",
+     ")", "("]
+)
+TEXTS = st.lists(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8) | PIECES,
+    max_size=12,
+).map("".join)
+
+
+class _Rendered(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self.hidden += tag == "span"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag == "span"
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.text.append(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=TEXTS)
+def test_any_text_renders_to_its_own_words_in_paragraphs_and_links(text: str) -> None:
+    """Whatever is typed: only p, br and links (with their hidden note), every character
+    typed shown as text (but the mailto: of an address), nothing else."""
+    from flask import Flask as _Flask
+    from flask_babel import Babel
+
+    app = _Flask(__name__)
+    Babel(app)
+    with app.test_request_context():
+        html = str(render(text))
+    parsed = _Rendered()
+    parsed.feed(html)
+    parsed.close()
+    for tag, attrs in parsed.tags:
+        assert tag in {"p", "br", "a", "span"}, (text, html)
+        assert set(attrs) <= ALLOWED_IN_TEXT[tag], (text, html)
+        if tag == "a":
+            assert urlsplit(attrs["href"] or "").scheme in {"http", "https", "mailto", "tel"}
+    shown = "".join(parsed.text)
+
+    def words(value: str) -> str:
+        return re.sub(r"(?i)mailto:|\s", "", value)
+
+    assert words(shown) == words(clean(text)), (text, html)
 
 
 # What no text may add to a page -------------------------------------------------------------
