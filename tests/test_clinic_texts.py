@@ -418,7 +418,7 @@ def pdf_text(body: bytes) -> str:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_clinic_consent_signed_is_kept_as_signed(
-    app: Flask, client: FlaskClient, lang: str
+    app: Flask, client: FlaskClient, lang: str, logged_in: Callable[[str], FlaskClient]
 ) -> None:
     set_clinic(app, texts=all_texts(consent=OWN_CONSENT))
     w = walk_to_review(client, lang)
@@ -442,10 +442,15 @@ def test_the_clinic_consent_signed_is_kept_as_signed(
         stored = db.session.get(ConsentText, version)
         assert sub.consent_version == version and stored is not None
         assert (stored.lang, stored.body) == (lang, OWN_CONSENT[lang])
-    # The clinic changes or drops its text afterwards: the summary shows the words signed.
+    # The clinic changes or drops its text afterwards: the summaries show the words signed.
     set_clinic(app)
     summary = client.get(f"{w.base}/summary").get_data(as_text=True)
     assert f"<p>{first}" in summary.replace("&#39;", "'")
+    practitioner = logged_in("pa@example.com")
+    page = practitioner.get(f"/dashboard/submissions/{sub.id}").get_data(as_text=True)
+    assert f"<p>{first}" in page.replace("&#39;", "'")
+    exported = practitioner.get(f"/dashboard/submissions/{sub.id}.json").get_json()
+    assert exported["consent"]["version"] == version and exported["consent"]["lang"] == lang
 
 
 # The dashboard's page -------------------------------------------------------------------------

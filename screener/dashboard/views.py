@@ -369,7 +369,14 @@ def export_json(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("export_json", sub.id)
     qn = versions.answered_in(sub.questionnaire_version)
-    return _json_download(submission_json(sub, qn), f"submission-{sub.id}.json")
+    data = submission_json(sub, qn, _clinic_consent_lang)
+    return _json_download(data, f"submission-{sub.id}.json")
+
+
+def _clinic_consent_lang(version: str) -> str | None:
+    """The language of a clinic's own consent text signed, by its version."""
+    words = clinic_texts.stored_consent(db.session, version)
+    return words.lang if words is not None else None
 
 
 @bp.get("/submissions/<id:submission_id>.fhir.json")
