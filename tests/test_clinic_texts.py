@@ -593,6 +593,6 @@ def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(
     r = admin.post("/dashboard/admin/clinic/texts", data={**form, "action": "save"})
     assert r.status_code == 422
     message = ("Choose one of the languages clients can choose." if lang == "en"
-               else "請從客戶可選的語言中選擇一種。")
+               else "請從求診者可選的語言中選擇一種。")
     assert message in r.get_data(as_text=True)
     assert clinic_row(app).texts is None
