@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import assets, logs
+from . import assets, logs, plaintext
 from .config import ROOT, check_config, instance_dir, load_config
 from .extensions import babel, csrf, db, limiter, login_manager
 from .i18n import (
@@ -19,6 +19,7 @@ from .i18n import (
     format_time,
     language_name,
     locale_selector,
+    offered_language_names,
     request_lang,
 )
 from .questionnaire import load_questionnaire
@@ -54,8 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
         language_names=LANGUAGE_NAMES, language_name=language_name, request_lang=request_lang,
+        offered_language_names=offered_language_names,
         format_date=format_date, format_time=format_time,
     )
+    app.jinja_env.filters["plaintext"] = plaintext.render
     from . import cli
 
     cli.register(app)

@@ -39,15 +39,33 @@ def normalise_lang(value: str | None) -> str | None:
     return None
 
 
+ACCEPT_TAGS = ("en", "en-GB", "en-US", "zh-Hant", "zh-TW", "zh-HK", "zh")
+
+
+def offered_langs() -> tuple[str, ...]:
+    """The languages this request may be in: on a clinic's client pages the clinic's
+    (g.offered_langs, set by the wizard), elsewhere every language."""
+    offered = g.get("offered_langs") if has_request_context() else None
+    return tuple(offered) if offered else LANGUAGES
+
+
+def offered_language_names() -> dict[str, str]:
+    """The language switch's choices: each offered language named in itself."""
+    return {code: LANGUAGE_NAMES.get(code, code) for code in offered_langs()}
+
+
 def request_lang() -> str:
-    """The language of this request: set by a view (draft), else Accept-Language, else English."""
+    """The language of this request: set by a view (draft), else Accept-Language, else the
+    default (a clinic's on its client pages, g.default_lang); always one of offered_langs()."""
+    offered = offered_langs()
     lang = g.get("lang")
-    if lang in LANGUAGES:
+    if lang in offered:
         return str(lang)
     best = request.accept_languages.best_match(
-        ["en", "en-GB", "en-US", "zh-Hant", "zh-TW", "zh-HK", "zh"]
+        [tag for tag in ACCEPT_TAGS if normalise_lang(tag) in offered]
     )
-    return normalise_lang(best) or DEFAULT_LANG
+    fallback = g.get("default_lang") or DEFAULT_LANG
+    return normalise_lang(best) or (fallback if fallback in offered else offered[0])
 
 
 # Parsed once: Flask-Babel takes a Locale as it is, where it would parse a name on every request.

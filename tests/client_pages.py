@@ -174,6 +174,14 @@ def dashboard_pages(
     }.items():
         pages[name] = client.get(url)
     assert pages["index"].status_code == 200 and pages["not-found"].status_code == 404
+    pages["clinic-texts"] = client.get("/dashboard/admin/clinic/texts")
+    pages["clinic-texts-preview"] = client.post("/dashboard/admin/clinic/texts", data={
+        "csrf_token": csrf_of(pages["clinic-texts"]), "offered": ["en", "zh-Hant"],
+        "default_lang": "en", "en-intro": "Welcome.\nhttps://www.example.com",
+        "zh_Hant-next_steps": "請致電 2345 6789。", "en-address": "1 Road\nHong Kong",
+        "action": "preview",
+    })
+    assert pages["clinic-texts-preview"].status_code == 200
     assert pages["appointment"].status_code == 200 and pages["client"].status_code == 200
     assert client.get(link).status_code == 303
     # A list larger than the CSV streaming bound: the page offering to prepare the file, then

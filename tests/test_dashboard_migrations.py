@@ -172,3 +172,67 @@ def test_migrations_keep_every_row_that_refers_to_a_copied_table(tmp_path: Path)
         assert rows() == (1, 1, 1)
     finally:
         engine.dispose()
+
+
+def test_0013_adds_clinic_languages_and_texts_and_goes_back(tmp_path: Path) -> None:
+    """A clinic from before 0013 offers every language with no texts of its own; its texts
+    and a signed consent text stored after it go with a downgrade, the clinic and its
+    submission count stay, and it upgrades again."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, "0012")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO clinic (id, slug, name, allowed_origins, retention_days, created_at,"
+                " timezone) VALUES (1, 'c', 'C', '[]', 365, '2025-01-01 00:00:00', 'UTC')"
+            ))
+            conn.execute(text(
+                "INSERT INTO submission (id, clinic_id, answers, flags, questionnaire_version,"
+                " lang, full_name, submitted_at) VALUES (1, 1, '{}', '[]', 'v', 'en', 'A',"
+                " '2025-01-01 00:00:00')"
+            ))
+
+        def clinic_columns() -> set[str]:
+            with engine.connect() as conn:
+                return {r[1] for r in conn.execute(text("PRAGMA table_info(clinic)"))}
+
+        def kept() -> tuple[Any, ...]:
+            with engine.connect() as conn:
+                return tuple(conn.execute(text(
+                    "SELECT name, (SELECT total FROM submission_count WHERE clinic_id = 1),"
+                    " (SELECT count(*) FROM submission) FROM clinic WHERE id = 1"
+                )).one())
+
+        upgrade(engine)
+        assert {"languages", "default_lang", "texts"} <= clinic_columns()
+        with engine.begin() as conn:
+            assert tuple(conn.execute(text(
+                "SELECT languages, default_lang, texts FROM clinic"
+            )).one()) == (None, None, None)
+            conn.execute(text(
+                "UPDATE clinic SET languages = '[\"zh-Hant\"]', default_lang = 'zh-Hant',"
+                " texts = '{\"zh-Hant\": {\"intro\": \"歡迎\"}}'"
+            ))
+            conn.execute(text(
+                "INSERT INTO consent_text (version, lang, title, body, declaration, created_at)"
+                " VALUES ('abc123abc123', 'zh-Hant', 'T', '同意', 'D', '2025-01-02 00:00:00')"
+            ))
+            # A clinic made after 0013 still gets its submission counter (0012's trigger).
+            conn.execute(text(
+                "INSERT INTO clinic (id, slug, name, allowed_origins, retention_days, created_at,"
+                " timezone) VALUES (2, 'd', 'D', '[]', 365, '2025-01-01 00:00:00', 'UTC')"
+            ))
+            assert conn.execute(text(
+                "SELECT count(*) FROM submission_count WHERE clinic_id = 2"
+            )).scalar() == 1
+        assert kept() == ("C", 1, 1)
+        downgrade(engine, "0012")
+        assert not {"languages", "default_lang", "texts"} & clinic_columns()
+        with engine.connect() as conn:
+            tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+        assert "consent_text" not in tables and "clinic_submission_count" in tables
+        assert kept() == ("C", 1, 1)
+        upgrade(engine)
+        assert kept() == ("C", 1, 1)
+    finally:
+        engine.dispose()

@@ -36,6 +36,7 @@ ACTIONS: dict[str, Any] = {
     "password_reset": _l("Reset a practitioner's password"),
     "password_changed": _l("Changed own password"),
     "clinic_changed": _l("Changed clinic settings"),
+    "clinic_texts_changed": _l("Changed the clinic's languages and texts"),
     "purge": _l("Retention purge"),
     "delivery_failed": _l("Gave up delivering a notice or webhook event"),
     "api_token_created": _l("Created an API token"),

@@ -10,10 +10,13 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -31,9 +34,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .. import plaintext
 from ..appointments import PHONE_RE, STATUSES
-from ..i18n import valid_timezone
-from ..questionnaire.model import SEVERITIES
+from ..clinic_texts import FIELDS, LIMITS
+from ..i18n import LANGUAGE_NAMES, valid_timezone
+from ..questionnaire.model import LANGUAGES, SEVERITIES
 from ..security import frame_origins, normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN, password_is_weak
 
@@ -58,11 +63,12 @@ def strip_control(value: Any) -> Any:
 
 
 class DashboardForm(FlaskForm):
-    """A dashboard form: every text field but a password drops control characters."""
+    """A dashboard form: every text field but a password drops control characters (a
+    FormField's own fields filter themselves)."""
 
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
-            if not issubclass(unbound_field.field_class, PasswordField):
+            if not issubclass(unbound_field.field_class, (PasswordField, FormField)):
                 options["filters"] = [*unbound_field.kwargs.get("filters", ()), strip_control]
             return unbound_field.bind(form=form, **options)
 
@@ -344,3 +350,87 @@ class ClientSearchForm(DashboardForm):
         csrf = False
 
     q = StringField(_l("Name, email or phone"), validators=[Optional(), Length(max=200)])
+
+
+# The clinic's languages and texts ------------------------------------------------------------
+
+TEXT_TOO_LONG = _l("Shorten this text to %(max)d characters or fewer: it has %(length)d.")
+
+
+def _text_field(label: Any, field: str, description: Any = None) -> TextAreaField:
+    return TextAreaField(
+        label,
+        description=description,
+        filters=[lambda value: plaintext.clean(value) if isinstance(value, str) else value],
+        validators=[Length(max=LIMITS[field], message=TEXT_TOO_LONG)],
+    )
+
+
+class LanguageTextsForm(Form):
+    """A clinic's texts in one language (a part of ClinicTextsForm, whose CSRF token covers it)."""
+
+    intro = _text_field(
+        _l("Introduction on the start page"), "intro",
+        _l("Shown under the questionnaire's title, before the client starts."),
+    )
+    next_steps = _text_field(
+        _l("What happens next"), "next_steps",
+        _l("Shown on the client's summary and its PDF copy, with your contact details. Empty:"
+           " a standard sentence asking the client to contact you with any question."),
+    )
+    consent = _text_field(
+        _l("Your own consent text (optional)"), "consent",
+        _l("Replaces the paragraphs of the standard consent text; its title and the declaration"
+           " the client signs stay. Empty: the standard text."),
+    )
+    address = _text_field(_l("Postal address"), "address")
+
+
+def lang_key(lang: str) -> str:
+    """A language's part of ClinicTextsForm (a field name: "zh-Hant" -> "zh_Hant")."""
+    return lang.replace("-", "_")
+
+
+class ClinicTextsForm(DashboardForm):
+    """The languages a clinic offers, its default, and its texts in each language."""
+
+    offered = SelectMultipleField(
+        _l("Languages clients can choose"),
+        choices=[SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],
+        validate_choice=True,
+    )
+    default_lang = SelectField(
+        _l("Default language"),
+        description=_l("For clients whose browser asks for a language you do not offer, and for"
+                       " unfinished questionnaires in a language you no longer offer."),
+        choices=[SelectChoice(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],
+    )
+
+    def validate_offered(self, field: SelectMultipleField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one language."))
+
+    def validate_default_lang(self, field: SelectField) -> None:
+        if self.offered.data and field.data not in self.offered.data:
+            raise ValidationError(_l("Choose one of the languages clients can choose."))
+
+    def language_parts(self) -> list[tuple[str, Any]]:
+        """(language, its texts' part of the form), in the product's order."""
+        return [(lang, self[lang_key(lang)].form) for lang in LANGUAGES]
+
+    def settings(self) -> dict[str, Any]:
+        """What is stored: languages (product order), default, non-empty texts by language."""
+        texts: dict[str, dict[str, str]] = {}
+        for lang, part in self.language_parts():
+            values = {name: part[name].data for name in FIELDS if part[name].data}
+            if values:
+                texts[lang] = values
+        return {
+            "languages": [lang for lang in LANGUAGES if lang in (self.offered.data or [])],
+            "default_lang": self.default_lang.data,
+            "texts": texts,
+        }
+
+
+for _lang in LANGUAGES:
+    setattr(ClinicTextsForm, lang_key(_lang), FormField(LanguageTextsForm))

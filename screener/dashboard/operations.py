@@ -592,6 +592,31 @@ def update_clinic(me: Practitioner, clinic: Clinic, settings: ClinicSettings) ->
         )
 
 
+def update_clinic_texts(me: Practitioner, clinic: Clinic, settings: dict[str, Any]) -> None:
+    """The clinic's languages, default language and texts (ClinicTextsForm.settings); the
+    audit entry names what changed (texts by language and field, not their words)."""
+    with db.transaction() as s:
+        s.add(clinic)
+        before = clinic.texts or {}
+        after = settings["texts"]
+        changed = sorted(
+            f"{lang}:{field}"
+            for lang in set(before) | set(after)
+            for field in set(before.get(lang) or {}) | set(after.get(lang) or {})
+            if (before.get(lang) or {}).get(field) != (after.get(lang) or {}).get(field)
+        )
+        clinic.languages = list(settings["languages"])
+        clinic.default_lang = settings["default_lang"]
+        clinic.texts = after
+        audit.record(
+            s, "clinic_texts_changed", by=me,
+            detail={
+                "languages": clinic.languages, "default_lang": clinic.default_lang,
+                "texts_changed": changed,
+            },
+        )
+
+
 # API tokens --------------------------------------------------------------------------------------
 
 API_TOKEN_PREFIX = "scr_"  # noqa: S105 - not a secret: the start of every token

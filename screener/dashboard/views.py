@@ -28,21 +28,22 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import webhooks
+from .. import clinic_texts, webhooks
 from ..config import page_base_url
 from ..embed import embed_snippets
 from ..exports import fhir
 from ..exports.csv import submissions_csv
 from ..exports.jobs import file_of
 from ..extensions import db, limiter
-from ..i18n import format_time, normalise_lang, request_lang, request_zone, zone_label
-from ..questionnaire.model import SEVERITIES, Questionnaire
+from ..i18n import BABEL_LOCALE, format_time, normalise_lang, request_lang, request_zone, zone_label
+from ..questionnaire.model import LANGUAGES, SEVERITIES, Questionnaire
 from ..screening import pdf, submission_json
 from ..screening.render import practitioner_summary_context
 from ..screening.summary import rule_label
@@ -50,6 +51,7 @@ from ..storage import versions
 from ..storage.models import (
     ROLES,
     ApiToken,
+    Clinic,
     ExportJob,
     LoginSession,
     OutboxMessage,
@@ -73,6 +75,7 @@ from .forms import (
     SEVERITY_LABELS,
     ApiTokenForm,
     ClinicForm,
+    ClinicTextsForm,
     ConfirmForm,
     FilterForm,
     LoginForm,
@@ -81,6 +84,7 @@ from .forms import (
     ReviewForm,
     RoleForm,
     WebhookForm,
+    lang_key,
     origins_of,
     strip_control,
 )
@@ -365,7 +369,14 @@ def export_json(submission_id: int) -> ResponseReturnValue:
     sub = _submission_or_404(submission_id)
     _audit("export_json", sub.id)
     qn = versions.answered_in(sub.questionnaire_version)
-    return _json_download(submission_json(sub, qn), f"submission-{sub.id}.json")
+    data = submission_json(sub, qn, _clinic_consent_lang)
+    return _json_download(data, f"submission-{sub.id}.json")
+
+
+def _clinic_consent_lang(version: str) -> str | None:
+    """The language of a clinic's own consent text signed, by its version."""
+    words = clinic_texts.stored_consent(db.session, version)
+    return words.lang if words is not None else None
 
 
 @bp.get("/submissions/<id:submission_id>.fhir.json")
@@ -686,6 +697,61 @@ def clinic_settings() -> ResponseReturnValue:
         email_on=bool(current_app.config.get("SMTP_HOST")),
     )
     return page, status
+
+
+@bp.route("/admin/clinic/texts", methods=["GET", "POST"])
+@admin_required
+def clinic_texts_page() -> ResponseReturnValue:
+    """The clinic's languages and its own texts in each; Preview shows them as clients will
+    see them, in each language offered, without saving."""
+    me = current_practitioner()
+    clinic = me.clinic
+    form = ClinicTextsForm(
+        data={
+            "offered": list(clinic_texts.offered(clinic)),
+            "default_lang": clinic_texts.default_lang(clinic),
+            **{
+                lang_key(lang): {
+                    field: clinic_texts.own_text(clinic, field, lang)
+                    for field in clinic_texts.FIELDS
+                }
+                for lang in LANGUAGES
+            },
+        }
+    )
+    preview: list[tuple[str, Markup]] = []
+    if form.validate_on_submit():
+        if request.form.get("action") != "preview":
+            operations.update_clinic_texts(me, clinic, form.settings())
+            flash(_("The languages and texts were saved."))
+            return redirect(url_for("dashboard.clinic_texts_page"), code=303)
+        shown = clinic_texts.texts_with(clinic, form.settings())
+        preview = [(lang, _client_preview(shown, lang)) for lang in clinic_texts.offered(shown)]
+    status = 422 if request.method == "POST" and form.errors else 200
+    page = render_template(
+        "dashboard/clinic_texts.html", form=form, clinic=clinic, preview=preview,
+        limits=clinic_texts.LIMITS,
+    )
+    return page, status
+
+
+def _client_preview(shown: Clinic, lang: str) -> Markup:
+    """The clinic's texts in `lang` as its client pages show them, in that language (what
+    names the parts stays in the reader's)."""
+    labels = {
+        "start": _("Start page"), "summary": _("Summary"), "consent": _("Consent"),
+        "no_intro": _("No introduction: the start page shows the standard text only."),
+        "no_consent": _("The standard consent text."), "lang": request_lang(),
+    }
+    with force_locale(BABEL_LOCALE[lang]):
+        # A page rendered by Jinja with autoescape: HTML already, put into this page as it is.
+        return Markup(render_template(  # noqa: S704  # nosec B704
+            "dashboard/_client_preview.html",
+            lang=lang,
+            labels=labels,
+            page=clinic_texts.page_texts(shown, lang),
+            consent=clinic_texts.consent_words(shown, versions.current(), lang),
+        ))
 
 
 @bp.get("/admin/sessions")

@@ -8,9 +8,13 @@ inside the box, bounded in size, checked here before it is stored.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
+
+from .model import Consent
 
 WIDTH, HEIGHT = 600, 200  # the drawing's coordinate box (the canvas is scaled to it)
 MAX_STROKES = 60
@@ -84,3 +88,44 @@ def svg_document(drawing: dict[str, Any]) -> str:
         f'<path d="{svg_path(drawing)}" fill="none" stroke="#000" stroke-width="3"'
         ' stroke-linecap="round" stroke-linejoin="round"/></svg>'
     )
+
+
+@dataclass(frozen=True)
+class ConsentWords:
+    """A consent text in one language as a client reads and signs it: the questionnaire's
+    (`paragraphs`), or a clinic's own text in place of its paragraphs (`body`, plain text:
+    screener/plaintext.py) between the questionnaire's title and declaration.
+
+    Its version is the same as the questionnaire's (Consent.version): the first 12 hex digits
+    of the SHA-256 of the whole text, a blank line between its parts.
+    """
+
+    lang: str
+    title: str
+    declaration: str
+    paragraphs: tuple[str, ...] = ()
+    body: str | None = None  # a clinic's own text
+
+    @classmethod
+    def of(cls, consent: Consent, lang: str) -> ConsentWords:
+        """The questionnaire's own consent text in `lang`."""
+        return cls(
+            lang=lang,
+            title=consent.title.get(lang),
+            declaration=consent.declaration.get(lang),
+            paragraphs=tuple(p.get(lang) for p in consent.paragraphs),
+        )
+
+    @property
+    def own(self) -> bool:
+        """Whether this is a clinic's own text (stored when signed: screener/clinic_texts.py)."""
+        return self.body is not None
+
+    @property
+    def text(self) -> str:
+        middle = [self.body] if self.body is not None else list(self.paragraphs)
+        return "\n\n".join([self.title, *middle, self.declaration])
+
+    @property
+    def version(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]

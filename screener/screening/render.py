@@ -15,6 +15,7 @@ from typing import Any
 from flask import g, render_template
 from flask_babel import force_locale
 
+from .. import clinic_texts
 from ..extensions import db
 from ..i18n import BABEL_LOCALE, DEFAULT_LANG
 from ..questionnaire.answers import answer_rows
@@ -38,6 +39,7 @@ def signed_consent(submission: Submission, qn: Any) -> ConsentRecord | None:
     return consent_record(
         qn, submission.consent_version, submission.consent_name, submission.consent_signed_at,
         submission.consent_signature,
+        clinic_text=lambda version: clinic_texts.stored_consent(db.session, version),
     )
 
 
@@ -51,6 +53,7 @@ def client_summary_context(submission: Submission, lang: str) -> dict[str, Any]:
         "screening": client_summary(qn, flags, answers, lang, display_answer),
         "sections": answer_rows(qn, answers, lang, submission.submitted_at.date()),
         "consent": signed_consent(submission, qn),
+        "clinic_page": clinic_texts.page_texts(submission.clinic, lang),
     }
 
 

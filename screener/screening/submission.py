@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..questionnaire.model import Questionnaire
@@ -45,23 +46,31 @@ def utc_iso(when: dt.datetime) -> str:
 
 
 def consent_json(
-    submission: SubmissionRecord, questionnaire: Questionnaire
+    submission: SubmissionRecord,
+    questionnaire: Questionnaire,
+    clinic_text_lang: Callable[[str], str | None] = lambda version: None,
 ) -> dict[str, Any] | None:
     """The signed consent: its text version and language, the typed name, the time, and the
-    drawing when there is one; None for a submission sent without one."""
+    drawing when there is one; None for a submission sent without one. `clinic_text_lang`
+    gives the language of a clinic's own consent text signed, by its version."""
     if not submission.consent_version or submission.consent_signed_at is None:
         return None
     consent = questionnaire.consent
+    lang = consent.lang_of(submission.consent_version) if consent is not None else None
     return {
         "version": submission.consent_version,
-        "lang": consent.lang_of(submission.consent_version) if consent is not None else None,
+        "lang": lang or clinic_text_lang(submission.consent_version),
         "name": submission.consent_name,
         "signed_at": utc_iso(submission.consent_signed_at),
         "signature": submission.consent_signature,
     }
 
 
-def submission_json(submission: SubmissionRecord, questionnaire: Questionnaire) -> dict[str, Any]:
+def submission_json(
+    submission: SubmissionRecord,
+    questionnaire: Questionnaire,
+    clinic_text_lang: Callable[[str], str | None] = lambda version: None,
+) -> dict[str, Any]:
     """A submission as a JSON-ready dict: answers as stored, flags as frozen at submission.
 
     Answers are listed in questionnaire order (answers to questions no longer in the
@@ -88,5 +97,5 @@ def submission_json(submission: SubmissionRecord, questionnaire: Questionnaire) 
         "appointment_id": getattr(submission, "appointment_id", None),
         "previous_id": getattr(submission, "previous_id", None),
         "rechecked": getattr(submission, "rechecked", None),
-        "consent": consent_json(submission, questionnaire),
+        "consent": consent_json(submission, questionnaire, clinic_text_lang),
     }

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..questionnaire.consent import svg_path
-from ..questionnaire.model import SEVERITIES, Consent, Question, Questionnaire, Rule
+from ..questionnaire.consent import ConsentWords, svg_path
+from ..questionnaire.model import SEVERITIES, Question, Questionnaire, Rule
 from ..questionnaire.types import plain_answer
 from .rules import Flag, Timing
 
@@ -305,9 +305,9 @@ class ConsentRecord:
 
     name: str  # the full name typed as the signature
     signed_at: dt.datetime
-    version: str  # of the text in the language shown (questionnaire/model.py, Consent)
-    lang: str | None  # that language; None when the submission's questionnaire lacks the text
-    consent: Consent | None  # the text signed (read in `lang`)
+    version: str  # of the text in the language shown (questionnaire/consent.py, ConsentWords)
+    lang: str | None  # that language; None when the text of the version is not known
+    consent: ConsentWords | None  # the text signed (in `lang`)
     drawing: str | None  # the drawn signature as an SVG path, when there is one
 
 
@@ -317,17 +317,23 @@ def consent_record(
     name: str | None,
     signed_at: dt.datetime | None,
     drawing: Mapping[str, Any] | None,
+    clinic_text: Callable[[str], ConsentWords | None] = lambda version: None,
 ) -> ConsentRecord | None:
     """The signed consent of a submission (`qn`: the version it was answered in), or None for
-    a submission sent without one."""
+    a submission sent without one. `clinic_text` finds a clinic's own consent text signed,
+    by its version (clinic_texts.stored_consent)."""
     if not version or not name or signed_at is None:
         return None
     lang = qn.consent.lang_of(version) if qn.consent is not None else None
+    words = (
+        ConsentWords.of(qn.consent, lang)
+        if qn.consent is not None and lang is not None else clinic_text(version)
+    )
     return ConsentRecord(
         name=name,
         signed_at=signed_at,
         version=version,
-        lang=lang,
-        consent=qn.consent if lang is not None else None,
+        lang=words.lang if words is not None else None,
+        consent=words,
         drawing=svg_path(dict(drawing)) if drawing else None,
     )

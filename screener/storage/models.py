@@ -97,6 +97,14 @@ class Clinic(Base):
     # An IANA time zone name (Asia/Hong_Kong): every time the dashboard shows is in it, and an
     # appointment's date and time are typed in it.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The languages the client pages offer (codes of questionnaire.model.LANGUAGES) and the one
+    # a client gets whose language is not among them; None: every language, and the product's
+    # default (screener/clinic_texts.py).
+    languages: Mapped[list[Any] | None] = mapped_column(JSON)
+    default_lang: Mapped[str | None] = mapped_column(String(16))
+    # The clinic's own texts by language, each plain text (screener/plaintext.py):
+    # {"en": {"intro": ..., "next_steps": ..., "consent": ..., "address": ...}, ...}
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Draft(Base):
@@ -310,6 +318,23 @@ class ExportJob(Base):
     rows: Mapped[int | None]
     # The file's name in the instance folder's exports/ (random); None until it is ready.
     file_name: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsentText(Base):
+    """A clinic's own consent text as clients signed it, under its version (the content hash a
+    submission stores as consent_version: screener/clinic_texts.py). Written with the first
+    submission that signs it, never changed: what a client agreed to stays readable however
+    the clinic edits its text later.
+    """
+
+    __tablename__ = "consent_text"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the clinic's plain text
+    declaration: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class QuestionnaireVersion(Base):

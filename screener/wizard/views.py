@@ -22,11 +22,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import appointments, notify, webhooks
+from .. import appointments, clinic_texts, notify, webhooks
 from ..dashboard.operations import client_copy_downloaded
 from ..extensions import db, limiter
 from ..i18n import (
-    DEFAULT_LANG,
     format_date,
     format_time,
     normalise_lang,
@@ -100,6 +99,9 @@ def _pull_clinic(endpoint: str | None, values: dict[str, Any] | None) -> None:
     if clinic is None:
         abort(404)
     ctx.clinic = clinic
+    # Only the clinic's languages: the switch, the browser's choice, a draft's (i18n).
+    ctx.offered_langs = clinic_texts.offered(clinic)
+    ctx.default_lang = clinic_texts.default_lang(clinic)
     if ctx.embedded:
         # Normalised once here, for the CSP header and the embed host check (security, embed).
         ctx.frame_ancestors = frame_origins(clinic.allowed_origins)
@@ -135,8 +137,12 @@ def _load_draft(token: str) -> Draft:
     ctx.private_page = True
     if draft.appointment_id is not None:
         _load_appointment(draft.appointment_id)
-    wanted = normalise_lang(request.args.get("lang"))
-    if wanted and wanted != draft.lang:
+    # The language asked for, else the draft's; the clinic's default when it is not offered
+    # (any more: the clinic may have changed its languages since the draft was started).
+    wanted = clinic_texts.client_lang(
+        ctx.clinic, normalise_lang(request.args.get("lang")) or draft.lang
+    )
+    if wanted != draft.lang:
         with db.transaction() as session:
             set_draft_lang(session, draft, wanted)
     ctx.lang = draft.lang
@@ -231,6 +237,7 @@ def start() -> ResponseReturnValue:
         "wizard/start.html",
         steps=qn.steps,
         draft_days=current_app.config["DRAFT_DAYS"],
+        clinic_page=clinic_texts.page_texts(g.clinic, request_lang()),
     )
 
 
@@ -248,6 +255,7 @@ def intro(token: str) -> ResponseReturnValue:
         steps=qn.steps,
         draft_days=current_app.config["DRAFT_DAYS"],
         first_url=wurl("step", step_id=first.id),
+        clinic_page=clinic_texts.page_texts(g.clinic, draft.lang),
         **_resume_values(draft),
     )
 
@@ -267,7 +275,9 @@ def _pdf_limit() -> str:
 @bp.post("/<slug>/start")
 @limiter.shared_limit(_draft_limit, scope="client-start")  # /c/ and /embed/ count together
 def begin() -> ResponseReturnValue:
-    lang = normalise_lang(request.form.get("lang")) or request_lang() or DEFAULT_LANG
+    lang = clinic_texts.client_lang(
+        g.clinic, normalise_lang(request.form.get("lang")) or request_lang()
+    )
     first = questionnaire().steps[0].id
     with db.transaction() as session:
         draft, token = new_draft(session, g.clinic, lang, current_app.config["DRAFT_DAYS"])
@@ -335,7 +345,7 @@ def invitation(token: str) -> ResponseReturnValue:
                     session, appointment, client,
                     check if previous is not None and check is not None
                     else full_questionnaire(),
-                    g.lang or DEFAULT_LANG,
+                    clinic_texts.client_lang(clinic, g.lang),
                 )
         except IntegrityError:  # opened twice at the same moment: the other request made it
             db.session.rollback()
@@ -381,6 +391,8 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         if q not in shown:
             form[q.id].errors = []
     switch_to = normalise_lang(request.form.get("switch_lang"))
+    if switch_to not in clinic_texts.offered(g.clinic):
+        switch_to = None
     # The language switch is a submit button of this form: like Back, it keeps what passes.
     action = (
         SWITCH_LANG if switch_to else BACK if request.form.get("action") == "back" else CONTINUE
@@ -466,7 +478,7 @@ def _render_review(
         "wizard/review.html",
         sections=answer_rows(qn, draft.answers, draft.lang, today()),
         csrf_token=submit_token(current_app.config["SECRET_KEY"], draft.token_hash),
-        consent=qn.consent,
+        consent=clinic_texts.consent_words(g.clinic, qn, draft.lang),
         signed_name=signed_name,
         signature=signature,
         errors=errors or {},
@@ -485,14 +497,13 @@ def _signed_consent(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The consent columns of the submission from the posted form, and the errors by field
     (signed_name, signature): nothing is stored unless there are none."""
-    consent = qn.consent
-    if consent is None:
+    if qn.consent is None:
         return {}, {}
     errors: dict[str, str] = {}
     version = str(form.get("consent_version", ""))
     typed = _clean(str(form.get("signed_name", "")))
     full_name = str(answers.get("full_name", ""))
-    if consent.lang_of(version) is None:
+    if clinic_texts.signable(g.clinic, qn, version) is None:
         errors["signed_name"] = _(
             "The consent text has changed since this page was opened. Read it again below, "
             "then sign."
@@ -568,6 +579,9 @@ def submit(token: str) -> ResponseReturnValue:
             submission_id = submit_draft(session, draft, submission, link_expires_at)
             if submission_id is not None:
                 versions.record(session, qn)  # the version it was answered in, once
+                words = clinic_texts.signable(g.clinic, qn, signed.get("consent_version", ""))
+                if words is not None:  # the clinic's own consent text, kept as signed
+                    clinic_texts.record_consent(session, words)
                 # The clinic's notice (no health data), delivered by the outbox's worker:
                 # committed with the submission or not at all.
                 notify.queue_notice(session, g.clinic, submission_id)

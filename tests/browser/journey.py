@@ -196,8 +196,12 @@ def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) 
     page.goto(f"{server.url}{first}/delete")
     visit("dashboard-delete")
     for path in ("exports", "account", "admin/practitioners", "admin/clinic", "admin/audit",
-                 "admin/api", "admin/webhooks"):
+                 "admin/api", "admin/webhooks", "admin/clinic/texts"):
         page.goto(f"{base}/{path}")
         visit(f"dashboard-{path.replace('/', '-')}")
+    # The clinic's texts previewed as clients will see them (the page after Preview).
+    page.fill("#en-intro", "Welcome.\nSee https://www.example.com or call 2345 6789.")
+    press(page, 'button[name="action"][value="preview"]')
+    visit("dashboard-admin-clinic-texts-preview")
     page.goto(f"{base}/submissions/999999")
     visit("dashboard-404")
