@@ -41,6 +41,9 @@ LOGO_MAX_SOURCE_SIDE = 5000
 LOGO_MAX_SOURCE_PIXELS = 12_000_000
 LOGO_BOX = (480, 160)  # stored at most this large (twice the largest size a page shows)
 LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+# What Pillow may call a file it opened with the two formats above: a JPEG with more images in
+# it (a camera's MPO) is a JPEG, of which the first image is kept.
+DECODED_TYPES = {**LOGO_TYPES, "MPO": "image/jpeg"}
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 HASH_CHARS = 16  # of the content hash in a logo's address
 
@@ -179,7 +182,9 @@ def process_logo(data: bytes) -> Logo:
                 or width * height > LOGO_MAX_SOURCE_PIXELS
             ):
                 raise _too_large_image(width, height)
-            mimetype = LOGO_TYPES[str(source.format)]
+            mimetype = DECODED_TYPES.get(str(source.format))
+            if mimetype is None:
+                raise _not_an_image()
             try:
                 source.seek(0)  # an animated PNG: its first frame
                 source.load()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from werkzeug.datastructures import FileStorage
@@ -277,6 +277,8 @@ def test_a_jpeg_logo_loses_its_exif_and_is_turned_upright(
     assert not Image.open(io.BytesIO(row.logo)).getexif()
 
 
+PNG_HEAD = image_bytes("PNG", (40, 20))[:60]  # a real header, then anything
+JPEG_HEAD = image_bytes("JPEG", (40, 20))[:200]
 HTML_AS_PNG = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 SVG = (
     b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
@@ -428,3 +430,15 @@ def _pdf_images(body: bytes, tmp_path: Any) -> list[tuple[int, int, str]]:
     out = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, check=True).stdout.decode()
     rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
     return [(int(r[3]), int(r[4]), r[2]) for r in rows if r[2] == "image"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", PNG_HEAD, JPEG_HEAD]), st.binary(max_size=3000))
+def test_any_bytes_are_a_logo_or_refused_never_an_error(head: bytes, tail: bytes) -> None:
+    """Whatever is uploaded: a logo, or LogoRefused with a message (never another exception)."""
+    try:
+        made = look.process_logo(head + tail)
+    except look.LogoRefused as exc:
+        assert str(exc)
+    else:
+        assert Image.open(io.BytesIO(made.data)).format in ("PNG", "JPEG")

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from screener import assets, look
+from screener.config import ROOT
 from screener.extensions import db
 from screener.storage.models import Clinic, ClinicLook
-from screener.config import ROOT
 
 from .client_pages import client_pages
 

@@ -352,7 +352,7 @@ class LogoForm(FlaskForm):
     """The clinic's logo: a file, checked and re-encoded by screener/look.py, not here."""
 
     logo = FileField(
-        _l("Logo"),
+        _l("Logo file"),
         description=_l(
             "A PNG or JPEG file of at most 200 KB. Clients see it at the top of the"
             " questionnaire and of their PDF copy, with the clinic's name as its text for"
@@ -367,7 +367,7 @@ class AccentForm(FlaskForm):
     """The clinic's accent colour; empty: the product's own."""
 
     accent = StringField(
-        _l("Accent colour"),
+        _l("Colour code"),
         description=_l(
             "A colour as #rrggbb, such as #1d4f4a, for the header and buttons of the"
             " questionnaire. White text goes on it, so it must be dark enough for a contrast"
