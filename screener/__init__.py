@@ -117,10 +117,12 @@ def register_blueprints(app: Flask) -> None:
     from .dashboard.views import bp as dashboard_bp
     from .embed import bp as embed_bp
     from .health import bp as health_bp
+    from .look import bp as look_bp
     from .wizard.views import bp as wizard_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(look_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(fhir_bp, url_prefix="/fhir")
     app.register_blueprint(wizard_bp, url_prefix="/c", name="client")

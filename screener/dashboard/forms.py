@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -38,6 +39,7 @@ from .. import plaintext
 from ..appointments import PHONE_RE, STATUSES
 from ..clinic_texts import FIELDS, LIMITS
 from ..i18n import LANGUAGE_NAMES, valid_timezone
+from ..look import accent_problem, parse_hex
 from ..questionnaire.model import LANGUAGES, SEVERITIES
 from ..security import frame_origins, normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN, password_is_weak
@@ -434,3 +436,39 @@ class ClinicTextsForm(DashboardForm):
 
 for _lang in LANGUAGES:
     setattr(ClinicTextsForm, lang_key(_lang), FormField(LanguageTextsForm))
+class LogoForm(FlaskForm):
+    """The clinic's logo: a file, checked and re-encoded by screener/look.py, not here."""
+
+    logo = FileField(
+        _l("Logo file"),
+        description=_l(
+            "A PNG or JPEG file of at most 200 KB. Clients see it at the top of the"
+            " questionnaire and of their PDF copy, with the clinic's name as its text for"
+            " screen readers."
+        ),
+        validators=[FileRequired(_l("Choose a PNG or JPEG file for the logo."))],
+        render_kw={"accept": "image/png,image/jpeg"},
+    )
+
+
+class AccentForm(FlaskForm):
+    """The clinic's accent colour; empty: the product's own."""
+
+    accent = StringField(
+        _l("Colour code"),
+        description=_l(
+            "A colour as #rrggbb, such as #1d4f4a, for the header and buttons of the"
+            " questionnaire. White text goes on it, so it must be dark enough for a contrast"
+            " ratio of at least 4.5:1. Leave empty for the standard colour."
+        ),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Optional(), Length(max=20)],
+    )
+
+    def validate_accent(self, field: StringField) -> None:
+        colour = parse_hex(field.data or "")
+        if colour is None:
+            raise ValidationError(_l("Not a colour such as #1d4f4a (a # and six hex digits)."))
+        problem = accent_problem(colour)
+        if problem is not None:
+            raise ValidationError(problem)

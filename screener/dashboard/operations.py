@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 from .. import appointments, retention
 from ..extensions import db
 from ..i18n import zone
+from ..look import Logo
 from ..retention import PurgeReport
 from ..storage.models import (
     ApiToken,
     Appointment,
     Client,
     Clinic,
+    ClinicLook,
     Draft,
     ExportJob,
     LoginSession,
@@ -615,6 +617,55 @@ def update_clinic_texts(me: Practitioner, clinic: Clinic, settings: dict[str, An
                 "texts_changed": changed,
             },
         )
+
+
+# The clinic's look (screener/look.py) ------------------------------------------------------------
+
+
+def _look_row(s: Session, clinic_id: int) -> ClinicLook:
+    row = s.get(ClinicLook, clinic_id)
+    if row is None:
+        row = ClinicLook(clinic_id=clinic_id)
+        s.add(row)
+    return row
+
+
+def set_logo(me: Practitioner, logo: Logo) -> None:
+    """Give `me`'s clinic this (checked, re-encoded) logo in place of any other."""
+    with db.transaction() as s:
+        row = _look_row(s, me.clinic_id)
+        row.logo, row.logo_hash, row.logo_type = logo.data, logo.digest, logo.mimetype
+        row.logo_width, row.logo_height = logo.width, logo.height
+        row.updated_at = utcnow()
+        audit.record(
+            s, "logo_changed", by=me,
+            detail={"hash": logo.digest, "type": logo.mimetype, "bytes": len(logo.data),
+                    "width": logo.width, "height": logo.height},
+        )
+
+
+def remove_logo(me: Practitioner) -> bool:
+    """Remove `me`'s clinic's logo; False when it had none."""
+    with db.transaction() as s:
+        row = s.get(ClinicLook, me.clinic_id)
+        if row is None or row.logo_hash is None:
+            return False
+        old = row.logo_hash
+        row.logo = row.logo_hash = row.logo_type = None
+        row.logo_width = row.logo_height = None
+        row.updated_at = utcnow()
+        audit.record(s, "logo_removed", by=me, detail={"hash": old})
+        return True
+
+
+def set_accent(me: Practitioner, accent: str | None) -> None:
+    """Set (a checked '#rrggbb') or clear (None) `me`'s clinic's accent colour."""
+    with db.transaction() as s:
+        row = _look_row(s, me.clinic_id)
+        before = row.accent
+        row.accent = accent
+        row.updated_at = utcnow()
+        audit.record(s, "accent_changed", by=me, detail={"from": before, "to": accent})
 
 
 # API tokens --------------------------------------------------------------------------------------

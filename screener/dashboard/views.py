@@ -658,12 +658,12 @@ def change_practitioner(practitioner_id: int) -> ResponseReturnValue:
     return redirect(url_for("dashboard.practitioners"), code=303)
 
 
-@bp.route("/admin/clinic", methods=["GET", "POST"])
-@admin_required
-def clinic_settings() -> ResponseReturnValue:
-    me = current_practitioner()
-    clinic = me.clinic
-    form = ClinicForm(
+def clinic_form(posted: bool = True) -> ClinicForm:
+    """The clinic settings form with the stored settings (and, when `posted`, the request's)."""
+    clinic = current_practitioner().clinic
+    formdata = {} if posted else {"formdata": None}
+    return ClinicForm(
+        **formdata,
         data={
             "name": clinic.name,
             "contact_email": clinic.contact_email or "",
@@ -672,8 +672,27 @@ def clinic_settings() -> ResponseReturnValue:
             "allowed_origins": "\n".join(clinic.allowed_origins or []),
             "retention_days": clinic.retention_days,
             "timezone": clinic.timezone,
-        }
+        },
     )
+
+
+def clinic_page(form: ClinicForm, status: int = 200, **look_forms: Any) -> ResponseReturnValue:
+    """The clinic settings page: its settings form, the look's forms (look_views.py), snippets."""
+    clinic = current_practitioner().clinic
+    snippets = embed_snippets(clinic, page_base_url(current_app.config))
+    page = render_template(
+        "dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets,
+        email_on=bool(current_app.config.get("SMTP_HOST")), **look_context(**look_forms),
+    )
+    return page, status
+
+
+@bp.route("/admin/clinic", methods=["GET", "POST"])
+@admin_required
+def clinic_settings() -> ResponseReturnValue:
+    me = current_practitioner()
+    clinic = me.clinic
+    form = clinic_form()
     if form.validate_on_submit():
         operations.update_clinic(
             me,
@@ -690,13 +709,7 @@ def clinic_settings() -> ResponseReturnValue:
         )
         flash(_("The clinic settings were saved."))
         return redirect(url_for("dashboard.clinic_settings"), code=303)
-    status = 422 if request.method == "POST" else 200
-    snippets = embed_snippets(clinic, page_base_url(current_app.config))
-    page = render_template(
-        "dashboard/clinic.html", form=form, clinic=clinic, snippets=snippets,
-        email_on=bool(current_app.config.get("SMTP_HOST")),
-    )
-    return page, status
+    return clinic_page(form, 422 if request.method == "POST" else 200)
 
 
 @bp.route("/admin/clinic/texts", methods=["GET", "POST"])
@@ -914,3 +927,4 @@ def audit_log() -> ResponseReturnValue:
 
 # Clients and appointments: their routes are on this blueprint too.
 from .appointment_views import submission_client_context  # noqa: E402
+from .look_views import look_context  # noqa: E402

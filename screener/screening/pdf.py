@@ -5,7 +5,8 @@ and the date printed at the bottom with "page X of Y". Text is laid out by Pango
 fontconfig finds: Debian's fonts-noto-cjk (installed by scripts/pdf-deps.sh with the serving
 and the test dependencies), whose glyphs cover Latin and Traditional Chinese; WeasyPrint embeds
 the subset of glyphs a document uses. Nothing is fetched while rendering: the stylesheets are
-read from the static folder and the documents refer to nothing else.
+read from the static folder, the clinic's logo and accent colour (screener/look.py) are in the
+document as a data: URL and a stylesheet string, and the documents refer to nothing else.
 
 WeasyPrint is imported on first use, so the rest of the product starts without it.
 """
@@ -20,6 +21,7 @@ from flask import current_app, g
 from flask_babel import gettext as _
 
 from ..i18n import format_date
+from ..look import pdf_accent_css
 from ..storage.models import Submission, utcnow
 from .render import reading_in, render_client_summary, render_practitioner_summary
 
@@ -79,6 +81,9 @@ def write_pdf(html: str) -> bytes:
     static = Path(current_app.static_folder or "")
     sheets = [CSS(filename=str(static / name)) for name in STYLESHEETS]
     sheets.append(CSS(string=page_number_css()))
+    accent = pdf_accent_css()
+    if accent:
+        sheets.append(CSS(string=accent))
     # Data URLs only: a document never makes the server fetch anything.
     fetcher = URLFetcher(allowed_protocols=("data",))
     document = HTML(string=html, base_url=str(static), url_fetcher=fetcher)

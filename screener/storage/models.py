@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -105,6 +106,28 @@ class Clinic(Base):
     # The clinic's own texts by language, each plain text (screener/plaintext.py):
     # {"en": {"intro": ..., "next_steps": ..., "consent": ..., "address": ...}, ...}
     texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ClinicLook(Base):
+    """A clinic's logo and accent colour (screener/look.py), shown on the client pages and PDFs.
+
+    One row per clinic that has either. The logo is stored as re-encoded by the product (never
+    the uploaded file) and served under its content hash; its bytes load only when asked for.
+    """
+
+    __tablename__ = "clinic_look"
+
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "#rrggbb", lower case; None: the product's own colour.
+    accent: Mapped[str | None] = mapped_column(String(7))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of `logo`, hex
+    logo_type: Mapped[str | None] = mapped_column(String(16))  # image/png or image/jpeg
+    logo_width: Mapped[int | None] = mapped_column(Integer)
+    logo_height: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Draft(Base):
