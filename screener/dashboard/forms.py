@@ -32,8 +32,8 @@ from wtforms.validators import (
 )
 
 from ..appointments import PHONE_RE, STATUSES
-from ..i18n import valid_timezone
-from ..questionnaire.model import SEVERITIES
+from ..i18n import language_name, valid_timezone
+from ..questionnaire.model import LANGUAGES, SEVERITIES
 from ..security import frame_origins, normalise_origin
 from .auth import PASSWORD_MAX, PASSWORD_MIN, password_is_weak
 
@@ -98,6 +98,43 @@ class FilterForm(DashboardForm):
     date_from = DateField(_l("Submitted from"), validators=[Optional()])
     date_to = DateField(_l("Submitted until"), validators=[Optional()])
     name = StringField(_l("Name contains"), validators=[Optional(), Length(max=200)])
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+# Which pages a questionnaire was started from (the statistics of where clients stop).
+STANDALONE, EMBEDDED = "standalone", "embedded"
+
+
+class DropoffForm(DashboardForm):
+    """The period and the part of the questionnaires that the statistics of where clients stop
+    count (GET, no CSRF: it changes nothing). Days in the clinic's time zone, both included."""
+
+    class Meta:
+        csrf = False
+
+    ARGS = ("date_from", "date_to", "language", "source")  # its query string
+    date_from = DateField(_l("Started from"), validators=[Optional()])
+    date_to = DateField(_l("Started until"), validators=[Optional()])
+    # Not `lang`: that one is the dashboard's own language, on every page.
+    language = SelectField(_l("Language"), default="")
+    source = SelectField(
+        _l("Started on"),
+        choices=[
+            SelectChoice("", _l("Any page")),
+            SelectChoice(STANDALONE, _l("The clinic's own page")),
+            SelectChoice(EMBEDDED, _l("A page embedding the form")),
+        ],
+        default="",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = [SelectChoice("", _l("Any language"))] + [
+            SelectChoice(code, language_name(code)) for code in LANGUAGES
+        ]
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
