@@ -196,7 +196,7 @@ def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) 
     page.goto(f"{server.url}{first}/delete")
     visit("dashboard-delete")
     for path in ("exports", "account", "admin/practitioners", "admin/clinic", "admin/audit",
-                 "admin/api", "admin/webhooks"):
+                 "admin/api", "admin/webhooks", "admin/dropoff"):
         page.goto(f"{base}/{path}")
         visit(f"dashboard-{path.replace('/', '-')}")
     page.goto(f"{base}/submissions/999999")
