@@ -290,6 +290,17 @@ def test_a_wrong_period_is_said_on_its_field(
     assert "<table" not in page
 
 
+def test_a_day_that_does_not_exist_is_not_put_back_in_the_date_box(
+    accounts: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    """A date input holds a real day only (anything else is invalid HTML): the error says it."""
+    args = {"date_from": "2026-02-30", "date_to": "2026-03-02"}
+    page = logged_in("admin@example.com").get(PAGE, query_string=args).get_data(as_text=True)
+    boxes = dict(re.findall(r'<input[^>]* id="(date_(?:from|to))"[^>]* value="([^"]*)"', page))
+    assert boxes == {"date_from": "", "date_to": "2026-03-02"}
+    assert "Not a valid date value." in page
+
+
 @pytest.mark.parametrize(
     "args",
     [

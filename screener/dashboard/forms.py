@@ -30,6 +30,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import DateInput
 
 from ..appointments import PHONE_RE, STATUSES
 from ..i18n import language_name, valid_timezone
@@ -104,6 +105,17 @@ class FilterForm(DashboardForm):
             raise ValidationError(_l("The end date is before the start date."))
 
 
+class DayInput(DateInput):
+    """A date box that leaves out a value that is no day (2026-02-30, typed into the address):
+    a date input holds only a real day (browsers send nothing else), and the field's error
+    says what was wrong."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        if field.raw_data and field.data is None:
+            kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
 # Which pages a questionnaire was started from (the statistics of where clients stop).
 STANDALONE, EMBEDDED = "standalone", "embedded"
 
@@ -116,8 +128,8 @@ class DropoffForm(DashboardForm):
         csrf = False
 
     ARGS = ("date_from", "date_to", "language", "source")  # its query string
-    date_from = DateField(_l("Started from"), validators=[Optional()])
-    date_to = DateField(_l("Started until"), validators=[Optional()])
+    date_from = DateField(_l("Started from"), validators=[Optional()], widget=DayInput())
+    date_to = DateField(_l("Started until"), validators=[Optional()], widget=DayInput())
     # Not `lang`: that one is the dashboard's own language, on every page.
     language = SelectField(_l("Language"), default="")
     source = SelectField(
