@@ -5,6 +5,8 @@ submissions, on SQLite and on PostgreSQL.
   queries, template): the first page, red flags not reviewed, a name with no match (Latin, and
   a 2-character Chinese name), 50 pages deep, and a common surname; median of --repeat requests;
 - the counters at the top of the list (queries.counts), against the three COUNT(*) it replaced;
+- the page of where clients stop (dashboard/dropoff.py) with as many drafts as submissions,
+  started over DROPOFF_DAYS days: its default period, all of them, and one old week;
 - the CSV through gunicorn as the README runs it (gunicorn.conf.py): the list streamed at the
   streaming bound (a date filter leaving at most CSV_STREAM_ROWS rows), and the whole list:
   streamed while it fits the bound, else asked for on the dashboard, prepared by
@@ -311,6 +313,87 @@ def measure_list(url: str, workdir: Path, repeat: int) -> dict[str, Any]:
     return results
 
 
+# Where clients stop ----------------------------------------------------------------------------
+
+DROPOFF_DAYS = 60  # the seeded drafts' starts span this many days
+
+
+def seed_drafts(
+    session: Session, clinic_id: int, n: int, *, chunk: int = 5000, seed: int = 5
+) -> None:
+    """Insert n drafts for a clinic in bulk, started over the last DROPOFF_DAYS days, newest
+    first: both languages, a quarter from an embedded page, stopped at every step, about a
+    third sent (3 to 60 minutes after they were started). More days than the purge leaves (so
+    that most rows lie outside the page's default period); their expiry is in the future, so
+    the purge measured later leaves them alone."""
+    from screener.storage.models import Draft
+
+    rng = random.Random(seed)
+    positions = len(load_questionnaire(APP_ROOT / "questions.yaml").steps) + 1
+    now = utcnow()
+    span = dt.timedelta(days=DROPOFF_DAYS)
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        created = now - span * (i / n)
+        sent = rng.random() < 0.35
+        rows.append({
+            "clinic_id": clinic_id, "token_hash": f"bench-{i}", "answers": {},
+            "current_step": None, "lang": "zh-Hant" if i % 3 == 0 else "en",
+            "created_at": created, "updated_at": created,
+            "expires_at": now + dt.timedelta(days=14),
+            "submitted_at": created + dt.timedelta(minutes=rng.randrange(3, 60)) if sent else None,
+            "embedded": i % 4 == 0,
+            "furthest_step": positions - 1 if sent else rng.randrange(positions),
+        })
+        if len(rows) >= chunk or i == n - 1:
+            session.execute(insert(Draft), rows)
+            session.commit()
+            rows = []
+
+
+def dropoff_cases() -> list[tuple[str, str]]:
+    today = dt.date.today()
+    return [
+        ("default period (14 days)", "/dashboard/admin/dropoff"),
+        (f"all {DROPOFF_DAYS} days, zh-Hant, embedded",
+         f"/dashboard/admin/dropoff?date_from={today - dt.timedelta(DROPOFF_DAYS)}"
+         "&language=zh-Hant&source=embedded"),
+        ("one old week", f"/dashboard/admin/dropoff?date_from={today - dt.timedelta(50)}"
+         f"&date_to={today - dt.timedelta(44)}"),
+    ]
+
+
+def measure_dropoff(base: str | None, url: str, workdir: Path, size: int,
+                    repeat: int) -> dict[str, Any]:
+    """The page of where clients stop, with as many drafts as submissions (seeded once)."""
+    from screener.extensions import db
+    from screener.storage.models import Clinic, Draft
+    from tests.conftest import csrf_of
+
+    app = make_app(url, workdir)
+    with app.app_context():
+        clinic_id = db.session.scalars(select(Clinic.id).where(Clinic.slug == SLUG)).one()
+        have = db.session.scalar(
+            select(func.count()).select_from(Draft).where(Draft.clinic_id == clinic_id)
+        )
+        if not have:
+            print(f"Seeding {size:,} drafts ...", flush=True)
+            seed_drafts(db.session, clinic_id, size)
+        db.session.close()
+    if not have and base is not None:
+        _pg_admin(url, "ANALYZE draft")
+    client = app.test_client()
+    page = client.get("/dashboard/login")
+    r = client.post(
+        "/dashboard/login",
+        data={"csrf_token": csrf_of(page), "email": EMAIL, "password": PASSWORD},
+    )
+    assert r.status_code == 302, r.status_code
+    results = {label: _median_ms(client, path, repeat) for label, path in dropoff_cases()}
+    db.of(app).engine.dispose()
+    return results
+
+
 # The CSV through gunicorn ----------------------------------------------------------------------
 
 
@@ -588,7 +671,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server (bench_<size> databases)")
     parser.add_argument("--workdir", type=Path, required=True,
                         help="keeps the SQLite databases, the results and the instance folder")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["list", "csv", "purge"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["list", "dropoff", "csv", "purge"])
     parser.add_argument("--table", action="store_true", help="print the tables and stop")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -609,6 +692,13 @@ def main() -> None:
                 print(f"  {label:<26} median {wall:7.1f} ms wall-clock, {cpu:6.1f} ms CPU")
             print(f"  counter: {result['counter_ms']:.2f} ms"
                   f" (three COUNT(*) as before: {result['full_count_ms']:.1f} ms)", flush=True)
+        if "dropoff" not in args.skip:
+            result["dropoff"] = measure_dropoff(
+                args.database_url, url, args.workdir, size, args.repeat
+            )
+            for label, (wall, cpu) in result["dropoff"].items():
+                print(f"  where clients stop, {label:<32} median {wall:7.1f} ms wall-clock,"
+                      f" {cpu:6.1f} ms CPU", flush=True)
         if "csv" not in args.skip:
             result.update(measure_csv(url, args.workdir, size))
         if "purge" not in args.skip:

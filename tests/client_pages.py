@@ -169,6 +169,8 @@ def dashboard_pages(
         "sessions": "/dashboard/admin/sessions",
         "api": "/dashboard/admin/api",
         "webhooks": "/dashboard/admin/webhooks",
+        "dropoff": "/dashboard/admin/dropoff",
+        "dropoff-errors": "/dashboard/admin/dropoff?date_from=2026-02-30&language=xx",
         "exports": "/dashboard/exports",
         "not-found": "/dashboard/submissions/999999",
     }.items():

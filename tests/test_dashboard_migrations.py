@@ -236,3 +236,57 @@ def test_0013_adds_clinic_languages_and_texts_and_goes_back(tmp_path: Path) -> N
         assert kept() == ("C", 1, 1)
     finally:
         engine.dispose()
+
+
+def test_0015_keeps_drafts_and_marks_them_unrecorded(tmp_path: Path) -> None:
+    """Drafts made before 0015 keep their rows (and their submission's link) and get NULL in
+    embedded and furthest_step, how far they got being unknown; down again drops the two
+    columns and the index, and keeps the rows."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, "0012")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO clinic (id, slug, name, allowed_origins, retention_days, created_at)"
+                " VALUES (1, 'c', 'C', '[]', 365, '2025-01-01 00:00:00')"
+            ))
+            for did, step, sent in ((1, "goals", None), (2, None, "2025-01-01 00:20:00")):
+                conn.execute(text(
+                    "INSERT INTO draft (id, clinic_id, token_hash, answers, current_step, lang,"
+                    " created_at, updated_at, expires_at, submitted_at) VALUES (:id, 1, :h,"
+                    " '{\"age_band\": \"30_44\"}', :step, 'zh-Hant', '2025-01-01 00:00:00',"
+                    " '2025-01-01 00:00:00', '2099-01-01 00:00:00', :sent)"
+                ), {"id": did, "h": f"h{did}", "step": step, "sent": sent})
+            conn.execute(text(
+                "INSERT INTO submission (id, clinic_id, draft_id, answers, flags,"
+                " questionnaire_version, lang, full_name, submitted_at) VALUES (1, 1, 2, '{}',"
+                " '[]', 'v', 'zh-Hant', 'A', '2025-01-01 00:20:00')"
+            ))
+
+        def rows() -> list[tuple[Any, ...]]:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(text(
+                    "SELECT d.id, d.current_step, d.lang, d.submitted_at IS NOT NULL, s.id"
+                    " FROM draft d LEFT JOIN submission s ON s.draft_id = d.id ORDER BY d.id"
+                ))]
+
+        def indexes() -> set[str]:
+            with engine.connect() as conn:
+                return {r[1] for r in conn.execute(text("PRAGMA index_list(draft)"))}
+
+        before = rows()
+        assert before == [(1, "goals", "zh-Hant", 0, None), (2, None, "zh-Hant", 1, 1)]
+        upgrade(engine)
+        assert rows() == before
+        assert "ix_draft_clinic_created" in indexes()
+        with engine.connect() as conn:
+            added = conn.execute(text("SELECT embedded, furthest_step FROM draft")).all()
+        assert [tuple(r) for r in added] == [(None, None), (None, None)]
+        downgrade(engine, "0012")
+        assert rows() == before
+        assert "ix_draft_clinic_created" not in indexes()
+        with engine.connect() as conn:
+            columns = {r[1] for r in conn.execute(text("PRAGMA table_info(draft)"))}
+        assert not {"embedded", "furthest_step"} & columns
+    finally:
+        engine.dispose()

@@ -34,11 +34,12 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import DateInput
 
 from .. import plaintext
 from ..appointments import PHONE_RE, STATUSES
 from ..clinic_texts import FIELDS, LIMITS
-from ..i18n import LANGUAGE_NAMES, valid_timezone
+from ..i18n import LANGUAGE_NAMES, language_name, valid_timezone
 from ..look import accent_problem, parse_hex
 from ..questionnaire.model import LANGUAGES, SEVERITIES
 from ..security import frame_origins, normalise_origin
@@ -106,6 +107,54 @@ class FilterForm(DashboardForm):
     date_from = DateField(_l("Submitted from"), validators=[Optional()])
     date_to = DateField(_l("Submitted until"), validators=[Optional()])
     name = StringField(_l("Name contains"), validators=[Optional(), Length(max=200)])
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+class DayInput(DateInput):
+    """A date box that leaves out a value that is no day (2026-02-30, typed into the address):
+    a date input holds only a real day (browsers send nothing else), and the field's error
+    says what was wrong."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        if field.raw_data and field.data is None:
+            kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
+# Which pages a questionnaire was started from (the statistics of where clients stop).
+STANDALONE, EMBEDDED = "standalone", "embedded"
+
+
+class DropoffForm(DashboardForm):
+    """The period and the part of the questionnaires that the statistics of where clients stop
+    count (GET, no CSRF: it changes nothing). Days in the clinic's time zone, both included."""
+
+    class Meta:
+        csrf = False
+
+    ARGS = ("date_from", "date_to", "language", "source")  # its query string
+    date_from = DateField(_l("Started from"), validators=[Optional()], widget=DayInput())
+    date_to = DateField(_l("Started until"), validators=[Optional()], widget=DayInput())
+    # Not `lang`: that one is the dashboard's own language, on every page.
+    language = SelectField(_l("Language"), default="")
+    source = SelectField(
+        _l("Started on"),
+        choices=[
+            SelectChoice("", _l("Any page")),
+            SelectChoice(STANDALONE, _l("The clinic's own page")),
+            SelectChoice(EMBEDDED, _l("A page embedding the form")),
+        ],
+        default="",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = [SelectChoice("", _l("Any language"))] + [
+            SelectChoice(code, language_name(code)) for code in LANGUAGES
+        ]
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

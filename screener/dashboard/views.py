@@ -6,11 +6,15 @@ submission is a 404, exactly like one that does not exist, so ids reveal nothing
 """
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -28,7 +32,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from jinja2.utils import htmlsafe_json_dumps
@@ -42,7 +46,16 @@ from ..exports import fhir
 from ..exports.csv import submissions_csv
 from ..exports.jobs import file_of
 from ..extensions import db, limiter
-from ..i18n import BABEL_LOCALE, format_time, normalise_lang, request_lang, request_zone, zone_label
+from ..i18n import (
+    BABEL_LOCALE,
+    format_day,
+    format_time,
+    language_name,
+    normalise_lang,
+    request_lang,
+    request_zone,
+    zone_label,
+)
 from ..questionnaire.model import LANGUAGES, SEVERITIES, Questionnaire
 from ..screening import pdf, submission_json
 from ..screening.render import practitioner_summary_context
@@ -61,7 +74,7 @@ from ..storage.models import (
     parse_id,
     utcnow,
 )
-from . import audit, operations, queries
+from . import audit, dropoff, operations, queries
 from .auth import (
     LOGIN_ID,
     admin_required,
@@ -72,11 +85,14 @@ from .auth import (
     user_inputs_of,
 )
 from .forms import (
+    EMBEDDED,
     SEVERITY_LABELS,
+    STANDALONE,
     ApiTokenForm,
     ClinicForm,
     ClinicTextsForm,
     ConfirmForm,
+    DropoffForm,
     FilterForm,
     LoginForm,
     PasswordForm,
@@ -922,6 +938,94 @@ def audit_log() -> ResponseReturnValue:
         actions=audit.ACTIONS,
         submission_id=submission_id,
         args={"submission": str(submission_id)} if submission_id is not None else {},
+    )
+
+
+def _dropoff_numbers(form: DropoffForm) -> dict[str, Any]:
+    """What the page of where clients stop shows (dashboard/dropoff.py): the form, the notes,
+    and for a valid form (`period` not None) the numbers of its period and part."""
+    zone = request_zone()
+    today = dt.datetime.now(zone).date()
+    draft_days = int(current_app.config["DRAFT_DAYS"])
+    complete = dropoff.complete_from(today, draft_days)
+    out: dict[str, Any] = {
+        "form": form, "draft_days": draft_days, "complete_from": complete,
+        "format_day": format_day, "period": None,
+    }
+    if not form.validate():  # the errors on their fields, and no numbers for a wrong period
+        return out
+    period = dropoff.Period(form.date_from.data or complete, form.date_to.data or today, zone)
+    lang = form.language.data or None
+    embedded = {STANDALONE: False, EMBEDDED: True}.get(form.source.data or "")
+    qn = versions.current()
+    positions = len(qn.steps) + 1
+    counts = dropoff.count(db.session, current_practitioner().clinic_id, period)
+    chosen = counts.part(positions, lang, embedded)
+
+    def share(n: int, of: int) -> str | None:  # None: of nothing (the page shows a dash)
+        return format_percent(n / of) if of else None
+
+    def median(part: dropoff.Part) -> tuple[str, str] | None:
+        value = part.median
+        return None if value is None else (
+            dropoff.duration_text(value), dropoff.iso_duration(value)
+        )
+
+    labels = [s.title.get(g.lang) for s in qn.steps] + [_("Review and signature")]
+    page_names = {False: _("The clinic's own page"), True: _("A page embedding the form")}
+    parts = [(_("All questionnaires"), counts.part(positions))] + [
+        (language_name(code), counts.part(positions, lang=code)) for code in LANGUAGES
+    ] + [(page_names[kind], counts.part(positions, embedded=kind)) for kind in (False, True)]
+    return {
+        **out, "period": period, "median": median(chosen),
+        # Started, each step and the review page, sent: (label, number, % of started).
+        "rows": [(_("Started"), chosen.started, share(chosen.started, chosen.started))]
+        + [(label, n, share(n, chosen.started))
+           for label, n in zip(labels, chosen.reached, strict=True)]
+        + [(_("Sent"), chosen.sent, share(chosen.sent, chosen.started))],
+        "breakdown": [
+            (label, p.started, p.sent, share(p.sent, p.started), median(p)) for label, p in parts
+        ],
+        "not_recorded": counts.not_recorded, "incomplete": period.first < complete,
+        "part_label": _(", ").join(
+            ([language_name(lang)] if lang is not None else [])
+            + ([page_names[embedded]] if embedded is not None else [])
+        ) or _("all questionnaires"),
+    }
+
+
+@bp.get("/admin/dropoff")
+@admin_required
+def dropoff_view() -> ResponseReturnValue:
+    """Where clients stop: a period's questionnaires, step by step."""
+    numbers = _dropoff_numbers(DropoffForm(request.args))
+    return render_template(
+        "dashboard/dropoff.html", **numbers,
+        csv_args={k: v for k, v in request.args.items() if k in DropoffForm.ARGS},
+    )
+
+
+@bp.get("/admin/dropoff.csv")
+@admin_required
+def dropoff_csv() -> ResponseReturnValue:
+    """The page's table of steps as CSV, in the interface language (numbers only, no client's
+    data); a wrong period goes back to the page, which says what is wrong."""
+    numbers = _dropoff_numbers(DropoffForm(request.args))
+    if numbers["period"] is None:
+        query = urlencode([(k, v) for k, v in request.args.items() if k in DropoffForm.ARGS])
+        return redirect(f"{url_for('dashboard.dropoff_view')}?{query}", code=303)
+    period: dropoff.Period = numbers["period"]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    # The page's own heading, whose "%%" the template's gettext turns into "%" (this one not).
+    writer.writerow([_("Step"), _("Reached"), _("%% of started").replace("%%", "%")])
+    writer.writerows([label, n, pct or ""] for label, n, pct in numbers["rows"])
+    median = numbers["median"]
+    writer.writerow([_("Median time from start to sent:"), median[0] if median else ""])
+    name = f"where-clients-stop-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(), mimetype="text/csv",  # the BOM: spreadsheets read UTF-8
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

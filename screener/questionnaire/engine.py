@@ -91,6 +91,15 @@ def step_index(steps: list[Step], step_id: str) -> int | None:
     return next((i for i, s in enumerate(steps) if s.id == step_id), None)
 
 
+def position_index(qn: Questionnaire, position: str | None) -> int:
+    """Where a draft stands (a step id or REVIEW) as a number in the questionnaire's order: the
+    step's index, the number of steps for the review page; 0 for anything else. A pre-session
+    check's steps are the whole questionnaire's, so `qn` is always the whole one."""
+    if position == REVIEW:
+        return len(qn.steps)
+    return step_index(list(qn.steps), position or "") or 0
+
+
 def next_step(qn: Questionnaire, answers: Answers, step_id: str, today: dt.date) -> Step | None:
     """The visible step after `step_id`, or None when it was the last."""
     seen = False

@@ -134,6 +134,8 @@ class Draft(Base):
     """A client's answers in progress, found by the hash of the token in the client's URL."""
 
     __tablename__ = "draft"
+    # Where clients stop (dashboard/dropoff.py): a clinic's drafts started in a period.
+    __table_args__ = (Index("ix_draft_clinic_created", "clinic_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
@@ -150,6 +152,14 @@ class Draft(Base):
     appointment_id: Mapped[int | None] = mapped_column(
         ForeignKey("appointment.id", ondelete="CASCADE"), unique=True
     )
+
+    # What the clinic's statistics of where clients stop count (dashboard/dropoff.py), kept on
+    # the draft alone (no cookie, no tracking): whether it was started from an embedded page,
+    # and the furthest the client got, as a position in the questionnaire's order (a step's
+    # index; the number of steps for the review page), never lowered. Both NULL in drafts
+    # started before they were kept (migration 0015).
+    embedded: Mapped[bool | None] = mapped_column(Boolean, default=False)
+    furthest_step: Mapped[int | None] = mapped_column(Integer, default=0)
 
     clinic: Mapped[Clinic] = relationship()
     submission: Mapped[Submission | None] = relationship(back_populates="draft")

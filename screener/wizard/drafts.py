@@ -7,7 +7,7 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, case, literal, select, update
 from sqlalchemy.orm import Session
 from wtforms.csrf.core import CSRF
 from wtforms.validators import ValidationError
@@ -48,13 +48,17 @@ def find_draft(session: Session, clinic: Clinic, token: str) -> Draft | None:
     return draft if draft.expires_at > utcnow() else None
 
 
-def new_draft(session: Session, clinic: Clinic, lang: str, days: int) -> tuple[Draft, str]:
-    """A new draft added to the session, and its token (shown once, never stored)."""
+def new_draft(
+    session: Session, clinic: Clinic, lang: str, days: int, *, embedded: bool = False
+) -> tuple[Draft, str]:
+    """A new draft added to the session, and its token (shown once, never stored);
+    `embedded` when it is started from an embedded page."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     draft = Draft(
         clinic_id=clinic.id, token_hash=hash_token(token), answers={}, lang=lang,
         created_at=now, updated_at=now, expires_at=now + dt.timedelta(days=days),
+        embedded=embedded,
     )
     session.add(draft)
     return draft, token
@@ -102,15 +106,23 @@ def invitation_draft(
 
 def save_draft(
     session: Session, draft: Draft, answers: dict[str, Any], current_step: str,
-    lang: str | None = None,
+    lang: str | None = None, *, reached: int = 0,
 ) -> bool:
     """Store a step's outcome (in the caller's write transaction); False when the draft was
-    submitted meanwhile (nothing is written: a sent questionnaire never changes)."""
+    submitted meanwhile (nothing is written: a sent questionnaire never changes).
+
+    `reached` is the position of `current_step` in the questionnaire's order
+    (engine.position_index): the draft's furthest_step becomes it when it is further, in the
+    same statement (two saves at once never lower it). A draft made before furthest_step was
+    kept (NULL) stays NULL: how far it got before is unknown."""
+    furthest = case(
+        (Draft.furthest_step < reached, literal(reached, Integer)), else_=Draft.furthest_step
+    )
     written = session.execute(
         update(Draft)
         .where(Draft.id == draft.id, Draft.submitted_at.is_(None))
         .values(answers=answers, current_step=current_step, lang=lang or draft.lang,
-                updated_at=utcnow())
+                updated_at=utcnow(), furthest_step=furthest)
         .execution_options(synchronize_session="evaluate")
     )
     return written.rowcount == 1  # type: ignore[attr-defined,no-any-return]

@@ -280,7 +280,9 @@ def begin() -> ResponseReturnValue:
     )
     first = questionnaire().steps[0].id
     with db.transaction() as session:
-        draft, token = new_draft(session, g.clinic, lang, current_app.config["DRAFT_DAYS"])
+        draft, token = new_draft(
+            session, g.clinic, lang, current_app.config["DRAFT_DAYS"], embedded=g.embedded
+        )
         draft.current_step = first
     g.token = token
     # `from=start`: the first step puts the intro page before itself in the browser's history.
@@ -406,7 +408,10 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
         first_incomplete=lambda answers: first_incomplete_step(answers, draft.lang),
     )
     with db.transaction() as session:
-        save_draft(session, draft, outcome.answers, outcome.position, lang=switch_to)
+        save_draft(
+            session, draft, outcome.answers, outcome.position, lang=switch_to,
+            reached=engine.position_index(full_questionnaire(), outcome.position),
+        )
     if outcome.go_to == INTRO:
         return _see_other(wurl("intro"))
     if outcome.go_to == REVIEW:

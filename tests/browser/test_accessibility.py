@@ -95,7 +95,7 @@ def test_dashboard_pages_have_no_axe_violations(
             problems[name] = describe(violations)
 
     dashboard_visits(context, page, live_server, email, visit)
-    assert len(seen) == 24, seen
+    assert len(seen) == 25, seen
     assert not problems, "\n".join(f"{name}: {v}" for name, v in problems.items())
 
 
