@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app, g
 from flask_babel import gettext as _
+from PIL import ImageFile
 
 from ..i18n import format_date
 from ..look import pdf_accent_css
@@ -78,6 +79,10 @@ def write_pdf(html: str) -> bytes:
         from weasyprint.urls import URLFetcher
     except (ImportError, OSError) as exc:  # OSError: Pango or its kin not installed
         raise PdfUnavailable(str(exc)) from exc
+    # Importing WeasyPrint tells Pillow, process-wide, to decode truncated images; the logo
+    # upload (screener/look.py) must refuse them, and a document only embeds logos already
+    # re-encoded whole. Pillow's default again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     static = Path(current_app.static_folder or "")
     sheets = [CSS(filename=str(static / name)) for name in STYLESHEETS]
     sheets.append(CSS(string=page_number_css()))
