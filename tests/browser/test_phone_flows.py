@@ -168,8 +168,8 @@ def test_the_embedded_private_link_opens_the_standalone_page_and_can_be_copied(
     shot(tab, lang, "embedded-link-opened")
 
 
-SENT_ON = {"en": "Your answers were sent on ", "zh-Hant": "您的回答已於"}
-PRINT = {"en": "Print or save as PDF", "zh-Hant": "列印或儲存為 PDF"}
+SENT_ON = {"en": "Your answers were sent on ", "zh-Hant": "您的回答已於", "zh-Hans": "您的回答已于"}
+PRINT = {"en": "Print or save as PDF", "zh-Hant": "列印或儲存為 PDF", "zh-Hans": "打印或保存为 PDF"}
 
 
 def test_the_summary_prints_and_says_it_was_sent_after_back(
@@ -210,6 +210,9 @@ DATE_TEXT = {
            "example": "For example, {d.day} {d.month} {d.year}"},
     "zh-Hant": {"labels": ["年", "月", "日"], "empty": "請輸入日期。",
                 "half": "日期必須包含年和月。", "first": "year",
+                "example": "例如：{d.year} {d.month} {d.day}"},
+    "zh-Hans": {"labels": ["年", "月", "日"], "empty": "请输入日期。",
+                "half": "日期必须包含年和月。", "first": "year",
                 "example": "例如：{d.year} {d.month} {d.day}"},
 }
 
