@@ -152,7 +152,7 @@ def test_the_embedded_private_link_opens_the_standalone_page_and_can_be_copied(
     expect(copy).to_be_visible()
     copy.click()
     expect(frame.locator(".keep .copy-status")).to_have_text(
-        "Link copied." if lang == "en" else "已複製連結。"
+        {"en": "Link copied.", "zh-Hant": "已複製連結。", "zh-Hans": "已复制链接。"}[lang]
     )
     assert page.evaluate("navigator.clipboard.readText()") == standalone
     frame.locator(".keep").scroll_into_view_if_needed()
