@@ -237,6 +237,11 @@ def test_a_stored_version_without_simplified_chinese_still_reads() -> None:
     title = old.steps[0].title
     assert not title.has("zh-Hans") and title.get("zh-Hans") == title.get("zh-Hant") == "關於您"
     assert LANGS.fallbacks("zh-Hans") == ("zh-Hans", "zh-Hant", "en")
+    # Even a stored text needs the default language; languages no longer listed are dropped.
+    stored = {"stored": True}
+    assert Text.model_validate({"en": "a", "xx": "b"}, context=stored).root == {"en": "a"}
+    with pytest.raises(ValueError, match="missing translation 'en'"):
+        Text.model_validate({"zh-Hant": "甲"}, context=stored)
     assert LANGS.fallbacks("en") == ("en",)
 
 

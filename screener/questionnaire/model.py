@@ -70,9 +70,7 @@ class Text(RootModel[dict[str, Annotated[str, Field(min_length=1)]]]):
         stored = bool((info.context or {}).get("stored"))
         required = (DEFAULT_LANG,) if stored else LANGUAGES
         missing = [code for code in required if code not in value]
-        if stored:
-            return {k: v for k, v in value.items() if k in LANGUAGES}
-        unknown = [str(k) for k in value if k not in LANGUAGES]
+        unknown = [] if stored else [str(k) for k in value if k not in LANGUAGES]
         problems = []
         if missing:
             problems.append(
@@ -86,7 +84,7 @@ class Text(RootModel[dict[str, Annotated[str, Field(min_length=1)]]]):
             )
         if problems:
             raise ValueError("; ".join(problems))
-        return value
+        return {k: v for k, v in value.items() if k in LANGUAGES} if stored else value
 
     @classmethod
     def __get_pydantic_json_schema__(
