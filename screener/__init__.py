@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import escape
 from werkzeug.exceptions import BadRequest, HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -22,6 +25,7 @@ from .i18n import (
     offered_language_names,
     request_lang,
 )
+from .languages import DEFAULT_LANG, LANGS
 from .questionnaire import load_questionnaire
 from .security import set_security_headers
 from .storage.models import MAX_ID
@@ -100,9 +104,11 @@ class RowIdConverter(IntegerConverter):
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
-    translations = Path(__file__).parent / "translations"
+    # The package's catalogs, then those a languages file names (screener/languages.py).
+    translations = [Path(__file__).parent / "translations", *LANGS.translation_dirs]
     babel.init_app(
-        app, locale_selector=locale_selector, default_translation_directories=str(translations)
+        app, locale_selector=locale_selector,
+        default_translation_directories=";".join(str(d) for d in translations),
     )
     login_manager.init_app(app)
     limiter.init_app(app)
@@ -133,12 +139,22 @@ def register_blueprints(app: Flask) -> None:
             csrf.exempt(view)
 
 
-BAD_HOST_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Bad request</title></head>
-<body><h1>Bad request</h1>
-<p>This request named a host (its Host header) that this site does not answer to.</p>
-<p lang="zh-Hant">此請求的主機名稱（Host 標頭）無效。</p></body></html>
-"""  # noqa: RUF001
+def bad_host_page() -> str:
+    """The page for a bad Host header: plain, without links, styles or script; its message in
+    every interface language (the request's own cannot be trusted to pick one)."""
+    lines = []
+    for lang in LANGS.languages:
+        with force_locale(lang.locale):
+            message = str(escape(
+                _("This request named a host (its Host header) that this site does not answer to.")
+            ))
+        attr = "" if lang.code == DEFAULT_LANG else f' lang="{lang.code}"'
+        lines.append(f"<p{attr}>{message}</p>")
+    return (
+        f'<!doctype html>\n<html lang="{DEFAULT_LANG}"><head><meta charset="utf-8">'
+        "<title>Bad request</title></head>\n<body><h1>Bad request</h1>\n"
+        + "\n".join(lines) + "</body></html>\n"
+    )
 
 
 def host_is_bad() -> bool:
@@ -161,7 +177,7 @@ def register_errorhandlers(app: Flask) -> None:
     def render_error(error: HTTPException) -> Response | tuple[str, int]:
         if host_is_bad():
             # No URL can be built for such a host: a plain page without links, styles or script.
-            return Response(BAD_HOST_PAGE, status=400, mimetype="text/html")
+            return Response(bad_host_page(), status=400, mimetype="text/html")
         if request.path == "/fhir" or request.path.startswith("/fhir/"):
             from .api import error_response
 

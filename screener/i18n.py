@@ -9,37 +9,36 @@ from typing import Any
 import flask_babel
 from babel import Locale, dates
 from flask import g, has_request_context, request
-from flask_babel import lazy_gettext as _l
 
+from .languages import DEFAULT_LANG as DEFAULT_LANG
+from .languages import LANGS
 from .questionnaire.model import LANGUAGES
 
-DEFAULT_LANG = "en"
-BABEL_LOCALE = {"en": "en", "zh-Hant": "zh_Hant"}
+# Each language's Babel locale (its catalog's folder: screener/translations/<locale>).
+BABEL_LOCALE = {lang.code: lang.locale for lang in LANGS.languages}
 # Each language in its own words: the language switch.
-LANGUAGE_NAMES = {"en": "English", "zh-Hant": "繁體中文"}
-# Each language in the reader's words: "answered in English" / 以英文填寫.
-_LANGUAGE_NAMES_TRANSLATED = {"en": _l("English"), "zh-Hant": _l("Traditional Chinese")}
+LANGUAGE_NAMES = {lang.code: lang.name for lang in LANGS.languages}
 
 
 def language_name(code: str) -> str:
-    """A language's name in the interface language (the code itself if unknown)."""
-    name = _LANGUAGE_NAMES_TRANSLATED.get(code)
-    return str(name) if name is not None else code
+    """A language's name in the interface language ("answered in Traditional Chinese" /
+    以英文填寫): CLDR's name (Babel's data), else its own name, else the code itself."""
+    lang = LANGS.get(code)
+    if lang is None:
+        return code
+    reader = flask_babel.get_locale() or _BABEL_LOCALES[DEFAULT_LANG]
+    try:
+        key = str(Locale.parse(lang.locale))
+    except (ValueError, LookupError):
+        return lang.name
+    return str(reader.languages.get(key) or reader.languages.get(key.split("_")[0]) or lang.name)
 
 
 def normalise_lang(value: str | None) -> str | None:
-    """'zh-hant', 'zh_Hant', 'zh-TW', 'zh-HK' -> 'zh-Hant'; 'en-GB' -> 'en'; others -> None."""
-    if not value:
-        return None
-    v = value.strip().replace("_", "-").lower()
-    if v.startswith("zh") and not (v.startswith("zh-hans") or v in ("zh-cn", "zh-sg")):
-        return "zh-Hant"
-    if v == "en" or v.startswith("en-"):
-        return "en"
-    return None
-
-
-ACCEPT_TAGS = ("en", "en-GB", "en-US", "zh-Hant", "zh-TW", "zh-HK", "zh")
+    """The interface language a language tag chooses ('zh-hant', 'zh_Hant', 'zh-TW' ->
+    'zh-Hant'; 'zh-CN', 'zh-Hans-SG', 'zh' -> 'zh-Hans'; 'en-GB' -> 'en'), or None: the
+    `negotiate` ranges of screener/languages.toml."""
+    return LANGS.match(value)
 
 
 def offered_langs() -> tuple[str, ...]:
@@ -61,11 +60,14 @@ def request_lang() -> str:
     lang = g.get("lang")
     if lang in offered:
         return str(lang)
-    best = request.accept_languages.best_match(
-        [tag for tag in ACCEPT_TAGS if normalise_lang(tag) in offered]
-    )
+    # Accept-Language's tags by falling quality (werkzeug leaves out q=0): the first that
+    # chooses one of the offered languages.
+    for tag, _quality in request.accept_languages:
+        chosen = normalise_lang(tag)
+        if chosen is not None and chosen in offered:
+            return chosen
     fallback = g.get("default_lang") or DEFAULT_LANG
-    return normalise_lang(best) or (fallback if fallback in offered else offered[0])
+    return fallback if fallback in offered else offered[0]
 
 
 # Parsed once: Flask-Babel takes a Locale as it is, where it would parse a name on every request.

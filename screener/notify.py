@@ -11,61 +11,78 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import Flask, current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from . import outbox
 from .config import public_base_url
+from .languages import LANGS
 from .storage.models import Clinic, OutboxMessage
 
 
+def in_every_language(text: Callable[[str], str]) -> list[str]:
+    """`text(code)` for every interface language, each with its catalog (needs an app
+    context): the emails are written in all of them, as a clinic's or client's language is not
+    known when they are written."""
+    out = []
+    for lang in LANGS.languages:
+        with force_locale(lang.locale):
+            out.append(text(lang.code))
+    return out
+
+
 def notice(clinic_name: str, link: str, sender: str, recipient: str) -> EmailMessage:
-    """The notice itself, in both interface languages: where to read it, nothing else."""
+    """The notice itself, in every interface language: where to read it, nothing else."""
     msg = EmailMessage()
-    msg["Subject"] = "New questionnaire submission / 新的問卷提交"
+    msg["Subject"] = " / ".join(
+        dict.fromkeys(in_every_language(lambda _lang: _("New questionnaire submission")))
+    )
     msg["From"] = sender
     msg["To"] = recipient
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg["Date"] = formatdate(localtime=False)
-    msg.set_content(
-        f"A client has sent a consultation questionnaire to {clinic_name}.\n"
-        "Read it in the practitioner dashboard (you will be asked to log in):\n"
-        f"{link}\n"
-        "For the client's privacy this email does not contain any answers.\n\n"
-        f"一位求診者已向 {clinic_name} 提交諮詢問卷。\n"
-        "請登入醫師管理介面查看：\n"  # noqa: RUF001 - Chinese punctuation
-        f"{link}\n"
-        "為保障求診者私隱，本電郵不包含任何回答。\n"  # noqa: RUF001
-    )
+    msg.set_content("\n\n".join(in_every_language(lambda _lang: "\n".join((
+        _("A client has sent a consultation questionnaire to %(clinic)s.", clinic=clinic_name),
+        _("Read it in the practitioner dashboard (you will be asked to log in):"),
+        link,
+        _("For the client's privacy this email does not contain any answers."),
+    )))) + "\n")
     return msg
 
 
 def invitation(
     clinic_name: str, when: dict[str, str], link: str, sender: str, recipient: str
 ) -> EmailMessage:
-    """An invitation to fill in the questionnaire before an appointment, in both interface
-    languages: the clinic, the appointment's time (`when`, per language) and the personal link.
-    Nothing else: no answer, no health data."""
+    """An invitation to fill in the questionnaire before an appointment, in every interface
+    language: the clinic, the appointment's time (`when`, per language: one missing, in a
+    message queued before its language was added, is given in its fallback's) and the personal
+    link. Nothing else: no answer, no health data."""
+
+    def when_in(lang: str) -> str:
+        return next((when[code] for code in LANGS.fallbacks(lang) if code in when), "")
+
     msg = EmailMessage()
-    msg["Subject"] = f"{clinic_name}: before your appointment / 預約前問卷"
+    msg["Subject"] = f"{clinic_name}: " + " / ".join(
+        dict.fromkeys(in_every_language(lambda _lang: _("before your appointment")))
+    )
     msg["From"] = sender
     msg["To"] = recipient
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg["Date"] = formatdate(localtime=False)
-    msg.set_content(
-        f"{clinic_name} looks forward to seeing you on {when['en']}.\n"
-        "Before your appointment, please answer a few questions here:\n"
-        f"{link}\n"
-        "This link is personal: please do not share it.\n\n"
-        f"{clinic_name} 期待於 {when['zh-Hant']} 與您見面。\n"
-        "預約前，請在以下連結回答幾條問題：\n"  # noqa: RUF001 - Chinese punctuation
-        f"{link}\n"
-        "此連結只供您本人使用，請勿轉發。\n"  # noqa: RUF001
-    )
+    msg.set_content("\n\n".join(in_every_language(lambda lang: "\n".join((
+        _("%(clinic)s looks forward to seeing you on %(when)s.", clinic=clinic_name,
+          when=when_in(lang)),
+        _("Before your appointment, please answer a few questions here:"),
+        link,
+        _("This link is personal: please do not share it."),
+    )))) + "\n")
     return msg
 
 

@@ -1,6 +1,7 @@
 # Sourced by scripts/bootstrap.sh (so by scripts/serve and scripts/test alike): the Debian
 # packages the PDF copies need. WeasyPrint (a Python package) lays text out with Pango, and the
-# documents use Noto Sans CJK (Latin and Traditional Chinese in one font family, embedded in
+# documents use Noto Sans CJK (Latin, Simplified and Traditional Chinese in one font collection:
+# the SC and TC families of screener/languages.toml's pdf_font, embedded in
 # each PDF). Installed only when missing, and only as root; otherwise it says what to install.
 pdf_missing=()
 ldconfig -p 2>/dev/null | grep -q 'libpango-1\.0\.so\.0' || pdf_missing+=(libpango-1.0-0)

@@ -15,7 +15,9 @@ from werkzeug.test import TestResponse
 
 from .conftest import Walker, answers_by_step, consent_fields, csrf_of, future, past
 
-ACCEPT_LANGUAGE = {"en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8"}
+ACCEPT_LANGUAGE = {
+    "en": "en-GB,en;q=0.8", "zh-Hant": "zh-TW,zh;q=0.8", "zh-Hans": "zh-CN,zh;q=0.8"
+}
 
 # Answers that reveal conditional questions and raise flags of each severity, so the summary
 # shows every kind of section.
@@ -37,7 +39,7 @@ def client_pages(
     client: FlaskClient, lang: str, headers: dict[str, str] | None = None
 ) -> dict[str, TestResponse]:
     """The response of every client page, each requested with `headers` (e.g. Accept-Encoding)."""
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE[lang]
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE.get(lang, lang)
     extra = headers or {}
     pages: dict[str, TestResponse] = {}
 
@@ -111,7 +113,7 @@ def dashboard_pages(
         for n in (1, 2):
             operations.create_api_token_cli(demo, f"Records system {n}")
             operations.add_webhook_cli(demo, f"https://ehr{n}.example.com/hooks", n == 2)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE[lang]
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = ACCEPT_LANGUAGE.get(lang, lang)
     walker = Walker(client)
     walker.start(lang)
     for answers in JOURNEY_ANSWERS.values():

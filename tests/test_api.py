@@ -419,7 +419,9 @@ def test_the_questionnaire_in_either_language(api: Callable[..., Api], api_app: 
     first = zh["item"][0]["item"][0]
     label = qn.questions[first["linkId"]].label
     assert first["text"] == label.get("zh-Hant")
-    [translation] = first["_text"]["extension"]
+    translations = {t["extension"][0]["valueCode"]: t for t in first["_text"]["extension"]}
+    assert set(translations) == {"en", "zh-Hans"}
+    translation = translations["en"]
     assert {"url": "lang", "valueCode": "en"} in translation["extension"]
     assert {"url": "content", "valueString": label.get("en")} in translation["extension"]
     option = first["answerOption"][0]["valueCoding"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from screener.questionnaire import load_questionnaire
+from screener.questionnaire import LANGUAGES, load_questionnaire
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = REPO / "questions.yaml"
@@ -158,7 +158,7 @@ def test_schema_shape(schema_output: str) -> None:
     for name in ("Text", "Compare", "AllOf", "AnyOf", "Not", "Choice", "Question", "Step",
                  "Source", "Rule"):
         assert defs[name]["additionalProperties"] is False, name
-    assert set(defs["Text"]["properties"]) == {"en", "zh-Hant"}
+    assert set(defs["Text"]["properties"]) == set(LANGUAGES) == {"en", "zh-Hant", "zh-Hans"}
     assert set(defs["Compare"]["properties"]) == {
         "q", "equals", "in", "any_of", "lte", "gte", "within_days",
     }

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from screener.questionnaire.consent import DrawingError, parse_drawing, same_name
+from screener.questionnaire.model import LANGUAGES
 from screener.storage.db import make_engine
 from screener.storage.migrate import downgrade, upgrade
 from screener.storage.models import Submission
@@ -51,7 +52,7 @@ def page(r: Any) -> str:
     return str(r.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_review_page_ends_with_the_consent_to_sign(
     app: Flask, walk: Callable[..., Walker], lang: str
 ) -> None:
@@ -73,6 +74,9 @@ def test_the_review_page_ends_with_the_consent_to_sign(
             assert word in html.lower(), word
     if lang == "zh-Hant":
         for word in ("瘀青", "出血", "酸痛", "腫脹", "發紅", "昏倒", "很少見", "不作保證", "隨時停止"):
+            assert word in html, word
+    if lang == "zh-Hans":
+        for word in ("淤青", "出血", "酸痛", "肿胀", "发红", "昏倒", "很少见", "不作保证", "随时停止"):
             assert word in html, word
 
 

@@ -1,6 +1,6 @@
 """The questionnaire's content as a client meets it: short steps, and wording that keeps the
-content brief's rules in every client-facing text, in both languages (the questionnaire, the
-interface messages of the client pages, and the pages as served)."""
+content brief's rules in every client-facing text (the questionnaire, the
+interface messages of the client pages, and the pages as served), in every language."""
 
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from screener.config import ROOT
-from screener.questionnaire.model import Question, Questionnaire, Text
+from screener.questionnaire.model import LANGUAGES, Question, Questionnaire, Text
 
 from .client_pages import client_pages
 from .conftest import STEP_ANSWERS, Walker, real_questionnaire
@@ -33,13 +33,17 @@ FORBIDDEN_EN = re.compile(
     r"|(thinner|finer|smaller) than (a |the |any )?(human )?hairs?",
     re.IGNORECASE,
 )
-FORBIDDEN_ZH = re.compile(
-    r"適合|合格|安全|停藥|停止服用|停服"
-    r"|比[^。，；]{0,20}(頭髮|髮絲|毛髮)[^。，；]{0,4}(細|幼|薄)"
+FORBIDDEN_ZH = re.compile(  # Traditional and Simplified forms
+    r"適合|适合|合格|安全|停藥|停药|停止服用|停服"
+    r"|比[^。，；]{0,20}(頭髮|头发|髮絲|发丝|毛髮|毛发)[^。，；]{0,4}(細|细|幼|薄)"
 )
 # Traditional Chinese: one term per concept (practitioner 醫師, client 求診者, ...).
 RETIRED_ZH = ("醫生", "執業者", "從業人員", "客人", "客戶", "熱瘡", "皰疹", "薄血", "量度血壓",
               "起計", "帶同", "坦白說", "謝謝您：", "接觸針具", "答案")
+# Simplified Chinese: the same terms (医师, 求诊者...), none of the retired ones either.
+RETIRED_ZH_HANS = ("医生", "执业者", "从业人员", "客人", "客户", "热疮", "薄血", "量度血压",
+                   "起计", "带同", "坦白说", "谢谢您：", "接触针具", "答案")
+CATALOG_HANS = ROOT / "screener" / "translations" / "zh_Hans" / "LC_MESSAGES" / "messages.po"
 
 
 def test_the_forbidden_word_checks_can_fail() -> None:
@@ -116,6 +120,7 @@ def test_client_texts_of_the_questionnaire_keep_the_wording_rules() -> None:
     for path, text in texts:
         assert not FORBIDDEN_EN.search(text.en), (path, text.en)
         assert not FORBIDDEN_ZH.search(text.zh_hant), (path, text.zh_hant)
+        assert not FORBIDDEN_ZH.search(text.zh_hans), (path, text.zh_hans)
         # Any change builds up gradually: the treatment never "works"; no "botulinum toxin".
         assert not re.search(r"\bworks\b|botulinum|usually wait", text.en, re.I), (path, text.en)
 
@@ -128,6 +133,8 @@ def test_client_messages_keep_the_wording_rules_in_both_languages() -> None:
     assert recommendation in messages
     with open(CATALOG, "rb") as f:
         catalog = read_po(f)
+    with open(CATALOG_HANS, "rb") as f:
+        catalog = [*catalog, *read_po(f)]
     checked = 0
     for m in catalog:
         ids = (m.id,) if isinstance(m.id, str) else tuple(m.id)
@@ -139,10 +146,10 @@ def test_client_messages_keep_the_wording_rules_in_both_languages() -> None:
         for string in strings:
             assert not FORBIDDEN_ZH.search(string), (ids[0], string)
         checked += 1
-    assert checked > 60
+    assert checked > 120  # both catalogs
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_client_page_keeps_the_wording_rules(app: Flask, lang: str) -> None:
     pages = client_pages(app.test_client(), lang)
     assert "summary" in pages and "skin_today-errors" in pages
@@ -167,6 +174,23 @@ def test_traditional_chinese_uses_one_term_per_concept() -> None:
     pacemaker = [t for t in client_zh if "心律調節器" in t]
     assert pacemaker and all("心律調節器（心臟起搏器）" in t for t in pacemaker)
     assert any("為您施針的醫師" in t for t in client_zh)
+
+
+def test_simplified_chinese_uses_one_term_per_concept() -> None:
+    qn = real_questionnaire()
+    zh = [(path, t.zh_hans) for path, t in client_texts(qn)]
+    zh += [(f"rules.{r.id}.practitioner", r.practitioner.zh_hans) for r in qn.rules]
+    with open(CATALOG_HANS, "rb") as f:
+        zh += [(str(m.id), str(m.string)) for m in read_po(f) if m.id]
+    assert len(zh) > 400
+    for path, text in zh:
+        for word in RETIRED_ZH_HANS:
+            assert word not in text, (word, path, text)
+    client_zh = [text for _path, text in zh[: len(list(client_texts(qn)))]]
+    pacemaker = [t for t in client_zh if "起搏器" in t]
+    assert pacemaker and all("心脏起搏器" in t and "（心脏起搏器）" not in t for t in pacemaker)
+    assert any("为您施针的医师" in t for t in client_zh)
+    assert any("求诊者" in text for _path, text in zh)
 
 
 # Revision 2 wording ------------------------------------------------------------------------------
@@ -194,6 +218,8 @@ def test_revised_wording() -> None:
     for text in (questions["new_symptoms"].help, rules["new_symptoms"].client):
         assert text is not None
         assert "call emergency services now" in text.en and "119" in text.zh_hant
+        # Simplified: the numbers of mainland China, Singapore and Malaysia.
+        assert all(n in text.zh_hans for n in ("120", "995", "999")), text.zh_hans
     device = rules["implanted_device"].practitioner.en
     assert "No electrical stimulation of any kind" in device and "microcurrent" in device
     assert "anti-wrinkle injections (such as Botox)" in questions["recent_procedures"].choice_label(
@@ -229,7 +255,7 @@ def test_the_test_answers_follow_the_questionnaire() -> None:
         assert not missing, (step.id, missing)
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_start_page_lists_every_step_in_order(client: FlaskClient, lang: str) -> None:
     html = client.get(f"/c/demo/?lang={lang}").get_data(as_text=True)
     step_list = html.split('class="step-list"', 1)[1].split("</ol>", 1)[0]
@@ -254,11 +280,17 @@ def test_progress_and_error_summary_of_every_step(walker: Walker) -> None:
     assert walker.url.endswith("/review")
 
 
-def test_the_email_notice_uses_the_same_chinese_terms() -> None:
+def test_the_email_notice_uses_the_same_chinese_terms(app: Flask) -> None:
     from screener.notify import notice
 
-    body = notice("Demo Clinic", "https://x.example/d/1", "a@x.example", "b@x.example").get_content()
-    chinese = body[body.index("一位"):]
-    assert "醫師" in chinese and "求診者" in chinese
+    with app.app_context():
+        body = notice(
+            "Demo Clinic", "https://x.example/d/1", "a@x.example", "b@x.example"
+        ).get_content()
+    traditional, simplified = body.split("一位")[1:]
+    assert "醫師" in traditional and "求診者" in traditional
+    assert "医师" in simplified and "求诊者" in simplified
     for word in RETIRED_ZH:
-        assert word not in chinese, word
+        assert word not in traditional, word
+    for word in RETIRED_ZH_HANS:
+        assert word not in simplified, word

@@ -124,7 +124,7 @@ def test_a_real_date_is_stored_as_an_iso_date(walker: Walker, session: Any, type
 def test_an_optional_date_may_stay_empty_but_not_half_filled(app: Flask) -> None:
     """Every date of the questionnaire is required; a made-up optional one behaves like the
     other optional questions: empty boxes are no answer, a half date is an error."""
-    q = Question(id="when", type="date", label=Text(en="When?", **{"zh-Hant": "何時？"}), required=False)
+    q = Question(id="when", type="date", label=Text(en="When?", **{"zh-Hant": "何時？", "zh-Hans": "何时？"}), required=False)
     form_class = type("WhenForm", (StepForm,), {"when": make_field(q)})
     with app.test_request_context():
         meta = {"csrf": False, "lang": "en", "today": TODAY()}
@@ -209,8 +209,8 @@ def test_a_stored_date_that_no_longer_passes_is_asked_again(walk: Any, app: Flas
 
 
 def test_a_date_named_in_the_questionnaire_is_asked_for_by_its_name(app: Flask) -> None:
-    name = Text(en="the date of the event", **{"zh-Hant": "活動日期"})
-    q = Question(id="when", type="date", label=Text(en="When?", **{"zh-Hant": "何時？"}),
+    name = Text(en="the date of the event", **{"zh-Hant": "活動日期", "zh-Hans": "活动日期"})
+    q = Question(id="when", type="date", label=Text(en="When?", **{"zh-Hant": "何時？", "zh-Hans": "何时？"}),
                  date_name=name)
     form_class = type("WhenForm", (StepForm,), {"when": make_field(q)})
     for lang, locale, message in (("en", "en", "Enter the date of the event"),

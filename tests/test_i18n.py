@@ -1,6 +1,7 @@
-"""Two languages, done properly: complete catalogs that match the templates, every questionnaire
-text in both languages, the language chosen by the switch, then Accept-Language, then English,
-remembered by the draft, `<html lang>` right, dates in the reader's locale."""
+"""Every language of screener/languages.toml, done properly: complete catalogs that match the
+templates, every questionnaire text in every language, the language chosen by the switch, then
+Accept-Language, then the default (English), remembered by the draft, `<html lang>` right, dates in
+the reader's locale."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy import select
 
 from screener.config import ROOT
 from screener.i18n import normalise_lang
+from screener.languages import LANGS
 from screener.questionnaire.model import Text
 
 from .client_pages import client_pages
@@ -29,11 +31,21 @@ from .conftest import STEP_ANSWERS, Walker, csrf_of, drafts
 
 TRANSLATIONS = ROOT / "screener" / "translations"
 POT = TRANSLATIONS / "messages.pot"
-CATALOGS = {"zh-Hant": TRANSLATIONS / "zh_Hant" / "LC_MESSAGES" / "messages.po"}
+# Every catalog in the package and every declared language's (the default language, English, is
+# the catalogs' own language and has none): a catalog that is missing, incomplete or stale fails.
+_DECLARED = {lang.locale: lang.code for lang in LANGS.languages[1:]}
+CATALOGS = {
+    _DECLARED.get(locale, locale): TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    for locale in sorted(
+        {p.parent.parent.name for p in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")}
+        | set(_DECLARED)
+    )
+}
+OTHER_LANGUAGES = [lang.code for lang in LANGS.languages[1:]]
 # The keywords scripts/i18n extracts with, besides Babel's defaults (_, gettext, ngettext...).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 HAN = re.compile(r"[\u3400-\u9fff]")
-FORBIDDEN_ZH = ("適合", "合格", "安全", "停藥", "停止服用")
+FORBIDDEN_ZH = ("適合", "合格", "安全", "停藥", "停止服用", "适合", "停药")
 
 
 def _msgid(message_id: str | tuple[str, ...]) -> str:
@@ -69,6 +81,7 @@ def extracted_msgids() -> set[str]:
 
 @pytest.mark.parametrize("lang", CATALOGS)
 def test_every_catalog_message_is_translated(lang: str) -> None:
+    assert set(CATALOGS) >= set(OTHER_LANGUAGES) and "zh-Hans" in CATALOGS
     catalog = read_catalog(CATALOGS[lang])
     messages = [m for m in catalog if m.id]
     assert len(messages) > 100
@@ -85,7 +98,7 @@ def test_every_catalog_message_is_translated(lang: str) -> None:
     assert not problems, problems
 
 
-@pytest.mark.parametrize("lang", CATALOGS)
+@pytest.mark.parametrize("lang", [code for code in CATALOGS if code.startswith("zh")])
 def test_translations_are_in_chinese_and_keep_the_wording_rules(lang: str) -> None:
     catalog = read_catalog(CATALOGS[lang])
     for m in catalog:
@@ -119,15 +132,21 @@ def test_template_catalog_is_up_to_date() -> None:
         assert in_po == in_pot, (lang, sorted(in_pot ^ in_po)[:20])
 
 
-def test_questionnaire_texts_exist_in_both_languages(app: Flask) -> None:
-    """Every text of questions.yaml has an English and a Chinese version (the loader refuses
-    a missing or empty one; this also catches English pasted into the Chinese slot)."""
+def test_questionnaire_texts_exist_in_every_language(app: Flask) -> None:
+    """Every text of questions.yaml is given in every declared language (the loader refuses a
+    missing or empty one; this also catches English pasted into a Chinese slot)."""
     texts = list(_texts(app.extensions["questionnaire"].doc))
     assert len(texts) > 200
+    assert "zh-Hans" in LANGS.codes
     for path, text in texts:
-        assert text.en.strip() and text.zh_hant.strip(), path
-        assert HAN.search(text.zh_hant), (path, text.zh_hant)
-        assert text.zh_hant != text.en, path
+        for lang in LANGS.codes:
+            assert text.has(lang) and text.get(lang).strip(), (path, lang)
+        for lang in OTHER_LANGUAGES:
+            assert text.get(lang) != text.get("en"), (path, lang)
+            if lang.startswith("zh"):
+                assert HAN.search(text.get(lang)), (path, lang, text.get(lang))
+    # Simplified is not Traditional copied: most texts differ between the two.
+    assert sum(t.get("zh-Hans") != t.get("zh-Hant") for _p, t in texts) > len(texts) * 0.8
 
 
 def _texts(node: Any, path: str = "") -> Iterator[tuple[str, Text]]:
@@ -183,18 +202,19 @@ def english_fragments(app: Flask) -> set[str]:
             for ident in (m.id,) if isinstance(m.id, str) else m.id:
                 pieces.update(re.split(r"%\([a-z_]+\)[sd]", ident))
     for _path, text in _texts(app.extensions["questionnaire"].doc):
-        pieces.add(text.en)
+        pieces.add(text.get("en"))
     return {p.strip(" .:") for p in pieces if len(p.split()) >= 3}
 
 
-def test_chinese_pages_show_no_english_interface_text(app: Flask) -> None:
+@pytest.mark.parametrize("lang", OTHER_LANGUAGES)
+def test_chinese_pages_show_no_english_interface_text(app: Flask, lang: str) -> None:
     english = english_fragments(app)
     assert len(english) > 150
-    pages = client_pages(app.test_client(), "zh-Hant")
+    pages = client_pages(app.test_client(), lang)
     assert len(pages) > 15
     for name, response in pages.items():
         html = response.get_data(as_text=True)
-        assert '<html lang="zh-Hant"' in html, name
+        assert f'<html lang="{lang}"' in html, name
         text = visible_text(html)
         assert HAN.search(text), name
         leaks = sorted(e for e in english if e in text)
@@ -212,18 +232,34 @@ def test_the_english_check_finds_english(app: Flask, client: FlaskClient) -> Non
 # Choosing the language --------------------------------------------------------------------
 
 
+START = {"zh-Hant": "開始", "zh-Hans": "开始"}  # the start page's button
+
+
 @pytest.mark.parametrize(
     ("accept", "lang"),
     [
         ("zh-TW,zh;q=0.9,en;q=0.8", "zh-Hant"),
         ("zh-HK", "zh-Hant"),
+        ("zh-MO", "zh-Hant"),
         ("zh-Hant", "zh-Hant"),
-        ("zh", "zh-Hant"),
+        ("zh-hant-hk", "zh-Hant"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-Hans"),
+        ("zh-SG", "zh-Hans"),
+        ("zh-Hans", "zh-Hans"),
+        ("ZH-HANS-CN", "zh-Hans"),
+        ("zh_Hans_MY", "zh-Hans"),
+        ("zh", "zh-Hans"),  # bare Chinese: Simplified (languages.toml)
         ("en-GB,en;q=0.9", "en"),
         ("fr-FR,fr;q=0.9", "en"),
         ("", "en"),
         ("fr, zh-TW;q=0.5", "zh-Hant"),
+        ("fr, zh-CN;q=0.5", "zh-Hans"),
         ("en;q=0.2, zh-TW;q=0.9", "zh-Hant"),
+        ("zh-CN;q=0.5, zh-TW;q=0.8", "zh-Hant"),
+        ("zh-TW;q=0.3, zh-SG;q=0.6, en;q=0.4", "zh-Hans"),
+        ("zh-HK;q=0.7, en;q=0.9, zh-CN;q=0.8", "en"),
+        ("zh-CN;q=0, en;q=0.1", "en"),  # q=0: not acceptable
+        ("*", "en"),
         (";;;q=garbage,,", "en"),
     ],
 )
@@ -234,7 +270,8 @@ def test_new_visitors_get_their_browser_language(
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert f'<html lang="{lang}"' in html
-    assert ("開始" in html) == (lang == "zh-Hant")
+    for code in ("zh-Hant", "zh-Hans"):
+        assert (START[code] in html) == (code == lang), code
     assert f'name="lang" value="{lang}"' in html
 
 
@@ -245,9 +282,18 @@ def test_new_visitors_get_their_browser_language(
         ("zh_Hant", "zh-Hant"),
         ("zh-TW", "zh-Hant"),
         ("ZH-HK", "zh-Hant"),
+        ("zh-mo", "zh-Hant"),
+        ("zh-Hant-TW", "zh-Hant"),
+        ("zh-Hans-HK", "zh-Hans"),  # the script subtag decides
+        ("zh-CN", "zh-Hans"),
+        ("zh-sg", "zh-Hans"),
+        ("zh-Hans", "zh-Hans"),
+        ("zh_hans_cn", "zh-Hans"),
+        ("zh", "zh-Hans"),
         ("en-GB", "en"),
-        ("zh-CN", None),
-        ("zh-Hans", None),
+        ("en", "en"),
+        ("eng", None),
+        ("zhx", None),
         ("fr", None),
         ("", None),
         (None, None),
@@ -327,7 +373,7 @@ def test_a_post_without_action_continues(client: FlaskClient, walker: Walker, se
     assert drafts(session)[0].lang == "en"
 
 
-@pytest.mark.parametrize("value", ["fr", "", "zh-CN", "x" * 500, "../en"])
+@pytest.mark.parametrize("value", ["fr", "", "de-DE", "x" * 500, "../en"])
 def test_unknown_switch_values_change_nothing(
     client: FlaskClient, walker: Walker, session: Any, value: str
 ) -> None:

@@ -71,7 +71,7 @@ def _drop_window_days(doc: Doc) -> None:
 
 
 def _text_label(en: str, zh: str) -> dict[str, str]:
-    return {"en": en, "zh-Hant": zh}
+    return {"en": en, "zh-Hant": zh, "zh-Hans": zh}
 
 
 # The base is valid: without this, every "exactly these errors" test below would be meaningless.
@@ -115,7 +115,7 @@ CASES: list[tuple[str, Callable[[Doc], object], list[str]]] = [
     (
         "unknown-key-text",
         lambda d: question(d, 0, 0)["label"].update(fr="Enceinte ?"),
-        ["steps[0].questions[0].label: unknown key 'fr'"],
+        ["steps[0].questions[0].label: unknown language 'fr' (the languages: en, zh-Hant, zh-Hans)"],
     ),
     (
         "unknown-key-rule",
@@ -548,7 +548,8 @@ def test_duplicate_mapping_key_nested() -> None:
 
 def test_duplicate_key_in_flow_mapping() -> None:
     text = MINIMAL.read_text(encoding="utf-8").replace(
-        '{en: "About you", zh-Hant: "關於您"}', '{en: "About you", en: "Me", zh-Hant: "關於您"}'
+        '{en: "About you", zh-Hant: "關於您", zh-Hans: "关于您"}',
+        '{en: "About you", en: "Me", zh-Hant: "關於您", zh-Hans: "关于您"}'
     )
     (error,) = errors_of(text)
     assert error.startswith("not valid YAML: duplicate key 'en'")

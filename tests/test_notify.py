@@ -20,6 +20,7 @@ from flask import Flask
 from screener import create_app, outbox
 from screener.config import ConfigError
 from screener.extensions import db
+from screener.questionnaire.model import LANGUAGES
 from screener.storage.models import Clinic
 
 from .conftest import (
@@ -102,7 +103,7 @@ def answer_texts(app: Flask, answers: dict[str, Any]) -> set[str]:
         for v in values:
             out.add(str(v))
             if q.choices:
-                out.update(q.choice_label(str(v), lang) for lang in ("en", "zh-Hant"))
+                out.update(q.choice_label(str(v), lang) for lang in LANGUAGES)
     return out
 
 

@@ -27,7 +27,7 @@ from screener.config import ROOT
 from screener.extensions import db
 from screener.questionnaire import load_questionnaire
 from screener.questionnaire.engine import prune
-from screener.questionnaire.model import Question, Questionnaire
+from screener.questionnaire.model import LANGUAGES, Question, Questionnaire
 from screener.screening import screen, submission_json
 from screener.screening.render import render_practitioner_summary
 from screener.screening.submission import JSON_KEYS
@@ -585,7 +585,7 @@ def test_submission_json_round_trips_and_has_the_documented_keys(app: Flask) -> 
     ]
     for flag in data["flags"]:
         assert set(flag) == FLAG_KEYS
-        assert set(flag["client"]) == set(flag["practitioner"]) == {"en", "zh-Hant"}
+        assert set(flag["client"]) == set(flag["practitioner"]) == set(LANGUAGES)
     assert data["flags"][1]["timing"][0]["question"] == "filler_when"
     assert list(data["answers"])[:2] == ["age_band", "pregnancy"]  # questionnaire order
 

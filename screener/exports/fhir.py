@@ -15,9 +15,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ..config import public_base_url
+from ..languages import DEFAULT_LANG, LANGS
 from ..questionnaire.consent import svg_document
 from ..questionnaire.model import (
     LANGUAGES,
@@ -41,12 +44,9 @@ MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
 CONSTRAINT = "http://hl7.org/fhir/StructureDefinition/questionnaire-constraint"
-BASE_LANG = "en"  # the language of `text` and `display`; others ride in translation extensions
+# The language of `text` and `display`; others ride in translation extensions.
+BASE_LANG = DEFAULT_LANG
 FHIR_VERSION = "4.0.1"
-TITLES = {
-    "en": "Consultation questionnaire for facial acupuncture",
-    "zh-Hant": "面部針灸諮詢問卷",
-}
 XHTML = "http://www.w3.org/1999/xhtml"
 SIGNATURE = "http://hl7.org/fhir/StructureDefinition/questionnaireresponse-signature"
 # The signature's type: ASTM E1762-95 "Consent Signature" (FHIR's signature-type value set).
@@ -121,6 +121,13 @@ def _list(items: Sequence[Markup | str], tag: str = "ul") -> Markup:
     )
 
 
+def questionnaire_title(lang: str) -> str:
+    """The Questionnaire's title in `lang`, from its catalog (needs an app context)."""
+    language = LANGS.get(lang) or LANGS.default
+    with force_locale(language.locale):
+        return str(_("Consultation questionnaire for facial acupuncture"))
+
+
 # Texts ----------------------------------------------------------------------------------------
 
 
@@ -136,7 +143,7 @@ def _translations(text: Text, primary: str = BASE_LANG) -> dict[str, Any]:
                 ],
             }
             for lang in LANGUAGES
-            if lang != primary
+            if lang != primary and text.has(lang)  # a stored version may lack a language
         ]
     }
 
@@ -318,7 +325,7 @@ def questionnaire_resource(
         _merge_extensions(group, enable_when(step.show_if, qn, urls))
         group["item"] = [question_item(q, qn, urls, lang) for q in step.questions]
         items.append(group)
-    title = TITLES.get(lang, TITLES[BASE_LANG])
+    title = questionnaire_title(lang)
     return {
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
@@ -379,7 +386,11 @@ def _flag_extension(flag: Flag, urls: Urls) -> dict[str, Any]:
         parts.append(
             {
                 "url": key,
-                "extension": [{"url": lang, "valueString": text.get(lang)} for lang in LANGUAGES],
+                "extension": [
+                    {"url": lang, "valueString": text.get(lang)}
+                    for lang in LANGUAGES
+                    if text.has(lang)
+                ],
             }
         )
     for t in flag.timing:

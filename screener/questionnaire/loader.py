@@ -28,7 +28,6 @@ from .model import (
     Rule,
     Source,
     Step,
-    Text,
 )
 
 BOOL_HINT = ' (quote "yes"/"no" in YAML: unquoted they are booleans)'
@@ -37,10 +36,10 @@ BOOL_HINT = ' (quote "yes"/"no" in YAML: unquoted they are booleans)'
 # list index) is a union member's name, such as 'constrained-int' or "literal['window']".
 _YAML_KEYS = frozenset(
     field.alias or name
-    for model in (Text, Compare, AllOf, AnyOf, Not, Choice, ErrorMessages, Question, Step,
-                  Source, Rule, QuestionnaireDoc)
+    for model in (Compare, AllOf, AnyOf, Not, Choice, ErrorMessages, Question, Step, Source,
+                  Rule, QuestionnaireDoc)
     for name, field in model.model_fields.items()
-)
+) | frozenset(LANGUAGES)  # a Text's keys
 
 
 class QuestionnaireError(Exception):
@@ -87,8 +86,13 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
     return parse_questionnaire(data, source=str(path))
 
 
-def parse_questionnaire(data: bytes | str, source: str = "questions.yaml") -> Questionnaire:
-    """Validate questionnaire YAML text; raise QuestionnaireError listing every problem."""
+def parse_questionnaire(
+    data: bytes | str, source: str = "questions.yaml", stored: bool = False
+) -> Questionnaire:
+    """Validate questionnaire YAML text; raise QuestionnaireError listing every problem.
+
+    `stored`: a version stored with submissions (storage/versions.py), which may lack languages
+    added since (model.Text)."""
     raw = data.encode() if isinstance(data, str) else data
     try:
         stream = io.BytesIO(raw)
@@ -100,7 +104,7 @@ def parse_questionnaire(data: bytes | str, source: str = "questions.yaml") -> Qu
     if not isinstance(tree, dict):
         raise QuestionnaireError(source, ["the file must be a mapping with steps, rules, sources"])
     try:
-        doc = QuestionnaireDoc.model_validate(tree)
+        doc = QuestionnaireDoc.model_validate(tree, context={"stored": stored})
     except ValidationError as exc:
         raise QuestionnaireError(source, _pydantic_errors(exc)) from exc
     errors = list(_check_references(doc))
@@ -181,7 +185,7 @@ def _pydantic_errors(exc: ValidationError) -> list[str]:
             leaf = loc[-1]
             msg = (
                 f"missing translation '{leaf}'"
-                if leaf in ("en", "zh-Hant")
+                if leaf in LANGUAGES
                 else f"missing key '{leaf}'"
             )
             path = format_path(loc[:-1])

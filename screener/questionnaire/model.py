@@ -11,9 +11,22 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    GetJsonSchemaHandler,
+    RootModel,
+    Tag,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
-LANGUAGES = ("en", "zh-Hant")
+from ..languages import DEFAULT_LANG, LANGS
+from ..languages import LANGUAGES as LANGUAGES  # the codes (screener/languages.toml), in order
+
 SEVERITIES = ("red_flag", "discuss", "timing", "comfort", "info")
 Severity = Literal["red_flag", "discuss", "timing", "comfort", "info"]
 QuestionType = Literal[
@@ -31,15 +44,83 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Text(_Frozen):
-    """A text in every interface language."""
+_CODE_OF_ATTRIBUTE = {code.replace("-", "_").lower(): code for code in LANGUAGES}
 
-    en: Annotated[str, Field(min_length=1)]
-    zh_hant: Annotated[str, Field(min_length=1, alias="zh-Hant")]
+
+class Text(RootModel[dict[str, Annotated[str, Field(min_length=1)]]]):
+    """A text in every interface language: {"en": ..., "zh-Hant": ..., "zh-Hans": ...}.
+
+    The questionnaire file must give every language of screener/languages.toml, and no other.
+    A stored questionnaire version (storage/versions.py: validated with the context
+    {"stored": True}) may lack languages added since: it needs only the default language, and
+    texts in languages no longer listed are dropped. `get` falls back along the language's
+    fallback chain (languages.toml), so such a version still reads in every language.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _languages(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, dict):
+            return value
+        # Keywords in Python: Text(en=..., zh_hant=...) is Text(en=..., **{"zh-Hant": ...}).
+        value = {_CODE_OF_ATTRIBUTE.get(k, k) if isinstance(k, str) else k: v
+                 for k, v in value.items()}
+        stored = bool((info.context or {}).get("stored"))
+        required = (DEFAULT_LANG,) if stored else LANGUAGES
+        missing = [code for code in required if code not in value]
+        unknown = [] if stored else [str(k) for k in value if k not in LANGUAGES]
+        problems = []
+        if missing:
+            problems.append(
+                f"missing translation{'s' if len(missing) > 1 else ''} "
+                + ", ".join(f"'{code}'" for code in missing)
+            )
+        if unknown:
+            problems.append(
+                f"unknown language {', '.join(repr(k) for k in unknown)}"
+                f" (the languages: {', '.join(LANGUAGES)})"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {k: v for k, v in value.items() if k in LANGUAGES} if stored else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "title": "Text",
+            "description": "A text in every interface language (screener/languages.toml).",
+            "type": "object",
+            "properties": {code: {"type": "string", "minLength": 1} for code in LANGUAGES},
+            "required": list(LANGUAGES),
+            "additionalProperties": False,
+        }
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.root.items())))
 
     def get(self, lang: str) -> str:
-        """The text in `lang`, English for any other language."""
-        return self.zh_hant if lang == "zh-Hant" else self.en
+        """The text in `lang`, else in its fallback languages (languages.toml), else any."""
+        for code in LANGS.fallbacks(lang):
+            if code in self.root:
+                return self.root[code]
+        return next(iter(self.root.values()))
+
+    def __getattr__(self, name: str) -> str:
+        """`text.en`, `text.zh_hant`, `text.zh_hans`: `get` of the language whose code this is
+        (with "_" for "-", any case)."""
+        if not name.startswith("_"):
+            code = _CODE_OF_ATTRIBUTE.get(name)
+            if code is not None:
+                return self.get(code)
+        return super().__getattr__(name)  # type: ignore[misc,no-any-return]
+
+    def has(self, lang: str) -> bool:
+        """Whether the text is given in `lang` itself (not by a fallback)."""
+        return lang in self.root
 
 
 # Conditions -------------------------------------------------------------------------------

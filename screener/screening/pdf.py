@@ -3,7 +3,8 @@
 A4 pages with the clinic's name and the client's name at the top of every page, the date sent
 and the date printed at the bottom with "page X of Y". Text is laid out by Pango with the fonts
 fontconfig finds: Debian's fonts-noto-cjk (installed by scripts/pdf-deps.sh with the serving
-and the test dependencies), whose glyphs cover Latin and Traditional Chinese; WeasyPrint embeds
+and the test dependencies), whose glyphs cover Latin and Chinese (each language's family:
+languages.toml `pdf_font`, font_css); WeasyPrint embeds
 the subset of glyphs a document uses. Nothing is fetched while rendering: the stylesheets are
 read from the static folder, the clinic's logo and accent colour (screener/look.py) are in the
 document as a data: URL and a stylesheet string, and the documents refer to nothing else.
@@ -21,7 +22,8 @@ from flask import current_app, g
 from flask_babel import gettext as _
 from PIL import ImageFile
 
-from ..i18n import format_date
+from ..i18n import format_date, request_lang
+from ..languages import LANGS, Language
 from ..look import pdf_accent_css
 from ..storage.models import Submission, utcnow
 from .render import reading_in, render_client_summary, render_practitioner_summary
@@ -56,6 +58,24 @@ def page_number_css() -> str:
     return f"@page{{@bottom-right{{content:{content}}}}}"
 
 
+def font_css(lang: str) -> str:
+    """Each language's font family (languages.toml `pdf_font`) for text marked in it (the
+    document's `<html lang>`, a consent text signed in another language), and the reader's for
+    the page margins. Pango picks a family's own glyph forms: Noto Sans CJK SC for Simplified
+    Chinese, TC for Traditional."""
+
+    def family(language: Language) -> str:
+        return f'{css_string(language.pdf_font)},"WenQuanYi Micro Hei",sans-serif'
+
+    rules = [f":lang({lang_.code}){{font-family:{family(lang_)}}}" for lang_ in LANGS.languages]
+    margin = family(LANGS.get(lang) or LANGS.default)
+    boxes = "".join(
+        f"@{box}{{font-family:{margin}}}"
+        for box in ("top-left", "top-right", "bottom-left", "bottom-right")
+    )
+    return "".join(rules) + f"@page{{{boxes}}}"
+
+
 def pdf_head(submission: Submission, title: str, printed: dt.datetime) -> dict[str, Any]:
     """What the first lines of the document and every page's margins show."""
     return {
@@ -86,6 +106,7 @@ def write_pdf(html: str) -> bytes:
     static = Path(current_app.static_folder or "")
     sheets = [CSS(filename=str(static / name)) for name in STYLESHEETS]
     sheets.append(CSS(string=page_number_css()))
+    sheets.append(CSS(string=font_css(request_lang())))
     accent = pdf_accent_css()
     if accent:
         sheets.append(CSS(string=accent))

@@ -129,8 +129,9 @@ class Flag:
             rule=str(data["rule"]),
             severity=severity,
             because=tuple(str(q) for q in data.get("because") or ()),
-            client=Text.model_validate(data["client"]),
-            practitioner=Text.model_validate(data["practitioner"]),
+            # Stored flags may lack languages added since: they read in the fallbacks (Text).
+            client=Text.model_validate(data["client"], context={"stored": True}),
+            practitioner=Text.model_validate(data["practitioner"], context={"stored": True}),
             source=str(data.get("source", "")),
             timing=tuple(Timing.from_json(t) for t in data.get("timing") or ()),
         )

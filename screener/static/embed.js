@@ -8,7 +8,8 @@
  * in it, and, when the client has sent the answers, fires a "screener:completed" CustomEvent
  * on the placeholder element (it bubbles). Messages are accepted only from the Screener origin
  * and only from an iframe this script made; they never carry answers or links.
- * Optional placeholder attributes: data-lang ("en", "zh-Hant"), data-height (first height, px).
+ * Optional placeholder attributes: data-lang (a code of screener/languages.toml: "en", "zh-Hant",
+ * "zh-Hans"), data-height (first height, px).
  */
 (function () {
   "use strict";

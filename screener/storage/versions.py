@@ -9,7 +9,9 @@ moment (both databases).
 
 Submissions made before versions were stored name a version that may not be stored: they are
 read with the current questionnaire (their answers to questions removed since show under their
-ids, as before), and so is a stored version the loader no longer accepts.
+ids, as before), and so is a stored version the loader no longer accepts. A stored version may
+lack a language added since (screener/languages.toml): it loads all the same, and its texts read
+in that language's fallback (model.Text, docs/languages.md).
 """
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ def questionnaire_for(session: Session, version: str, current: Questionnaire) ->
 
 @functools.lru_cache(maxsize=CACHED_VERSIONS)
 def _parsed(version: str, source: str) -> Questionnaire:
-    qn = parse_questionnaire(source, source=f"questionnaire version {version}")
+    qn = parse_questionnaire(source, source=f"questionnaire version {version}", stored=True)
     # The stored text hashes to its version, unless the file was UTF-16 (stored as text).
     return dataclasses.replace(qn, version=version)
 

@@ -19,7 +19,7 @@ from .conftest import LiveServer
 from .test_walk import fill_step
 
 # Browser locales that make the product pick each language from Accept-Language.
-BROWSER_LOCALE = {"en": "en-GB", "zh-Hant": "zh-TW"}
+BROWSER_LOCALE = {"en": "en-GB", "zh-Hant": "zh-TW", "zh-Hans": "zh-CN"}
 LANGS = tuple(BROWSER_LOCALE)
 
 Visit = Callable[[str], None]

@@ -152,7 +152,7 @@ def test_the_embedded_private_link_opens_the_standalone_page_and_can_be_copied(
     expect(copy).to_be_visible()
     copy.click()
     expect(frame.locator(".keep .copy-status")).to_have_text(
-        "Link copied." if lang == "en" else "已複製連結。"
+        {"en": "Link copied.", "zh-Hant": "已複製連結。", "zh-Hans": "已复制链接。"}[lang]
     )
     assert page.evaluate("navigator.clipboard.readText()") == standalone
     frame.locator(".keep").scroll_into_view_if_needed()
@@ -168,8 +168,8 @@ def test_the_embedded_private_link_opens_the_standalone_page_and_can_be_copied(
     shot(tab, lang, "embedded-link-opened")
 
 
-SENT_ON = {"en": "Your answers were sent on ", "zh-Hant": "您的回答已於"}
-PRINT = {"en": "Print or save as PDF", "zh-Hant": "列印或儲存為 PDF"}
+SENT_ON = {"en": "Your answers were sent on ", "zh-Hant": "您的回答已於", "zh-Hans": "您的回答已于"}
+PRINT = {"en": "Print or save as PDF", "zh-Hant": "列印或儲存為 PDF", "zh-Hans": "打印或保存为 PDF"}
 
 
 def test_the_summary_prints_and_says_it_was_sent_after_back(
@@ -210,6 +210,9 @@ DATE_TEXT = {
            "example": "For example, {d.day} {d.month} {d.year}"},
     "zh-Hant": {"labels": ["年", "月", "日"], "empty": "請輸入活動日期",
                 "half": "日期必須包含年和月", "first": "year",
+                "example": "例如：{d.year} {d.month} {d.day}"},
+    "zh-Hans": {"labels": ["年", "月", "日"], "empty": "请输入日期。",
+                "half": "日期必须包含年和月。", "first": "year",
                 "example": "例如：{d.year} {d.month} {d.day}"},
 }
 
