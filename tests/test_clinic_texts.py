@@ -38,17 +38,21 @@ from .dashboard_support import (  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
-OTHER = {"en": "zh-Hant", "zh-Hant": "en"}
-INTRO = {"en": "Welcome to Demo.\nWe look forward to meeting you.", "zh-Hant": "歡迎光臨示範診所。"}
+OTHER = {"en": "zh-Hant", "zh-Hant": "en", "zh-Hans": "en"}
+INTRO = {"en": "Welcome to Demo.\nWe look forward to meeting you.", "zh-Hant": "歡迎光臨示範診所。",
+         "zh-Hans": "欢迎光临示范诊所。"}
 NEXT = {
     "en": "We call you within 2 days.\n\nQuestions? Write to hello@demo.example or see"
           " https://demo.example/faq.",
     "zh-Hant": "我們會在兩天內致電給您。",
+    "zh-Hans": "我们会在两天内给您打电话。",
 }
-ADDRESS = {"en": "1 Queen's Road\nCentral, Hong Kong", "zh-Hant": "香港中環皇后大道1號"}
+ADDRESS = {"en": "1 Queen's Road\nCentral, Hong Kong", "zh-Hant": "香港中環皇后大道1號",
+           "zh-Hans": "新加坡乌节路1号"}
 OWN_CONSENT = {
     "en": "I agree to the treatment by Demo Clinic.\n\nThe clinic's own terms.",
     "zh-Hant": "本人同意接受示範診所的療程。",
+    "zh-Hans": "本人同意接受示范诊所的疗程。",
 }
 PHONE, EMAIL = "+852 2345 6789", "front@demo.example"
 
@@ -367,7 +371,7 @@ def test_the_clinic_texts_show_on_the_start_page_summary_and_pdf(
     assert INTRO[lang].split("\n")[0] in client.get(f"{w.base}/intro").get_data(as_text=True)
     assert w.submit().status_code == 303
     summary = client.get(f"{w.base}/summary").get_data(as_text=True)
-    heading = "What happens next" if lang == "en" else "接下來"
+    heading = {"en": "What happens next", "zh-Hant": "接下來", "zh-Hans": "接下来"}[lang]
     assert f'<h2 id="next-steps-title">{heading}' in summary
     assert NEXT[lang].split("\n")[0] in summary
     if lang == "en":
@@ -403,8 +407,9 @@ def test_a_missing_text_is_the_default_languages_then_the_products(
     start = client.get(f"/c/demo/?lang={lang}").get_data(as_text=True)
     assert "clinic-intro" not in start
     summary = client.get(f"{w.base}/summary").get_data(as_text=True)
-    product = ("will read your answers before your consultation" if lang == "en"
-               else "會在您的諮詢前細閱您的回答")
+    product = {"en": "will read your answers before your consultation",
+               "zh-Hant": "會在您的諮詢前細閱您的回答",
+               "zh-Hans": "会在您的咨询前仔细阅读您的回答"}[lang]
     assert product in summary and 'class="clinic-text"' not in summary
 
 
@@ -431,8 +436,9 @@ def test_the_clinic_consent_signed_is_kept_as_signed(
     # Edited while the page was open: signing the words no longer shown is refused.
     set_clinic(app, texts=all_texts(consent={k: v + " Edited." for k, v in OWN_CONSENT.items()}))
     r = client.post(f"{w.base}/submit", data=signed)
-    changed = ("The consent text has changed since this page was opened." if lang == "en"
-               else "您開啟此頁後，同意書內容已有更改。")
+    changed = {"en": "The consent text has changed since this page was opened.",
+               "zh-Hant": "您開啟此頁後，同意書內容已有更改。",
+               "zh-Hans": "您打开此页后，同意书内容已有更改。"}[lang]
     assert r.status_code == 200 and changed in r.get_data(as_text=True)
     set_clinic(app, texts=all_texts(consent=OWN_CONSENT))
     r = client.post(f"{w.base}/submit", data=signed)
@@ -542,7 +548,7 @@ def test_an_admin_previews_then_saves_the_languages_and_texts(
     assert html.count('class="client-preview"') == 1
     preview = html[html.index('class="client-preview"'):]
     assert f'<div class="clinic-text clinic-intro" lang="{lang}"><p>' in preview
-    assert ("What happens next" if lang == "en" else "接下來") in preview
+    assert {"en": "What happens next", "zh-Hant": "接下來", "zh-Hans": "接下来"}[lang] in preview
     assert '<a href="tel:+852' not in preview or PHONE in preview
     assert OWN_CONSENT[lang].split("\n")[0].replace("'", "&#39;") in preview
     # What was typed stays in the form; nothing is saved by a preview.
@@ -581,9 +587,12 @@ def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(
         if lang == "en":
             assert "Choose at least one language." in html
             assert "Shorten this text to 2000 characters or fewer: it has 2001." in html
-        else:
+        elif lang == "zh-Hant":
             assert "請至少選擇一種語言。" in html
             assert "請把這段文字縮短至 2000 個字元或以下：現時有 2001 個。" in html
+        else:
+            assert "请至少选择一种语言。" in html
+            assert "请把这段文字缩短至 2000 个字符以内：目前有 2001 个。" in html
         assert 'aria-invalid="true"' in html and "client-preview" not in html
         kept = form_data(html)
         assert kept["en-intro"] == long_intro and kept["en-address"] == "Somewhere"
@@ -592,7 +601,8 @@ def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(
     form.update({"offered": [lang], "default_lang": other, "en-intro": ""})
     r = admin.post("/dashboard/admin/clinic/texts", data={**form, "action": "save"})
     assert r.status_code == 422
-    message = ("Choose one of the languages clients can choose." if lang == "en"
-               else "請從求診者可選的語言中選擇一種。")
+    message = {"en": "Choose one of the languages clients can choose.",
+               "zh-Hant": "請從求診者可選的語言中選擇一種。",
+               "zh-Hans": "请从求诊者可选的语言中选择一种。"}[lang]
     assert message in r.get_data(as_text=True)
     assert clinic_row(app).texts is None

@@ -120,6 +120,7 @@ def test_counts_each_step_reached_the_sent_and_the_median(
         ["All questionnaires", "6", "2", "33%", "20 min 40 s"],
         ["English", "4", "1", "25%", "10 min 0 s"],
         ["Traditional Chinese", "2", "1", "50%", "31 min 20 s"],
+        ["Simplified Chinese", "0", "0", "–", "–"],
         ["The clinic's own page", "3", "1", "33%", "10 min 0 s"],
         ["A page embedding the form", "3", "1", "33%", "31 min 20 s"],
     ]

@@ -16,13 +16,14 @@ from flask import Flask
 
 from screener import create_app
 from screener.extensions import db
+from screener.questionnaire.model import LANGUAGES
 from screener.storage.models import Clinic
 
 from .conftest import RELAXED_LIMITS, STEP_ANSWERS, TEST_SECRET, Walker, _clean, real_questionnaire
 from .test_i18n import visible_text
 
 FIXTURE = Path(__file__).parent / "fixtures" / "messages.yaml"
-ERROR_PREFIX = {"en": "Error:", "zh-Hant": "錯誤："}
+ERROR_PREFIX = {"en": "Error:", "zh-Hant": "錯誤：", "zh-Hans": "错误："}
 
 
 def summary_of(page: str) -> list[tuple[str, str]]:
@@ -67,10 +68,17 @@ EXPECTED = {
         "email": "請按正確格式輸入電子郵件地址，例如 name@example.com",
         "consent_store": "請勾選此方格，表示您同意儲存您的回答，並只提供給本診所的醫師",
     },
+    "zh-Hans": {
+        "age_band": "请选择您的年龄段",
+        "pregnancy": "请选择您是否已怀孕或可能已怀孕",
+        "full_name": "请输入您的姓名",
+        "email": "请按正确格式输入电子邮件地址，例如 name@example.com",
+        "consent_store": "请勾选此方格，表示您同意保存您的回答，并只提供给本诊所的医师",
+    },
 }
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_summary_lists_the_messages_of_questions_yaml_as_the_fields_show_them(
     walker: Walker, lang: str
 ) -> None:
@@ -103,7 +111,7 @@ def test_every_required_question_of_questions_yaml_has_its_own_message() -> None
     for q in qn.questions.values():
         if q.required:
             assert q.error is not None and q.error.required is not None, q.id
-            for text in (q.error.required.en, q.error.required.zh_hant):
+            for text in (q.error.required.get(lang) for lang in LANGUAGES):
                 assert not text.endswith((".", "。")), (q.id, text)  # GOV.UK: no full stop
 
 
@@ -151,6 +159,18 @@ GENERATED = {
         "event_date": "請輸入日期",
         "agree": "請勾選此方格以繼續",
     },
+    "zh-Hans": {
+        "colour": "请选择一项",
+        "tea": "请选择您最常喝的茶",
+        "pregnancy": "请选择您是否怀孕",
+        "pain": "请选择 1 至 5 之间的数字",
+        "skin": "请至少选择一项",
+        "full_name": "请输入您的姓名",
+        "nickname": "请输入您的回答",
+        "email": "请输入您的电子邮件地址",
+        "event_date": "请输入日期",
+        "agree": "请勾选此方格以继续",
+    },
 }
 TOO_LONG = {
     "en": {"full_name": "Your full name must be 10 characters or less",
@@ -159,10 +179,13 @@ TOO_LONG = {
     "zh-Hant": {"full_name": "您的姓名不可超過 10 個字元",
                 "nickname": "您的回答不可超過 10 個字元",
                 "email": "請按正確格式輸入電子郵件地址，例如 name@example.com"},
+    "zh-Hans": {"full_name": "您的姓名不可超过 10 个字符",
+                "nickname": "您的回答不可超过 10 个字符",
+                "email": "请按正确格式输入电子邮件地址，例如 name@example.com"},
 }
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_question_without_its_own_message_gets_one_from_its_type_and_name(
     fixture_app: Flask, lang: str
 ) -> None:
@@ -183,10 +206,11 @@ def test_a_question_without_its_own_message_gets_one_from_its_type_and_name(
 
 # "Optional", once -------------------------------------------------------------------------------
 
-OPTIONAL = {"en": re.compile(r"optional", re.I), "zh-Hant": re.compile("選填")}
+OPTIONAL = {"en": re.compile(r"optional", re.I), "zh-Hant": re.compile("選填"),
+            "zh-Hans": re.compile("选填")}
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_an_optional_question_says_optional_once(walker: Walker, lang: str) -> None:
     qn = real_questionnaire()
     optional = [q for q in qn.questions.values() if not q.required and q.type != "consent"]

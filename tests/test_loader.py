@@ -433,12 +433,12 @@ CASES: list[tuple[str, Callable[[Doc], object], list[str]]] = [
         "error-message-not-translated",
         lambda d: question(d, 0, 0).update(error={"required": "Select one"}),
         ["steps[0].questions[0].error.required: a text needs every language:"
-         " {en: ..., zh-Hant: ...}"],
+         " {en: ..., zh-Hant: ..., zh-Hans: ...}"],
     ),
     (
         "error-message-missing-language",
         lambda d: question(d, 0, 0).update(error={"required": {"en": "Select one"}}),
-        ["steps[0].questions[0].error.required: missing translation 'zh-Hant'"],
+        ["steps[0].questions[0].error.required: missing translations 'zh-Hant', 'zh-Hans'"],
     ),
     (
         "error-unknown-kind",

@@ -172,7 +172,7 @@ def _pydantic_errors(exc: ValidationError) -> list[str]:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "string_type" and isinstance(err.get("input"), bool):
             msg += BOOL_HINT  # e.g. an unquoted `yes` in a choice value or an `in` list
-        if err["type"] == "model_type" and err.get("ctx", {}).get("class_name") == "Text":
+        if err["type"] == "dict_type" and isinstance(err.get("input"), str):
             # e.g. `required: Enter your name` where a text in every language is needed
             msg = "a text needs every language: {" + ", ".join(
                 f"{lang}: ..." for lang in LANGUAGES) + "}"
