@@ -180,9 +180,13 @@ class Walker:
         self.url = ""
 
     def start(self, lang: str = "en") -> TestResponse:
-        r = self.client.post(f"{self.prefix}/start", data={"lang": lang})
+        """Send the start page's form (its first step answered): a new draft, whose first step
+        page becomes the current URL (its answers can be sent again from there)."""
+        r = self.client.post(f"{self.prefix}/start", data=start_form(lang))
         assert r.status_code == 303, r.status_code
-        self.url = r.headers["Location"]
+        m = re.search(r"/d/([^/]+)/", r.headers["Location"])
+        assert m, r.headers["Location"]
+        self.url = f"{self.prefix}/d/{m.group(1)}/s/{FIRST_STEP}"
         return r
 
     @property
@@ -309,6 +313,14 @@ def real_questionnaire() -> Questionnaire:
 def step_of(question_id: str) -> str:
     """The id of the step that asks this question (its page in the wizard)."""
     return real_questionnaire().step_of[question_id].id
+
+
+FIRST_STEP = "about_you"
+
+
+def start_form(lang: str = "en", **extra: str) -> dict[str, Any]:
+    """What the start page's form sends: its language and the first step's answers."""
+    return {"lang": lang, **STEP_ANSWERS[FIRST_STEP], **extra}
 
 
 def answers_by_step(**answers: Any) -> dict[str, dict[str, Any]]:
