@@ -139,7 +139,8 @@
     var data = new URLSearchParams(new FormData(form));
     var button = event.submitter;
     if (button && button.name) data.append(button.name, button.value);
-    fetch(form.action, {
+    // getAttribute: form.action would be the button named "action".
+    fetch(form.getAttribute("action") || location.href, {
       method: "POST", body: data, cache: "no-store", credentials: "same-origin",
       headers: { "Screener-Fetch": "1" }
     }).then(function (response) {
