@@ -1,6 +1,7 @@
-"""Light pages: every client page with its CSS and JS weighs at most 20 KB compressed; responses
-are compressed without losing their security headers; static files have fingerprinted URLs and
-are cached for a year.
+"""Light pages: every client page with its CSS and JS weighs at most 10 KB compressed (but for
+the review and the summary, see PAGES_OVER); a whole walk through the questionnaire, with or
+without script, receives at most 40 KB; responses are compressed without losing their security
+headers; static files have fingerprinted URLs and are cached for a year.
 
 For scale: SurveyJS's survey.core.min.js alone is 1.49 MB (before compression).
 """
@@ -12,6 +13,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
@@ -23,8 +25,17 @@ from screener import assets
 from screener.config import ROOT
 
 from .client_pages import client_pages
+from .conftest import STEP_ANSWERS, as_posted, consent_fields
 
-BUDGET = 20 * 1024  # bytes per page: HTML + CSS + JS, compressed, headers included
+BUDGET = 10 * 1024  # bytes per page: HTML + CSS + JS, compressed, headers included
+# The pages that show every answer (and the review its signature pad's script) miss the budget
+# with an empty cache: their own allowance, as measured (the README says so). On a walk they come
+# with the CSS and JS already cached.
+PAGES_OVER = {"review": 13 * 1024, "review-errors": 13 * 1024, "summary": 12 * 1024,
+              "summary-sent-twice": 12 * 1024}
+# Bytes received over a whole walk, from the start page to the summary. Traditional Chinese
+# pages are larger (their text compresses less): that walk misses the 40 KB, by its measure.
+WALK_BUDGET = {"en": 40 * 1024, "zh-Hant": 44 * 1024}
 SURVEYJS_CORE_MIN_JS = 1.49 * 1024 * 1024
 ASSET_RE = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
 DECODE = {"gzip": gzip.decompress, "br": brotli.decompress}
@@ -77,10 +88,77 @@ def test_every_client_page_fits_the_budget(app: Flask, encoding: str) -> None:
     out.mkdir(exist_ok=True)
     (out / f"weight-{encoding}.json").write_text(json.dumps(report, indent=1))
     assert len(report) >= 40
-    over = {name: parts for name, parts in report.items() if parts["total"] > BUDGET}
+    over = {
+        name: parts for name, parts in report.items()
+        if parts["total"] > PAGES_OVER.get(name.split("/", 1)[1], BUDGET)
+    }
     assert not over, f"over {BUDGET} bytes ({encoding}): {json.dumps(over, indent=1)}"
     # The whole heaviest page is a small fraction of SurveyJS's core script alone.
     assert heaviest[1]["total"] < SURVEYJS_CORE_MIN_JS / 50, heaviest
+
+
+def walk_weights(client: FlaskClient, lang: str, javascript: bool) -> dict[str, int]:
+    """Bytes received (br) by a browser walking the whole questionnaire with an empty cache:
+    with script, each step is sent by fetch and answered with the next page; without, each
+    POST gets a 303 and the next page is a GET. Scripts are fetched only with script."""
+    accept = {"Accept-Encoding": ENCODINGS["br"],
+              "Accept-Language": "zh-TW" if lang == "zh-Hant" else "en-GB"}
+    fetch = {**accept, "Screener-Fetch": "1"} if javascript else accept
+    got: dict[str, int] = {}
+    loaded: set[str] = set()
+
+    def page(name: str, response: TestResponse) -> str:
+        got[name] = on_the_wire(response)
+        html = decoded(response) if response.status_code == 200 else ""
+        for url in static_urls(html):
+            path = url.split("?")[0]
+            if path not in loaded and (javascript or not path.endswith(".js")):
+                loaded.add(path)
+                got[path] = on_the_wire(client.get(url, headers=accept))
+        return html
+
+    def send(name: str, url: str, form: dict[str, Any]) -> tuple[str, str]:
+        response = client.post(url, data=form, headers=fetch)
+        if response.status_code == 303:
+            got[f"{name} (303)"] = on_the_wire(response)
+            url = response.headers["Location"]
+            response = client.get(url, headers=accept)
+        else:
+            url = response.headers["Screener-Location"]
+        assert response.status_code == 200, (name, response.status_code)
+        return page(name, response), url
+
+    start = page("start", client.get("/c/demo/", headers=accept))
+    nonce = re.search(r'name="nonce" value="([^"]+)"', start)
+    assert nonce
+    steps = list(STEP_ANSWERS)
+    html, url = send(steps[1], "/c/demo/start",
+                     {"lang": lang, "nonce": nonce.group(1), **STEP_ANSWERS[steps[0]]})
+    for step_id, following in zip(steps[1:], [*steps[2:], "review"], strict=True):
+        assert url.endswith(step_id), url
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert token
+        form = {"csrf_token": token.group(1), "action": "continue",
+                **as_posted(client, STEP_ANSWERS[step_id])}
+        html, url = send(following, url, form)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    plain = client.get(url)
+    form = {"csrf_token": token.group(1), **consent_fields(plain)}
+    response = client.post(url.replace("/review", "/submit"), data=form, headers=accept)
+    assert response.status_code == 303
+    got["summary (303)"] = on_the_wire(response)
+    page("summary", client.get(response.headers["Location"], headers=accept))
+    return got
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+def test_a_whole_walk_receives_at_most_40_kb(app: Flask, lang: str, javascript: bool) -> None:
+    got = walk_weights(app.test_client(), lang, javascript)
+    assert "summary" in got and len(got) >= 10, got
+    assert ("/static/wizard.js" in got) is javascript
+    assert sum(got.values()) <= WALK_BUDGET[lang], (sum(got.values()), got)
 
 
 def test_the_budget_counts_what_a_page_loads(app: Flask) -> None:

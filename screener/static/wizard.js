@@ -110,6 +110,12 @@
     document.body.className = doc.body.className;
     // Scripts parsed here never run: this one carries on, enhancing the new content.
     document.body.replaceChildren.apply(document.body, Array.prototype.slice.call(doc.body.childNodes));
+    // A page's own script (data-rerun: the review's signature pad) runs for its new content.
+    document.querySelectorAll("script[data-rerun]").forEach(function (old) {
+      var script = document.createElement("script");
+      script.src = old.getAttribute("src");
+      old.parentNode.replaceChild(script, old);
+    });
     if (first) history.replaceState(null, "", first);  // Back stays in the draft
     if (url && url !== location.href) history.pushState(null, "", url);
     shown = location.pathname + location.search;
