@@ -10,6 +10,7 @@ import pytest
 from flask import Flask, request_finished
 from flask.testing import FlaskClient
 
+from screener.extensions import db
 from screener.storage.models import Draft
 from screener.wizard.drafts import hash_token, submit_token
 
@@ -156,6 +157,20 @@ def test_the_start_form_sent_again_with_its_nonce_goes_on_with_the_same_draft(
         assert r.status_code == 303
         assert r.headers["Location"].split("/s/")[0] != first.headers["Location"].split("/s/")[0]
     assert len(drafts(session)) == 5
+
+
+def test_a_start_nonce_whose_draft_has_expired_makes_a_new_draft(
+    app: Flask, client: FlaskClient, session: Any
+) -> None:
+    nonce = nonce_of(client.get("/c/demo/"))
+    first = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    [draft] = drafts(session)
+    with app.app_context(), db.transaction() as s:
+        s.get(Draft, draft.id).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    again = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    assert again.status_code == 303, again.status_code
+    assert again.headers["Location"].split("/s/")[0] != first.headers["Location"].split("/s/")[0]
+    assert len(drafts(session)) == 2
 
 
 def test_a_fetched_step_is_answered_with_the_next_page(walker: Walker) -> None:

@@ -338,16 +338,21 @@ def begin() -> ResponseReturnValue:
         qn, {}, first, form_answers(form, shown), action=CONTINUE, today=day, from_review=False,
         first_incomplete=lambda answers: first_incomplete_step(answers, lang),
     )
-    try:
+
+    def make(wanted: str | None) -> str:
         with db.transaction() as session:
-            draft, token = new_draft(session, clinic, lang, days, token)
+            draft, made = new_draft(session, clinic, lang, days, wanted)
             draft.answers, draft.current_step = outcome.answers, outcome.position
+        return made
+
+    try:
+        token = make(token)
     except IntegrityError:
-        # The same nonce sent twice at once: the other request made the draft; go on with it.
         db.session.rollback()
-        if token is None or find_draft(db.session, clinic, token) is None:
-            raise
-        return _post_first_step(token)
+        if token is not None and find_draft(db.session, clinic, token) is not None:
+            # The same nonce sent twice at once: the other request made the draft.
+            return _post_first_step(token)
+        token = make(None)  # the nonce's draft has expired but is not deleted yet
     g.token = token
     return _go(_outcome_url(outcome.go_to, False, CONTINUE), first=wurl("step", step_id=first.id))
 
