@@ -31,8 +31,8 @@ BUDGET = 10 * 1024  # bytes per page: HTML + CSS + JS, compressed, headers inclu
 # The pages that show every answer (and the review its signature pad's script) miss the budget
 # with an empty cache: their own allowance, as measured (the README says so). On a walk they come
 # with the CSS and JS already cached.
-PAGES_OVER = {"review": 13 * 1024, "review-errors": 13 * 1024, "summary": 12 * 1024,
-              "summary-sent-twice": 12 * 1024}
+PAGES_OVER = {"review": 14 * 1024, "review-errors": 14 * 1024, "summary": 12.5 * 1024,
+              "summary-sent-twice": 12.5 * 1024}
 # Bytes received over a whole walk, from the start page to the summary. Traditional Chinese
 # pages are larger (their text compresses less): that walk misses the 40 KB, by its measure.
 WALK_BUDGET = {"en": 40 * 1024, "zh-Hant": 44 * 1024}
@@ -222,14 +222,17 @@ def test_static_urls_carry_the_content_hash_and_are_cached_for_a_year(
 
 
 def test_a_changed_file_gets_a_new_url(app: Flask, tmp_path: Path) -> None:
-    app.static_folder = str(tmp_path)
-    (tmp_path / "x.css").write_text("a{}")
-    with app.test_request_context("/"):
-        from flask import url_for
+    folder, app.static_folder = app.static_folder, str(tmp_path)
+    try:
+        (tmp_path / "x.css").write_text("a{}")
+        with app.test_request_context("/"):
+            from flask import url_for
 
-        first = url_for("static", filename="x.css")
-        (tmp_path / "x.css").write_text("a{color:red}")
-        second = url_for("static", filename="x.css")
-        missing = url_for("static", filename="missing.css")
+            first = url_for("static", filename="x.css")
+            (tmp_path / "x.css").write_text("a{color:red}")
+            second = url_for("static", filename="x.css")
+            missing = url_for("static", filename="missing.css")
+    finally:  # the app is shared by the session's tests
+        app.static_folder = folder
     assert first != second and first.startswith("/static/x.css?v=")
     assert missing == "/static/missing.css"

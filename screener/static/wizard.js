@@ -98,9 +98,9 @@
   }
   enhance();
 
-  // A step change in one round trip: the step's form goes by fetch with FETCH; the server answers
-  // a valid step with the next page (its URL in Screener-Location), an invalid one with the
-  // same page and its errors. Without this (or if it fails) the form posts as usual (303, GET).
+  // A step change in one round trip: the step's form goes by fetch with the header
+  // Screener-Fetch; the server answers a valid step with the next page (its URL in
+  // Screener-Location), an invalid one with the same page and its errors. Without this (or if it fails) the form posts as usual (303, GET).
   var busy = false;
   var shown = location.pathname + location.search;
   function swap(html, url, first) {
@@ -117,7 +117,7 @@
       old.parentNode.replaceChild(script, old);
     });
     if (first) history.replaceState(null, "", first);  // Back stays in the draft
-    if (url && url !== location.href) history.pushState(null, "", url);
+    if (url && new URL(url, location.href).href !== location.href) history.pushState(null, "", url);
     shown = location.pathname + location.search;
     window.scrollTo(0, 0);
     var target = enhance();
