@@ -179,14 +179,17 @@ class Walker:
         self.prefix = prefix
         self.url = ""
 
-    def start(self, lang: str = "en") -> TestResponse:
-        """Send the start page's form (its first step answered): a new draft, whose first step
-        page becomes the current URL (its answers can be sent again from there)."""
-        r = self.client.post(f"{self.prefix}/start", data=start_form(lang))
+    def start(self, lang: str = "en", first: dict[str, Any] | None = None) -> TestResponse:
+        """Send the start page's form with the first step answered (STEP_ANSWERS', or `first`
+        for another questionnaire): a new draft, whose first step page becomes the current URL
+        (its answers can be sent again from there)."""
+        data = start_form(lang) if first is None else {"lang": lang, **first}
+        r = self.client.post(f"{self.prefix}/start", data=as_posted(self.client, data))
         assert r.status_code == 303, r.status_code
         m = re.search(r"/d/([^/]+)/", r.headers["Location"])
         assert m, r.headers["Location"]
-        self.url = f"{self.prefix}/d/{m.group(1)}/s/{FIRST_STEP}"
+        first_step = self.client.application.extensions["questionnaire"].steps[0].id
+        self.url = f"{self.prefix}/d/{m.group(1)}/s/{first_step}"
         return r
 
     @property

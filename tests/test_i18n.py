@@ -234,7 +234,7 @@ def test_new_visitors_get_their_browser_language(
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert f'<html lang="{lang}"' in html
-    assert ("開始" in html) == (lang == "zh-Hant")
+    assert ("繼續" in html) == (lang == "zh-Hant")
     assert f'name="lang" value="{lang}"' in html
 
 
@@ -268,10 +268,11 @@ def test_the_draft_remembers_its_language(client: FlaskClient, session: Any) -> 
     walker = Walker(client)
     walker.start("zh-Hant")
     assert [d.lang for d in drafts(session)] == ["zh-Hant"]
-    # Coming back from an English browser: still Chinese, because the draft says so.
+    # Coming back from an English browser: still Chinese (its second step: the first was
+    # answered on the start page), because the draft says so.
     page = client.get(f"{walker.base}/", headers={"Accept-Language": "en"}, follow_redirects=True)
     html = page.get_data(as_text=True)
-    assert '<html lang="zh-Hant"' in html and "第 1 步" in html
+    assert '<html lang="zh-Hant"' in html and "第 2 步" in html
 
 
 def _step_post(client: FlaskClient, url: str, data: dict[str, Any]) -> Any:
