@@ -1,5 +1,8 @@
 """Light pages: compressed responses, and static files with fingerprinted URLs cached for a year.
 
+Stylesheets and scripts are served minified (rcssmin, rjsmin: comments and spaces out), from the
+readable files in the static folder; the URL's hash is the readable file's.
+
 `url_for('static', filename=...)` adds the hash of the file's bytes, so a changed file gets a
 new URL and an unchanged one is never fetched twice. Only a request carrying the current hash
 is marked immutable; any other (an old page asking for an old version) must revalidate.
@@ -14,6 +17,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
+from rcssmin import cssmin
+from rjsmin import jsmin
 from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
@@ -22,6 +27,15 @@ HASH_CHARS = 12
 compress = Compress()
 # Brotli where the browser offers it (HTTPS), else gzip.
 COMPRESS_DEFAULTS: dict[str, Any] = {"COMPRESS_ALGORITHM": ["br", "gzip"], "COMPRESS_BR_LEVEL": 5}
+
+
+MINIFIERS = {".css": cssmin, ".js": jsmin}
+
+
+@lru_cache(maxsize=32)
+def minified(suffix: str, body: bytes) -> bytes:
+    """A stylesheet's or script's text without its comments and spaces."""
+    return str(MINIFIERS[suffix](body.decode())).encode()
 
 
 @lru_cache(maxsize=64)
@@ -72,6 +86,9 @@ def _static_response(response: Response) -> Response:
     if request.endpoint != "static":
         return response
     filename = (request.view_args or {}).get("filename")
+    suffix = os.path.splitext(str(filename))[1]
+    if response.status_code == 200 and suffix in MINIFIERS and not response.direct_passthrough:
+        response.set_data(minified(suffix, response.get_data()))
     wanted = request.args.get("v")
     current = static_version(str(filename)) if filename and wanted else None
     if response.status_code in (200, 304) and current and wanted == current:

@@ -179,10 +179,17 @@ class Walker:
         self.prefix = prefix
         self.url = ""
 
-    def start(self, lang: str = "en") -> TestResponse:
-        r = self.client.post(f"{self.prefix}/start", data={"lang": lang})
+    def start(self, lang: str = "en", first: dict[str, Any] | None = None) -> TestResponse:
+        """Send the start page's form with the first step answered (STEP_ANSWERS', or `first`
+        for another questionnaire): a new draft, whose first step page becomes the current URL
+        (its answers can be sent again from there)."""
+        data = start_form(lang) if first is None else {"lang": lang, **first}
+        r = self.client.post(f"{self.prefix}/start", data=as_posted(self.client, data))
         assert r.status_code == 303, r.status_code
-        self.url = r.headers["Location"]
+        m = re.search(r"/d/([^/]+)/", r.headers["Location"])
+        assert m, r.headers["Location"]
+        first_step = self.client.application.extensions["questionnaire"].steps[0].id
+        self.url = f"{self.prefix}/d/{m.group(1)}/s/{first_step}"
         return r
 
     @property
@@ -309,6 +316,14 @@ def real_questionnaire() -> Questionnaire:
 def step_of(question_id: str) -> str:
     """The id of the step that asks this question (its page in the wizard)."""
     return real_questionnaire().step_of[question_id].id
+
+
+FIRST_STEP = "about_you"
+
+
+def start_form(lang: str = "en", **extra: str) -> dict[str, Any]:
+    """What the start page's form sends: its language and the first step's answers."""
+    return {"lang": lang, **STEP_ANSWERS[FIRST_STEP], **extra}
 
 
 def answers_by_step(**answers: Any) -> dict[str, dict[str, Any]]:

@@ -16,6 +16,8 @@ from typing import Any
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="csrf_token"')
 CONSENT_RE = re.compile(r'name="consent_version" value="([0-9a-f]+)"')
 NAME_RE = re.compile(r"<dt>(?:Full name|姓名)</dt>\s*<dd[^>]*>([^<]*)</dd>")
+# The start form's first step (about_you), answered.
+START_ANSWERS = [("age_band", "30_44"), ("pregnancy", "no")]
 
 
 class HTTPError(AssertionError):
@@ -74,9 +76,14 @@ class HttpWalker:
         return f"/c/{self.clinic}/d/{self.token}"
 
     def start(self, lang: str = "en") -> None:
-        r = self.expect(self.request("POST", f"/c/{self.clinic}/start", [("lang", lang)]), 303, "start")
+        """Send the start form with the first step answered; the draft's first step becomes the
+        current page (its answers are sent again by the first step())."""
+        form = [("lang", lang), *START_ANSWERS]
+        r = self.expect(self.request("POST", f"/c/{self.clinic}/start", form), 303, "start")
         self.timings.append(("start", r.seconds))
-        self.url = urllib.parse.urlsplit(r.headers["location"]).path
+        m = re.search(r"/d/([^/]+)/", r.headers["location"])
+        assert m, r.headers["location"]
+        self.url = f"/c/{self.clinic}/d/{m.group(1)}/s/about_you"
 
     def step(self, answers: Mapping[str, Any], label: str | None = None) -> None:
         """GET the current step, POST its answers, follow to the next page's URL."""

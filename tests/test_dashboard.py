@@ -21,7 +21,7 @@ from screener.extensions import db
 from screener.questionnaire.model import LANGUAGES
 from screener.storage.models import AuditEvent, Clinic, Draft, Practitioner, Submission, utcnow
 
-from .conftest import Walker, csrf_of
+from .conftest import Walker, csrf_of, start_form
 from .dashboard_support import (  # noqa: F401
     PASSWORD,
     accounts,
@@ -250,7 +250,7 @@ def test_client_pages_never_get_the_practitioner_cookie(
     r = client.get("/c/demo/")
     assert "Set-Cookie" not in r.headers
     assert "session=" not in r.request.headers.get("Cookie", "")  # its path is /dashboard
-    r = client.post("/c/demo/start", data={"lang": "en"})
+    r = client.post("/c/demo/start", data=start_form())
     assert r.status_code == 303 and "Set-Cookie" not in r.headers
 
 

@@ -19,7 +19,7 @@ from screener.extensions import db
 from screener.security import frame_origins, normalise_origin
 from screener.storage.models import Clinic
 
-from .conftest import STEP_ANSWERS, Walker, consent_fields, csrf_of
+from .conftest import FIRST_STEP, STEP_ANSWERS, Walker, consent_fields, csrf_of, start_form
 
 HOST = "http://localhost:5001"  # the demo clinic's allowed origin (tests/conftest.py)
 
@@ -47,10 +47,12 @@ def embed_walk(client: FlaskClient) -> Callable[..., Walker]:
     def run(host: str | None = HOST) -> Walker:
         walker = Walker(client, prefix="/embed/demo")
         suffix = f"?host={host}" if host else ""
-        r = client.post(f"/embed/demo/start{suffix}", data={"lang": "en"})
+        r = client.post(f"/embed/demo/start{suffix}", data=start_form())
         assert r.status_code == 303
         walker.url = r.headers["Location"]
-        for answers in STEP_ANSWERS.values():
+        for step_id, answers in STEP_ANSWERS.items():
+            if step_id == FIRST_STEP:  # answered on the start page
+                continue
             r = walker.post_step(answers)
             assert r.status_code == 303, r.get_data(as_text=True)[-1500:]
         assert urlsplit(walker.url).path.endswith("/review"), walker.url
@@ -198,7 +200,7 @@ def test_a_host_that_is_not_allowed_is_ignored(client: FlaskClient, host: str) -
     assert "data-embed-host" not in html
     assert "frame.js" not in html
     assert 'action="/embed/demo/start"' in html
-    r = client.post("/embed/demo/start", query_string={"host": host}, data={"lang": "en"})
+    r = client.post("/embed/demo/start", query_string={"host": host}, data=start_form())
     assert r.status_code == 303
     assert "host" not in query(r.headers["Location"])
     assert "Set-Cookie" not in r.headers
@@ -335,7 +337,9 @@ def test_embed_js(client: FlaskClient) -> None:
 def test_frame_js_posts_only_to_the_checked_host(client: FlaskClient) -> None:
     with client.get("/static/frame.js") as r:
         body = r.get_data(as_text=True)
-    assert re.findall(r"postMessage\([^)]*\)", body) == ["postMessage(message, host)"]
+    # Served minified: compared without spaces.
+    calls = [call.replace(" ", "") for call in re.findall(r"postMessage\([^)]*\)", body)]
+    assert calls == ["postMessage(message,host)"]
 
 
 # Snippets --------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from screener.config import ROOT
 from screener.extensions import db
 from screener.storage.models import Clinic
 
+from .conftest import start_form
+
 PATHS = ["/healthz", "/c/demo/", "/embed/demo/", "/dashboard/login", "/static/screener.css",
          "/no/such/page", "/embed.js"]
 
@@ -33,7 +35,7 @@ def test_a_malformed_host_is_a_plain_400_everywhere(client: FlaskClient, host: s
         body = r.get_data(as_text=True)
         assert "Bad request" in body and "<link" not in body and "href" not in body, path
         assert r.headers["X-Content-Type-Options"] == "nosniff"
-    r = client.post("/c/demo/start", data={"lang": "en"}, headers={"Host": host})
+    r = client.post("/c/demo/start", data=start_form(), headers={"Host": host})
     assert r.status_code == 400
 
 
@@ -45,7 +47,7 @@ def test_trusted_hosts_refuse_any_other_host(app: Flask, client: FlaskClient) ->
         assert "Bad request" in r.get_data(as_text=True)
     assert client.get("/healthz", headers={"Host": "screener.example"}).status_code == 200
     assert client.get("/c/demo/", headers={"Host": "www.clinic.example:8443"}).status_code == 200
-    r = client.post("/c/demo/start", data={"lang": "en"}, headers={"Host": "evil.example"})
+    r = client.post("/c/demo/start", data=start_form(), headers={"Host": "evil.example"})
     assert r.status_code == 400
 
 

@@ -232,7 +232,7 @@ def test_the_english_check_finds_english(app: Flask, client: FlaskClient) -> Non
 # Choosing the language --------------------------------------------------------------------
 
 
-START = {"zh-Hant": "開始", "zh-Hans": "开始"}  # the start page's button
+CONTINUE = {"zh-Hant": "繼續", "zh-Hans": "继续"}  # the start page's button
 
 
 @pytest.mark.parametrize(
@@ -271,7 +271,7 @@ def test_new_visitors_get_their_browser_language(
     html = r.get_data(as_text=True)
     assert f'<html lang="{lang}"' in html
     for code in ("zh-Hant", "zh-Hans"):
-        assert (START[code] in html) == (code == lang), code
+        assert (CONTINUE[code] in html) == (code == lang), code
     assert f'name="lang" value="{lang}"' in html
 
 
@@ -314,10 +314,11 @@ def test_the_draft_remembers_its_language(client: FlaskClient, session: Any) -> 
     walker = Walker(client)
     walker.start("zh-Hant")
     assert [d.lang for d in drafts(session)] == ["zh-Hant"]
-    # Coming back from an English browser: still Chinese, because the draft says so.
+    # Coming back from an English browser: still Chinese (its second step: the first was
+    # answered on the start page), because the draft says so.
     page = client.get(f"{walker.base}/", headers={"Accept-Language": "en"}, follow_redirects=True)
     html = page.get_data(as_text=True)
-    assert '<html lang="zh-Hant"' in html and "第 1 步" in html
+    assert '<html lang="zh-Hant"' in html and "第 2 步" in html
 
 
 def _step_post(client: FlaskClient, url: str, data: dict[str, Any]) -> Any:

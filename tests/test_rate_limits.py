@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from screener import create_app
 
-from .conftest import STEP_ANSWERS, TEST_SECRET, Walker, csrf_of, free_port, submissions
+from .conftest import STEP_ANSWERS, TEST_SECRET, Walker, csrf_of, free_port, start_form, submissions
 
 
 @pytest.fixture
@@ -28,12 +28,12 @@ def limited(app: Flask, database_url: str) -> Iterator[Flask]:
 
 def test_draft_creation_is_limited_per_address(limited: Flask) -> None:
     client = limited.test_client()
-    codes = [client.post("/c/demo/start", data={"lang": "en"}).status_code for _ in range(5)]
+    codes = [client.post("/c/demo/start", data=start_form()).status_code for _ in range(5)]
     assert codes == [303, 303, 303, 429, 429]
-    page = client.post("/c/demo/start", data={"lang": "en"})
+    page = client.post("/c/demo/start", data=start_form())
     assert "Too many attempts" in page.get_data(as_text=True)
     other = limited.test_client().post(
-        "/c/demo/start", data={"lang": "en"}, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+        "/c/demo/start", data=start_form(), environ_base={"REMOTE_ADDR": "198.51.100.7"}
     )
     assert other.status_code == 303  # another address is not affected
 
@@ -41,7 +41,7 @@ def test_draft_creation_is_limited_per_address(limited: Flask) -> None:
 def test_one_start_limit_across_standalone_and_embedded(limited: Flask) -> None:
     """/c/ and /embed/ are the same wizard: switching address does not double the allowance."""
     client = limited.test_client()
-    codes = [client.post(f"/{kind}/demo/start", data={"lang": "en"}).status_code
+    codes = [client.post(f"/{kind}/demo/start", data=start_form()).status_code
              for kind in ("c", "embed", "c", "embed")]
     assert codes == [303, 303, 303, 429]
 
@@ -86,7 +86,7 @@ def test_an_unreachable_shared_store_falls_back_to_memory(app: Flask, database_u
     )
     try:
         client = down.test_client()
-        codes = [client.post("/c/demo/start", data={"lang": "en"}).status_code for _ in range(5)]
+        codes = [client.post("/c/demo/start", data=start_form()).status_code for _ in range(5)]
         assert codes == [303, 303, 303, 429, 429]
     finally:
         from screener.extensions import db, limiter

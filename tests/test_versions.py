@@ -98,7 +98,7 @@ def app_b(app_a: Flask, database_url: str) -> Iterator[Flask]:
 def answer(app: Flask, steps: list[dict[str, str]]) -> tuple[str, int]:
     """Fill in and send the wizard (one dict per step); the draft's token and submission id."""
     w = Walker(app.test_client())
-    w.start("en")
+    w.start("en", steps[0])
     for data in steps:
         r = w.post_step(data)
         assert r.status_code == 303, r.get_data(as_text=True)[-1500:]

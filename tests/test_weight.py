@@ -1,6 +1,7 @@
-"""Light pages: every client page with its CSS and JS weighs at most 20 KB compressed; responses
-are compressed without losing their security headers; static files have fingerprinted URLs and
-are cached for a year.
+"""Light pages: every client page with its CSS and JS weighs at most 10 KB compressed (but for
+the review and the summary, see PAGES_OVER); a whole walk through the questionnaire, with or
+without script, receives at most 40 KB; responses are compressed without losing their security
+headers; static files have fingerprinted URLs and are cached for a year.
 
 For scale: SurveyJS's survey.core.min.js alone is 1.49 MB (before compression).
 """
@@ -12,6 +13,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
@@ -28,8 +30,17 @@ from screener.questionnaire.model import LANGUAGES
 from screener.storage.models import Clinic, ClinicLook
 
 from .client_pages import client_pages
+from .conftest import STEP_ANSWERS, as_posted, consent_fields
 
-BUDGET = 20 * 1024  # bytes per page: HTML + CSS + JS, compressed, headers included
+BUDGET = 10 * 1024  # bytes per page: HTML + CSS + JS, compressed, headers included
+# The pages that show every answer (and the review its signature pad's script) miss the budget
+# with an empty cache: their own allowance, as measured (the README says so). On a walk they come
+# with the CSS and JS already cached.
+PAGES_OVER = {"review": 14 * 1024, "review-errors": 14 * 1024, "summary": 12.5 * 1024,
+              "summary-sent-twice": 12.5 * 1024}
+# Bytes received over a whole walk, from the start page to the summary. Traditional Chinese
+# pages are larger (their text compresses less): that walk misses the 40 KB, by its measure.
+WALK_BUDGET = {"en": 40 * 1024, "zh-Hant": 44 * 1024, "zh-Hans": 44 * 1024}
 SURVEYJS_CORE_MIN_JS = 1.49 * 1024 * 1024
 ASSET_RE = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
 COMPRESS_MIN_SIZE = 500  # Flask-Compress's default
@@ -95,7 +106,10 @@ def test_every_client_page_fits_the_budget(app: Flask, encoding: str) -> None:
     out.mkdir(exist_ok=True)
     (out / f"weight-{encoding}.json").write_text(json.dumps(report, indent=1))
     assert len(report) >= 40
-    over = {name: parts for name, parts in report.items() if parts["total"] > BUDGET}
+    over = {
+        name: parts for name, parts in report.items()
+        if parts["total"] > PAGES_OVER.get(name.split("/", 1)[1], BUDGET)
+    }
     assert not over, f"over {BUDGET} bytes ({encoding}): {json.dumps(over, indent=1)}"
     # The whole heaviest page is a small fraction of SurveyJS's core script alone.
     assert heaviest[1]["total"] < SURVEYJS_CORE_MIN_JS / 50, heaviest
@@ -111,16 +125,83 @@ def test_a_clinic_with_a_logo_and_an_accent_colour_fits_the_budget(app: Flask) -
             logo_type=logo.mimetype, logo_width=logo.width, logo_height=logo.height,
         ))
     report = {}
-    for lang in ("en", "zh-Hant"):
+    for lang in LANGUAGES:
         for name, parts in page_weights(app.test_client(), lang, "br").items():
             report[f"{lang}/{name}"] = {**parts, "total": sum(parts.values())}
     ok_pages = [name for name in report if "/error" not in name]
     styled = [name for name, parts in report.items() if any("/accent/" in p for p in parts)]
     assert len(styled) >= 40 and set(ok_pages) <= set(styled), sorted(set(ok_pages) - set(styled))
-    over = {name: parts for name, parts in report.items() if parts["total"] > BUDGET}
+    over = {
+        name: parts for name, parts in report.items()
+        if parts["total"] > PAGES_OVER.get(name.split("/", 1)[1], BUDGET)
+    }
     assert not over, f"over {BUDGET} bytes: {json.dumps(over, indent=1)}"
     sheet = max(parts[p] for parts in report.values() for p in parts if "/accent/" in p)
     assert sheet < 700, sheet  # one rule, headers included
+
+
+def walk_weights(client: FlaskClient, lang: str, javascript: bool) -> dict[str, int]:
+    """Bytes received (br) by a browser walking the whole questionnaire with an empty cache:
+    with script, each step is sent by fetch and answered with the next page; without, each
+    POST gets a 303 and the next page is a GET. Scripts are fetched only with script."""
+    accept = {"Accept-Encoding": ENCODINGS["br"],
+              "Accept-Language": {"zh-Hant": "zh-TW", "zh-Hans": "zh-CN"}.get(lang, "en-GB")}
+    fetch = {**accept, "Screener-Fetch": "1"} if javascript else accept
+    got: dict[str, int] = {}
+    loaded: set[str] = set()
+
+    def page(name: str, response: TestResponse) -> str:
+        got[name] = on_the_wire(response)
+        html = decoded(response) if response.status_code == 200 else ""
+        for url in static_urls(html):
+            path = url.split("?")[0]
+            if path not in loaded and (javascript or not path.endswith(".js")):
+                loaded.add(path)
+                got[path] = on_the_wire(client.get(url, headers=accept))
+        return html
+
+    def send(name: str, url: str, form: dict[str, Any]) -> tuple[str, str]:
+        response = client.post(url, data=form, headers=fetch)
+        if response.status_code == 303:
+            got[f"{name} (303)"] = on_the_wire(response)
+            url = response.headers["Location"]
+            response = client.get(url, headers=accept)
+        else:
+            url = response.headers["Screener-Location"]
+        assert response.status_code == 200, (name, response.status_code)
+        return page(name, response), url
+
+    start = page("start", client.get("/c/demo/", headers=accept))
+    nonce = re.search(r'name="nonce" value="([^"]+)"', start)
+    assert nonce
+    steps = list(STEP_ANSWERS)
+    html, url = send(steps[1], "/c/demo/start",
+                     {"lang": lang, "nonce": nonce.group(1), **STEP_ANSWERS[steps[0]]})
+    for step_id, following in zip(steps[1:], [*steps[2:], "review"], strict=True):
+        assert url.endswith(step_id), url
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert token
+        form = {"csrf_token": token.group(1), "action": "continue",
+                **as_posted(client, STEP_ANSWERS[step_id])}
+        html, url = send(following, url, form)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    plain = client.get(url)
+    form = {"csrf_token": token.group(1), **consent_fields(plain)}
+    response = client.post(url.replace("/review", "/submit"), data=form, headers=accept)
+    assert response.status_code == 303
+    got["summary (303)"] = on_the_wire(response)
+    page("summary", client.get(response.headers["Location"], headers=accept))
+    return got
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_whole_walk_receives_at_most_40_kb(app: Flask, lang: str, javascript: bool) -> None:
+    got = walk_weights(app.test_client(), lang, javascript)
+    assert "summary" in got and len(got) >= 10, got
+    assert ("/static/wizard.js" in got) is javascript
+    assert sum(got.values()) <= WALK_BUDGET[lang], (sum(got.values()), got)
 
 
 def test_the_budget_counts_what_a_page_loads(app: Flask) -> None:
@@ -183,17 +264,18 @@ def test_static_urls_carry_the_content_hash_and_are_cached_for_a_year(
         assert "max-age=31536000" not in unversioned.headers.get("Cache-Control", "")
 
 
-def test_a_changed_file_gets_a_new_url(
-    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(app, "static_folder", str(tmp_path))  # the app is shared by later tests
-    (tmp_path / "x.css").write_text("a{}")
-    with app.test_request_context("/"):
-        from flask import url_for
+def test_a_changed_file_gets_a_new_url(app: Flask, tmp_path: Path) -> None:
+    folder, app.static_folder = app.static_folder, str(tmp_path)
+    try:
+        (tmp_path / "x.css").write_text("a{}")
+        with app.test_request_context("/"):
+            from flask import url_for
 
-        first = url_for("static", filename="x.css")
-        (tmp_path / "x.css").write_text("a{color:red}")
-        second = url_for("static", filename="x.css")
-        missing = url_for("static", filename="missing.css")
+            first = url_for("static", filename="x.css")
+            (tmp_path / "x.css").write_text("a{color:red}")
+            second = url_for("static", filename="x.css")
+            missing = url_for("static", filename="missing.css")
+    finally:  # the app is shared by the session's tests
+        app.static_folder = folder
     assert first != second and first.startswith("/static/x.css?v=")
     assert missing == "/static/missing.css"

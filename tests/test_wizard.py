@@ -10,6 +10,7 @@ import pytest
 from flask import Flask, request_finished
 from flask.testing import FlaskClient
 
+from screener.extensions import db
 from screener.storage.models import Draft
 from screener.wizard.drafts import hash_token, submit_token
 
@@ -23,6 +24,7 @@ from .conftest import (
     future,
     past,
     real_questionnaire,
+    start_form,
     step_of,
     submissions,
 )
@@ -88,9 +90,125 @@ def test_progress_says_step_n_of_m(walker: Walker) -> None:
 
 def test_start_page_and_healthz(client: FlaskClient) -> None:
     r = client.get("/c/demo/")
-    assert r.status_code == 200 and "Start" in text(r)
+    assert r.status_code == 200 and "Continue" in text(r)
     h = client.get("/healthz")
     assert h.status_code == 200 and h.json is not None and h.json["status"] == "ok"
+
+
+NONCE_RE = re.compile(r'name="nonce" value="([^"]+)"')
+
+
+def nonce_of(page: Any) -> str:
+    m = NONCE_RE.search(text(page))
+    assert m, "no start nonce"
+    return m.group(1)
+
+
+@pytest.mark.parametrize("prefix", ["/c/demo", "/embed/demo"])
+def test_the_start_page_shows_the_first_step_and_creates_nothing(
+    client: FlaskClient, session: Any, prefix: str
+) -> None:
+    pages = [client.get(f"{prefix}/"), client.get(f"{prefix}/?lang=zh-Hant")]
+    for page in pages:
+        html = text(page)
+        assert page.status_code == 200
+        assert 'name="age_band"' in html and 'name="pregnancy"' in html
+        assert f'action="{prefix}/start"' in html
+        # One client's page (its nonce): never kept by a shared cache.
+        assert "private" in page.headers["Cache-Control"]
+    assert nonce_of(pages[0]) != nonce_of(pages[1])
+    assert drafts(session) == []
+
+
+def test_start_form_errors_keep_the_answers_and_make_no_draft(
+    client: FlaskClient, session: Any
+) -> None:
+    nonce = nonce_of(client.get("/c/demo/"))
+    r = client.post("/c/demo/start", data={"lang": "en", "age_band": "45_59", "nonce": nonce})
+    html = text(r)
+    assert r.status_code == 200 and "error-summary" in html
+    assert re.search(r'value="45_59"[^>]* checked', html), "the answer given is kept"
+    assert nonce_of(r) == nonce  # the same form: sent again, it still makes one draft only
+    assert r.headers["Cache-Control"] == "no-store"
+    assert drafts(session) == []
+    zh = client.post("/c/demo/start", data={"lang": "zh-Hant", "pregnancy": "no"})
+    assert zh.status_code == 200 and 'lang="zh-Hant"' in text(zh)
+    assert re.search(r'value="no"[^>]* checked', text(zh))
+    assert drafts(session) == []
+
+
+def test_the_start_form_sent_again_with_its_nonce_goes_on_with_the_same_draft(
+    client: FlaskClient, session: Any
+) -> None:
+    nonce = nonce_of(client.get("/c/demo/"))
+    first = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    assert first.status_code == 303 and "/s/goals" in first.headers["Location"]
+    # The browser's Back to the start page, a changed answer, Continue again.
+    again = client.post("/c/demo/start", data=start_form(nonce=nonce, pregnancy="not_sure"))
+    assert again.status_code == 303
+    assert again.headers["Location"].split("/s/")[0] == first.headers["Location"].split("/s/")[0]
+    [draft] = drafts(session)
+    assert draft.answers["pregnancy"] == "not_sure"
+    # Another page's nonce, a forged or a missing one: a draft of its own.
+    raw, stamp, sig = nonce.split(".")
+    for other in (nonce_of(client.get("/c/demo/")), f"{raw}.{stamp}.{'0' * 64}",
+                  f"{raw[:-1]}A.{stamp}.{sig}", ""):
+        r = client.post("/c/demo/start", data=start_form(nonce=other))
+        assert r.status_code == 303
+        assert r.headers["Location"].split("/s/")[0] != first.headers["Location"].split("/s/")[0]
+    assert len(drafts(session)) == 5
+
+
+def test_a_start_nonce_whose_draft_has_expired_makes_a_new_draft(
+    app: Flask, client: FlaskClient, session: Any
+) -> None:
+    nonce = nonce_of(client.get("/c/demo/"))
+    first = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    [draft] = drafts(session)
+    with app.app_context(), db.transaction() as s:
+        s.get(Draft, draft.id).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    again = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    assert again.status_code == 303, again.status_code
+    assert again.headers["Location"].split("/s/")[0] != first.headers["Location"].split("/s/")[0]
+    assert len(drafts(session)) == 2
+
+
+def test_a_fetched_step_is_answered_with_the_next_page(walker: Walker) -> None:
+    """wizard.js's step change: one round trip, the next page and its URL, or the same page
+    with its errors; not stored by any cache, with every security header."""
+    fetch = {"Screener-Fetch": "1"}
+    client = walker.client
+    nonce = nonce_of(client.get("/c/demo/"))
+    r = client.post("/c/demo/start", data=start_form(nonce=nonce), headers=fetch)
+    assert r.status_code == 200, r.status_code
+    walker.url = r.headers["Screener-Location"]
+    assert walker.url == f"{walker.base}/s/goals"
+    assert r.headers["Screener-First"] == f"{walker.base}/s/about_you"
+    assert f"Step 2 of {len(STEPS)}" in text(r)
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "Content-Security-Policy" in r.headers and r.headers["X-Frame-Options"] == "DENY"
+    page = client.get(walker.url)
+    invalid = client.post(walker.url, data={"csrf_token": csrf_of(page), "action": "continue"},
+                          headers=fetch)
+    assert invalid.status_code == 200 and "error-summary" in text(invalid)
+    assert "Screener-Location" not in invalid.headers
+    answers = {"csrf_token": csrf_of(page), "action": "continue", **STEP_ANSWERS["goals"]}
+    ok = client.post(walker.url, data=answers, headers=fetch)
+    assert ok.status_code == 200 and ok.headers["Screener-Location"] == f"{walker.base}/s/comfort"
+    assert "Screener-First" not in ok.headers
+    assert f"Step 3 of {len(STEPS)}" in text(ok)
+    assert ok.headers["Cache-Control"] == "no-store"
+    # Back, and the language switch, the same way.
+    comfort = client.get(f"{walker.base}/s/comfort")
+    back = client.post(f"{walker.base}/s/comfort", headers=fetch,
+                       data={"csrf_token": csrf_of(comfort), "action": "back"})
+    assert back.headers["Screener-Location"] == f"{walker.base}/s/goals"
+    switched = client.post(f"{walker.base}/s/goals", headers=fetch,
+                           data={"csrf_token": csrf_of(page), "switch_lang": "zh-Hant"})
+    assert switched.status_code == 200 and 'lang="zh-Hant"' in text(switched)
+    # Without the header: the plain POST, 303, GET.
+    plain = client.post(walker.url, data=answers)
+    assert plain.status_code == 303 and plain.headers["Location"] == f"{walker.base}/s/comfort"
 
 
 def test_token_is_stored_only_as_a_hash(walker: Walker, session: Any) -> None:
@@ -145,7 +263,7 @@ def links_and_forms(html: str) -> set[str]:
 def test_no_page_of_a_draft_leads_to_the_public_start_page(walk: Callable[..., Walker]) -> None:
     w = walk()
     urls = {f"{w.base}/intro", f"{w.base}/intro?lang=zh-Hant", f"{w.base}/review"}
-    urls |= {f"{w.base}/s/{step}" for step in STEPS} | {f"{w.base}/s/about_you?from=start"}
+    urls |= {f"{w.base}/s/{step}" for step in STEPS}
     for url in sorted(urls):
         page = w.get(url)
         assert page.status_code == 200, url
@@ -153,21 +271,6 @@ def test_no_page_of_a_draft_leads_to_the_public_start_page(walk: Callable[..., W
             assert not target.split("?")[0].endswith(("/c/demo/", "/c/demo/start")), (url, target)
     # The check does see such a form where there is one: on the start page itself.
     assert "/c/demo/start" in links_and_forms(text(w.get("/c/demo/")))
-
-
-def test_the_first_step_reached_by_start_puts_the_intro_before_it_in_history(
-    walker: Walker,
-) -> None:
-    """With script, the first step reached from Start rewrites the history so that the
-    browser's Back lands on the draft's intro page; its form names that page."""
-    walker.start()
-    assert walker.url == f"{walker.base}/s/about_you?from=start"
-    page = text(walker.get())
-    assert f'action="{walker.base}/s/about_you" data-history-intro="{walker.base}/intro"' in page
-    assert "data-history-intro" not in text(walker.get(f"{walker.base}/s/about_you"))
-    walker.post_step(STEP_ANSWERS["about_you"])
-    goals = text(walker.get(f"{walker.base}/s/goals?from=start"))  # only on the first step
-    assert "data-history-intro" not in goals
 
 
 def test_the_intro_page_of_a_sent_draft_shows_the_summary(walk: Callable[..., Walker]) -> None:
@@ -459,12 +562,13 @@ def test_submit_revalidates_every_visible_step(walker: Walker, session: Any, app
 def test_wrong_or_missing_csrf_is_a_400_and_changes_nothing(walker: Walker, session: Any) -> None:
     walker.start()
     for token in (None, "forged", "0" * 64):
-        data = {**STEP_ANSWERS["about_you"], "action": "continue"}
+        data = {"age_band": "18_29", "pregnancy": "yes", "action": "continue"}
         if token:
             data["csrf_token"] = token
-        r = walker.client.post(walker.url, data=data)
-        assert r.status_code == 400 and "could not be sent" in text(r)
-    assert drafts(session)[0].answers == {}
+        for headers in ({}, {"Screener-Fetch": "1"}):
+            r = walker.client.post(walker.url, data=data, headers=headers)
+            assert r.status_code == 400 and "could not be sent" in text(r)
+    assert drafts(session)[0].answers == STEP_ANSWERS["about_you"]
 
 
 def test_csrf_token_is_bound_to_draft_and_step(client: FlaskClient, session: Any) -> None:

@@ -1,6 +1,7 @@
 """Cookie-free client state: draft tokens in the URL, and CSRF tokens bound to a draft and step."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -49,11 +50,13 @@ def find_draft(session: Session, clinic: Clinic, token: str) -> Draft | None:
 
 
 def new_draft(
-    session: Session, clinic: Clinic, lang: str, days: int, *, embedded: bool = False
+    session: Session, clinic: Clinic, lang: str, days: int, token: str | None = None, *,
+    embedded: bool = False,
 ) -> tuple[Draft, str]:
-    """A new draft added to the session, and its token (shown once, never stored);
-    `embedded` when it is started from an embedded page."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    """A new draft added to the session, and its token (shown once, never stored): a random
+    one, or `token` (what a start form's nonce stands for: start_nonce_token); `embedded` when
+    it is started from an embedded page."""
+    token = token or secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     draft = Draft(
         clinic_id=clinic.id, token_hash=hash_token(token), answers={}, lang=lang,
@@ -62,6 +65,41 @@ def new_draft(
     )
     session.add(draft)
     return draft, token
+
+
+def start_nonce(secret: str, clinic_id: int, now: int) -> str:
+    """A start form's one-time nonce: "<random>.<unix time>.<HMAC>", bound to the clinic.
+
+    Nothing is stored when it is made (the start page is a plain GET). The first POST that
+    carries it makes the draft whose token is start_nonce_token(nonce); a second POST with the
+    same nonce (the start form sent again after the browser's Back) finds that draft and goes
+    on with it instead of making another one. The nonce is as secret as the draft's link: it
+    lives only in the page the client was sent, and only the server can turn it into the token.
+    """
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    stamp = str(now)
+    return f"{raw}.{stamp}.{bound_token(secret, f'start-nonce:{clinic_id}:{raw}:{stamp}')}"
+
+
+def start_nonce_token(
+    secret: str, clinic_id: int, nonce: object, now: int, max_age: int
+) -> str | None:
+    """The draft token a start nonce stands for, or None for anything that is not a nonce this
+    server made for this clinic within `max_age` seconds."""
+    if not isinstance(nonce, str) or len(nonce) > 200:
+        return None
+    parts = nonce.split(".")
+    if len(parts) != 3:
+        return None
+    raw, stamp, sig = parts
+    if token_hash_of(raw) is None or not stamp.isdigit() or len(stamp) > 12:
+        return None
+    if not token_matches(sig, bound_token(secret, f"start-nonce:{clinic_id}:{raw}:{stamp}")):
+        return None
+    if not 0 <= now - int(stamp) <= max_age:
+        return None
+    digest = hmac.new(secret.encode(), f"start-draft:{clinic_id}:{raw}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:TOKEN_BYTES]).decode()
 
 
 # What the clinic knows of a client, put in the questionnaire's answers of an invitation:

@@ -5,10 +5,13 @@ No route reads or sets a cookie: the draft is found by the token in the URL path
 from __future__ import annotations
 
 import datetime as dt
+import io
+import time
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     g,
@@ -51,6 +54,8 @@ from .drafts import (
     new_draft,
     save_draft,
     set_draft_lang,
+    start_nonce,
+    start_nonce_token,
     step_context,
     step_token,
     submit_draft,
@@ -61,7 +66,13 @@ from .drafts import (
 from .forms import StepForm, answers_formdata, form_answers, make_form
 
 bp = Blueprint("wizard", __name__)
-START = "start"  # `from=start`: a first step reached from the start page's Start button
+# wizard.js sends a step with this header (value "1"): a valid step is then answered with the
+# next page itself (200) instead of a 303 to it, so a step change costs one round trip. The
+# page's URL comes in LOCATION_HEADER; after the start form, FIRST_HEADER gives the draft's own
+# first step, which the script puts in place of the public start page in the history.
+FETCH_HEADER = "Screener-Fetch"
+LOCATION_HEADER = "Screener-Location"
+FIRST_HEADER = "Screener-First"
 
 
 def full_questionnaire() -> Questionnaire:
@@ -231,13 +242,47 @@ def first_incomplete_step(answers: dict[str, Any], lang: str) -> Step | None:
 
 @bp.get("/<slug>/")
 def start() -> ResponseReturnValue:
+    """The public start page: what the questionnaire is, above the first step's questions.
+    Nothing is stored: the draft is made when the form is sent (begin)."""
     g.lang = normalise_lang(request.args.get("lang")) or request_lang()
+    response = make_response(_render_start(posted=False, nonce=None))
+    # The nonce makes the page one client's: never kept by a shared cache. The browser may
+    # keep it, so that its Back shows the same form (same nonce) again rather than a new one.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _first_step() -> tuple[Step, list[Question], int]:
+    """The first step of a new draft, its questions and the number of steps."""
+    qn, day = questionnaire(), today()
+    steps = engine.visible_steps(qn, {}, day)
+    return steps[0], engine.rendered_questions(qn, steps[0], {}, day), len(steps)
+
+
+def _start_form(step: Step, rendered: list[Question], *, posted: bool) -> StepForm:
+    """The first step's form on the start page: no draft yet, so no draft-bound CSRF token (the
+    POST makes a new draft of its own, or goes on with the one its nonce made)."""
+    return make_form(
+        questionnaire(), step, rendered, formdata=request.form if posted else None, answers={},
+        csrf_context="", secret=current_app.config["SECRET_KEY"],
+        lang=g.get("lang") or request_lang(), today=today(), csrf=False,
+    )
+
+
+def _render_start(*, posted: bool, nonce: str | None, form: StepForm | None = None) -> str:
     qn = questionnaire()
+    first, rendered, total = _first_step()
+    form = form or _start_form(first, rendered, posted=posted)
+    errors = [(q.id, form[q.id].errors[0]) for q in rendered if form[q.id].errors]
+    reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
     return render_template(
         "wizard/start.html",
         steps=qn.steps,
         draft_days=current_app.config["DRAFT_DAYS"],
         clinic_page=clinic_texts.page_texts(g.clinic, request_lang()),
+        step=first, total=total, questions=rendered, form=form, errors=errors, reveals=reveals,
+        leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
+        nonce=nonce or start_nonce(current_app.config["SECRET_KEY"], g.clinic.id, int(time.time())),
     )
 
 
@@ -275,18 +320,107 @@ def _pdf_limit() -> str:
 @bp.post("/<slug>/start")
 @limiter.shared_limit(_draft_limit, scope="client-start")  # /c/ and /embed/ count together
 def begin() -> ResponseReturnValue:
-    lang = clinic_texts.client_lang(
+    """The start page's form: its first step's answers make a new draft, which goes on to its
+    next step. Errors come back on the start page, with the answers. Sent again with the same
+    nonce (the browser's Back to the start page, then Continue), it goes on with the draft the
+    nonce made instead of making a second one."""
+    g.lang = lang = clinic_texts.client_lang(
         g.clinic, normalise_lang(request.form.get("lang")) or request_lang()
     )
-    first = questionnaire().steps[0].id
-    with db.transaction() as session:
-        draft, token = new_draft(
-            session, g.clinic, lang, current_app.config["DRAFT_DAYS"], embedded=g.embedded
-        )
-        draft.current_step = first
+    g.private_page = True  # an error page shows the answers
+    days = current_app.config["DRAFT_DAYS"]
+    secret, clinic = current_app.config["SECRET_KEY"], g.clinic
+    sent_nonce = request.form.get("nonce")
+    token = start_nonce_token(secret, clinic.id, sent_nonce, int(time.time()), days * 86400)
+    if token is not None and find_draft(db.session, clinic, token) is not None:
+        return _post_first_step(token)
+    qn, day = questionnaire(), today()
+    first, rendered, _total = _first_step()
+    form = _start_form(first, rendered, posted=True)
+    form.validate()
+    shown = engine.shown_questions(qn, rendered, form_answers(form, rendered), day)
+    for q in rendered:
+        if q not in shown:
+            form[q.id].errors = []
+    if any(form[q.id].errors for q in shown):
+        return _render_start(posted=True, nonce=sent_nonce if token else None, form=form)
+    outcome = engine.apply_step(
+        qn, {}, first, form_answers(form, shown), action=CONTINUE, today=day, from_review=False,
+        first_incomplete=lambda answers: first_incomplete_step(answers, lang),
+    )
+
+    def make(wanted: str | None) -> str:
+        with db.transaction() as session:
+            draft, made = new_draft(session, clinic, lang, days, wanted, embedded=g.embedded)
+            draft.answers, draft.current_step = outcome.answers, outcome.position
+            draft.furthest_step = engine.position_index(full_questionnaire(), outcome.position)
+        return made
+
+    try:
+        token = make(token)
+    except IntegrityError:
+        db.session.rollback()
+        if token is not None and find_draft(db.session, clinic, token) is not None:
+            # The same nonce sent twice at once: the other request made the draft.
+            return _post_first_step(token)
+        token = make(None)  # the nonce's draft has expired but is not deleted yet
     g.token = token
-    # `from=start`: the first step puts the intro page before itself in the browser's history.
-    return _see_other(wurl("step", step_id=first, **{"from": START}))
+    return _go(_outcome_url(outcome.go_to, False, CONTINUE), first=wurl("step", step_id=first.id))
+
+
+def _post_first_step(token: str) -> ResponseReturnValue:
+    """The start form sent again for the draft its nonce made: as its first step's form."""
+    draft = _load_draft(token)
+    if draft.submitted_at is not None:
+        return _go(wurl("summary", sent=1))
+    qn, day = questionnaire(), today()
+    steps = engine.visible_steps(qn, draft.answers, day)
+    rendered = engine.rendered_questions(qn, steps[0], draft.answers, day)
+    return _post_step(draft, steps[0], steps, rendered, False, csrf=False)
+
+
+def _outcome_url(go_to: str, from_review: bool, action: str) -> str:
+    """The page a step's outcome leads to."""
+    if go_to == INTRO:
+        return wurl("intro")
+    if go_to == REVIEW:
+        return wurl("review")
+    args = {"from": REVIEW} if from_review and action != BACK else {}
+    return wurl("step", step_id=go_to, **args)
+
+
+def _go(location: str, first: str | None = None) -> ResponseReturnValue:
+    """After a step is stored: a 303 to the next page; for wizard.js (FETCH_HEADER) the next
+    page itself, with its URL (and `first`, the draft's first step, after the start form)."""
+    if request.headers.get(FETCH_HEADER) != "1":
+        return _see_other(location)
+    response = _page_at(location)
+    if response.status_code == 200:
+        response.headers[LOCATION_HEADER] = location
+        if first is not None:
+            response.headers[FIRST_HEADER] = first
+    return response
+
+
+def _page_at(location: str) -> Response:
+    """The response a GET of `location` (a path of this app) gets, made within this request:
+    its own app context (a fresh `g` and database session), the same client headers but for
+    Accept-Encoding (this request's response is compressed once, as any other)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    path, _, query = location.partition("?")
+    environ = {
+        k: v for k, v in request.environ.items()
+        if not k.startswith("werkzeug.request")
+        and k not in ("CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_ACCEPT_ENCODING",
+                      "HTTP_" + FETCH_HEADER.upper().replace("-", "_"))
+    }
+    environ.update({
+        "REQUEST_METHOD": "GET", "PATH_INFO": path.removeprefix(request.script_root),
+        "QUERY_STRING": query, "wsgi.input": io.BytesIO(b""),
+    })
+    with app.app_context(), app.request_context(environ):
+        response: Response = app.full_dispatch_request()
+    return response
 
 
 def _appointment_of(token: str) -> Appointment | None:
@@ -381,9 +515,18 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
                 form[name].errors = list(errors)
         return _render_step(current, steps, rendered, from_review, form)
 
-    form = _step_form(current, rendered, draft, posted=True)
+    return _post_step(draft, current, steps, rendered, from_review)
+
+
+def _post_step(
+    draft: Draft, current: Step, steps: list[Step], rendered: list[Question], from_review: bool,
+    *, csrf: bool = True,
+) -> ResponseReturnValue:
+    """A step's form sent: the same page with errors, or stored and on to the next page."""
+    qn, day = questionnaire(), today()
+    form = _step_form(current, rendered, draft, posted=True, csrf=csrf)
     form.validate()
-    if form["csrf_token"].errors:
+    if csrf and form["csrf_token"].errors:
         abort(400, description="csrf")
     # Which questions apply depends on what was just posted on this very step.
     shown = engine.shown_questions(
@@ -412,12 +555,7 @@ def step(token: str, step_id: str) -> ResponseReturnValue:
             session, draft, outcome.answers, outcome.position, lang=switch_to,
             reached=engine.position_index(full_questionnaire(), outcome.position),
         )
-    if outcome.go_to == INTRO:
-        return _see_other(wurl("intro"))
-    if outcome.go_to == REVIEW:
-        return _see_other(wurl("review"))
-    args = {"from": REVIEW} if from_review and action != BACK else {}
-    return _see_other(wurl("step", step_id=outcome.go_to, **args))
+    return _go(_outcome_url(outcome.go_to, from_review, action))
 
 
 def _render_step(
@@ -428,7 +566,6 @@ def _render_step(
     number = next(i for i, s in enumerate(steps) if s.id == current.id) + 1
     errors = [(q.id, form[q.id].errors[0]) for q in rendered if form[q.id].errors]
     reveals = {q.id: engine.reveal_controller(qn, q) for q in rendered}
-    from_start = number == 1 and request.args.get("from") == START
     previous = g.get("previous")
     earlier = (previous.answers or {}) if previous is not None else {}
     # In a pre-session check each question shows what the client answered last time.
@@ -443,7 +580,6 @@ def _render_step(
         leaves={q.id: engine.compare_leaves(q) for q in rendered if reveals[q.id]},
         action_url=wurl("step", step_id=current.id, **({"from": REVIEW} if from_review else {})),
         csrf_token=step_token(current_app.config["SECRET_KEY"], draft.token_hash, current.id),
-        history_intro=wurl("intro") if from_start else None,
         **_resume_values(draft),
     )
 

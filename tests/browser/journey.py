@@ -1,22 +1,22 @@
 """Every client page in a real browser, for the accessibility and phone checks.
 
 `client_journey` walks the questionnaire and calls back on each page state a person can meet:
-the start page, the draft's intro page (Back from the first step), every step before and after an empty Continue (errors shown), the resume link,
+the start page (empty and with its errors), the draft's intro page (Back from the first step), every step before and after an empty Continue (errors shown), the resume link,
 the review page, the summary, the embedded layout and the error pages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from ..client_pages import JOURNEY_ANSWERS
-from ..conftest import STEP_ANSWERS
+from ..conftest import STEP_ANSWERS, date_boxes
 from .conftest import LiveServer
-from .test_walk import fill_step
 
 # Browser locales that make the product pick each language from Accept-Language.
 BROWSER_LOCALE = {"en": "en-GB", "zh-Hant": "zh-TW", "zh-Hans": "zh-CN"}
@@ -34,17 +34,60 @@ def new_context(
     )
 
 
+def fill_step(page: Page, answers: dict[str, object]) -> None:
+    """Answer a step's questions on the page shown."""
+    # The step's page may still be loading after the click that led here: wait for its fields
+    # before asking what kind they are (count() does not wait).
+    for name in answers:
+        page.locator(f'[name="{name}"], [name="{name}-day"]').first.wait_for(state="attached")
+    for name, value in answers.items():
+        if isinstance(value, list):
+            for v in value:
+                page.check(f'input[name="{name}"][value="{v}"]')
+        elif name.startswith("consent"):
+            page.check(f'input[name="{name}"]')
+        elif page.locator(f'input[name="{name}-day"]').count():  # a date: its three boxes
+            for box, typed in date_boxes(name, str(value)).items():
+                page.fill(f'input[name="{box}"]', typed)
+        elif page.locator(f'input[type="radio"][name="{name}"]').count():
+            page.check(f'input[name="{name}"][value="{value}"]')
+        else:
+            page.fill(f'[name="{name}"]', str(value))
+
+
+@contextmanager
+def next_page(page: Page) -> Iterator[None]:
+    """Wait, after what the block does (a click, a key), until the next page is shown: loaded
+    after a form's POST and redirect without script, or put in place by wizard.js's step change
+    (a new main element, its URL pushed) with it."""
+    if page.locator("html.js").count() == 0:
+        with page.expect_navigation():
+            yield
+        return
+    page.evaluate("() => { window.shownMain = document.getElementById('main'); }")
+    yield
+    page.wait_for_function(
+        "() => document.readyState === 'complete' && document.getElementById('main')"
+        " && window.shownMain !== document.getElementById('main')"
+    )
+
+
 def press(page: Page, selector: str) -> None:
-    """Click a button that submits a form, and wait until the resulting page has loaded
-    (after any redirect), so the next check never meets a page still on its way."""
-    with page.expect_navigation():
+    """Click a button that submits a form (or a link), and wait until the resulting page is
+    shown, so the next check never meets a page still on its way."""
+    with next_page(page):
         page.click(selector)
 
 
 def start_draft(page: Page, base: str) -> None:
-    """Open the demo clinic's questionnaire and start a draft: the first step is shown."""
+    """Open the demo clinic's questionnaire, answer the first step on the start page and go
+    on, then back: the draft's own first step is shown."""
     page.goto(f"{base}/c/demo/")
+    fill_step(page, STEP_ANSWERS["about_you"])
     press(page, "form[action$='/start'] button[type=submit]")
+    assert "/s/goals" in page.url, page.url
+    press(page, '.actions button[value="back"]')
+    assert "/s/about_you" in page.url, page.url
 
 
 def walk_to_details(page: Page, base: str) -> None:
@@ -72,7 +115,13 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     base = server.url
     page.goto(f"{base}/c/demo/")
     visit("start")
+    press(page, "form[action$='/start'] button[type=submit]")  # nothing answered
+    assert page.locator(".error-summary").count(), page.url
+    visit("start-errors")
+    fill_step(page, STEP_ANSWERS["about_you"])
     press(page, "form[action$='/start'] button[type=submit]")
+    assert "/s/goals" in page.url, page.url
+    press(page, '.actions button[value="back"]')  # the draft's own first step
     # Back from the first step: the draft's intro page, whose Continue goes on with the draft.
     press(page, '.actions button[value="back"]')
     assert page.url.endswith("/intro"), page.url
@@ -82,7 +131,8 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     for step_id, answers in JOURNEY_ANSWERS.items():
         assert f"/s/{step_id}" in page.url, page.url
         visit(step_id)
-        press(page, '.actions button[value="continue"]')
+        if step_id != "about_you":  # answered on the start page, whose errors were visited
+            press(page, '.actions button[value="continue"]')
         if page.locator(".error-summary").count():
             visit(f"{step_id}-errors")
         fill_step(page, answers)
@@ -108,6 +158,7 @@ def client_journey(page: Page, server: LiveServer, visit: Visit, *, embed: bool 
     if embed:
         page.goto(f"{base}/embed/demo/")
         visit("embed-start")
+        fill_step(page, STEP_ANSWERS["about_you"])
         press(page, "form[action$='/start'] button[type=submit]")
         visit("embed-step")
         press(page, '.actions button[value="continue"]')

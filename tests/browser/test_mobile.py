@@ -141,7 +141,9 @@ def test_nothing_loads_from_another_origin(page: Page, live_server: LiveServer) 
     assert not foreign, foreign
 
 
-WEIGHT_BUDGET = 20 * 1024  # HTML + CSS + JS of one page, compressed, headers included
+WEIGHT_BUDGET = 10 * 1024  # HTML + CSS + JS of one page, compressed, headers included
+# The pages that show every answer miss it with an empty cache (tests/test_weight.py).
+PAGES_OVER = {"review": 13 * 1024, "review-errors": 13 * 1024, "summary": 12 * 1024}
 SURVEYJS_CORE_MIN_JS = 1.49 * 1024 * 1024
 
 
@@ -172,8 +174,14 @@ def test_pages_are_light_as_the_browser_receives_them(
     def visit(name: str) -> None:
         page.wait_for_load_state("load")
         parts, encodings = {}, set()
-        for entry in page.evaluate(LOADED):
-            if not (name.startswith("error") and entry["type"] == "navigation"):
+        loaded = page.evaluate(LOADED)
+        # A page that wizard.js put in place came by fetch (the last one): it stands for the
+        # document, beside the CSS and JS the document loaded.
+        fetched = [e for e in loaded if e["type"] == "fetch"]
+        if fetched:
+            loaded = [fetched[-1]] + [e for e in loaded if e["type"] in ("link", "script")]
+        for entry in loaded:
+            if not (name.startswith("error") and entry["type"] in ("navigation", "fetch")):
                 # Compressed; Flask-Compress leaves error pages (under 1 KB) as they are.
                 assert entry["encoded"] < entry["decoded"], (name, entry)
             request = next(r for r in reversed(requests) if r.url == entry["url"])
@@ -201,7 +209,8 @@ def test_pages_are_light_as_the_browser_receives_them(
         if not name.startswith("error"):
             assert set(w["parts"]) - {"/static/screener.css", "/static/wizard.js"}, (name, w)
             assert {"/static/screener.css", "/static/wizard.js"} <= set(w["parts"]), (name, w)
-    over = {name: w for name, w in weights.items() if w["total"] > WEIGHT_BUDGET}
+    over = {name: w for name, w in weights.items()
+            if w["total"] > PAGES_OVER.get(name, WEIGHT_BUDGET)}
     assert not over, json.dumps(over, indent=1)
     heaviest = max(w["total"] for w in weights.values())
     assert heaviest < SURVEYJS_CORE_MIN_JS / 50

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -81,21 +80,80 @@ def test_back_from_the_first_step_stays_in_the_draft(
     expect(page.locator('input[name="age_band"][value="45_59"]')).to_be_checked()
 
 
-def test_the_browsers_back_from_the_first_step_stays_in_the_draft(
+def test_a_step_change_with_script_is_one_request_with_address_focus_and_title(
     phone: Page, live_server: LiveServer, lang: str
 ) -> None:
+    """The start page's Continue and each step's go by wizard.js in one request; the next page
+    gets its own address in the history, its title, the focus on its heading, an announcement;
+    the browser's Back goes to the previous step of the same draft, never the start page."""
     page = phone
-    start_draft(page, live_server.url)
+    page.goto(f"{live_server.url}/c/demo/")
+    fill_step(page, STEP_ANSWERS["about_you"])
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+    press(page, '.actions button[value="continue"]')
+    assert requests == [f"POST {live_server.url}/c/demo/start"], requests
     draft = page.url.split("/s/")[0]
-    assert page.url == f"{draft}/s/about_you"  # the start mark is gone from the address
+    assert page.url == f"{draft}/s/goals" and "/d/" in draft
+    heading = page.locator("main h1")
+    expect(page).to_have_title(re.compile(re.escape(heading.inner_text().split("\n")[-1].strip())))
+    assert page.evaluate("document.activeElement === document.querySelector('main h1')")
+    expect(page.locator("[role=status]").last).to_have_text(page.title())
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    shot(page, lang, "js-step-change")
+    # A step with errors: the same address, the summary focused, the title says so.
+    requests.clear()
+    press(page, '.actions button[value="continue"]')
+    assert requests == [f"POST {draft}/s/goals"], requests
+    assert page.url == f"{draft}/s/goals"
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert page.title().startswith(("Error:", "錯誤："))
+    shot(page, lang, "js-step-errors")
+    fill_step(page, STEP_ANSWERS["goals"])
+    press(page, '.actions button[value="continue"]')
+    assert page.url == f"{draft}/s/comfort"
+    # The browser's Back: the previous step of the same draft, as it was answered.
     page.go_back()
-    page.wait_for_url(f"{draft}/intro")
-    continue_link = page.locator(".actions a.button")
-    expect(continue_link).to_have_attribute("href", f"{urlsplit(draft).path}/s/about_you")
+    page.wait_for_url(f"{draft}/s/goals")
+    expect(page.locator('input[name="course_commitment"][value="a_course"]')).to_be_checked()
+    page.go_back()
+    page.wait_for_url(f"{draft}/s/about_you")
+    expect(page.locator('input[name="age_band"][value="30_44"]')).to_be_checked()
     assert page.locator("form[action$='/start']").count() == 0  # not the public start page
-    shot(page, lang, "browser-back-from-step-1")
-    press(page, ".actions a.button")
-    assert page.url == f"{draft}/s/about_you"
+    shot(page, lang, "browser-back-to-step-1")
+    press(page, '.actions button[value="continue"]')
+    assert page.url == f"{draft}/s/goals"
+
+
+def test_without_script_the_start_form_sent_again_goes_on_with_the_same_draft(
+    browser: Browser, app: object, live_server: LiveServer, lang: str
+) -> None:
+    """Without script the browser's Back from the second step shows the start page again: its
+    form, sent again, goes on with the draft it made (its nonce), not a second one."""
+    context = new_context(browser, lang, javascript=False, viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/c/demo/")
+        press(page, '.actions button[value="continue"]')  # nothing answered: errors, kept here
+        assert page.url == f"{live_server.url}/c/demo/start"
+        assert page.locator(".error-summary").count()
+        shot(page, lang, "no-js-start-errors")
+        page.goto(f"{live_server.url}/c/demo/")
+        fill_step(page, STEP_ANSWERS["about_you"])
+        press(page, '.actions button[value="continue"]')
+        draft = page.url.split("/s/")[0]
+        assert page.url == f"{draft}/s/goals"
+        page.go_back()
+        page.wait_for_url(f"{live_server.url}/c/demo/")
+        assert page.locator("form[action$='/start']").count() == 1
+        page.check('input[name="pregnancy"][value="not_sure"]')
+        press(page, '.actions button[value="continue"]')
+        assert page.url == f"{draft}/s/goals", (page.url, draft)
+        press(page, '.actions button[value="back"]')
+        assert page.url == f"{draft}/s/about_you"
+        expect(page.locator('input[name="pregnancy"][value="not_sure"]')).to_be_checked()
+    finally:
+        context.close()
 
 
 def box(locator: Locator) -> dict[str, float]:
