@@ -189,15 +189,21 @@ TOO_LONG = {
 def test_a_question_without_its_own_message_gets_one_from_its_type_and_name(
     fixture_app: Flask, lang: str
 ) -> None:
-    walker = Walker(fixture_app.test_client())
-    walker.start(lang)
-    page = post(walker, {})
+    client = fixture_app.test_client()
+
+    def start(data: dict[str, Any]) -> str:
+        """The start page's form (the first step's questions) sent: shown again with errors."""
+        r = client.post("/c/demo/start", data={"lang": lang, **data})
+        assert r.status_code == 200
+        return str(r.get_data(as_text=True))
+
+    page = start({})
     expected = GENERATED[lang]
     assert [words for _href, words in summary_of(page)] == list(expected.values())
     prefix = ERROR_PREFIX[lang]
     assert field_errors(page) == {q: f"{prefix}|{words}" for q, words in expected.items()}
 
-    page = post(walker, {"full_name": "x" * 11, "nickname": "y" * 11, "email": "nobody"})
+    page = start({"full_name": "x" * 11, "nickname": "y" * 11, "email": "nobody"})
     errors = field_errors(page)
     for qid, words in TOO_LONG[lang].items():
         assert errors[qid] == f"{prefix}|{words}"

@@ -203,7 +203,7 @@ def test_simplified_pdf_is_set_in_the_simplified_font(
     r = client.get(f"/c/demo/d/{token}/summary.pdf")
     assert r.status_code == 200
     text = pdf_text(r.data)
-    assert "谢谢！您的回答已送出。" in text and re.search(r"第 1 页，共 \d+ 页", text)
+    assert "谢谢！您的回答已提交。" in text and re.search(r"第 1 页，共 \d+ 页", text)
     fonts = pdf_fonts(r.data, tmp_path)
     assert "Noto-Sans-CJK-SC" in fonts and "CJK-TC" not in fonts, fonts
 
@@ -285,9 +285,8 @@ out = {{}}
 r = client.get("/c/demo/", headers={{"Accept-Language": "eo, en;q=0.5"}})
 out["start"] = r.get_data(as_text=True)
 out["start_en"] = client.get("/c/demo/?lang=en").get_data(as_text=True)
-r = client.post("/c/demo/start", data={{"lang": "eo"}})
-step = client.get(r.headers["Location"], follow_redirects=True)
-out["step"] = step.get_data(as_text=True)
+r = client.post("/c/demo/start", data={{"lang": "eo"}})  # unanswered: shown again, with errors
+out["step"] = r.get_data(as_text=True)
 out["fhir"] = client.get("/fhir/Questionnaire/screener?_language=eo").get_json()
 print(json.dumps(out))
 """
@@ -311,7 +310,7 @@ def test_a_fourth_language_needs_no_code(tmp_path: Path) -> None:
     out = json.loads(done.stdout.strip().splitlines()[-1])
     start = out["start"]
     assert '<html lang="eo"' in start
-    assert "Komenci" in start  # the fixture's catalog
+    assert "Daŭrigi" in start  # the fixture's catalog
     assert "Pri vi" in start  # the fixture's questionnaire text (the steps listed)
     assert 'lang="en" hreflang="en">English</a>' in start  # the switch: every language
     assert '<span class="lang-current" aria-current="true" lang="eo">Esperanto</span>' in start
