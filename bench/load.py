@@ -207,6 +207,7 @@ class Walk:
     finished: float = 0.0
 
 
+NONCE_RE = re.compile(r'name="nonce" value="([^"]+)"')
 CONSENT_RE = re.compile(r'name="consent_version" value="([0-9a-f]+)"')
 
 
@@ -241,15 +242,22 @@ class Client(HttpWalker):
 def walk(port: int, plan: Plan, walk_: Walk, stop_by: float) -> None:
     """The whole questionnaire, as a browser without cookies walks it."""
     w = Client(HOST, port, clinic=CLINIC, timeout=REQUEST_TIMEOUT, stop_by=stop_by)
+    # The start page holds the first step's questions; sending them makes the draft.
     landing = w.expect(w.request("GET", f"/c/{CLINIC}/?lang={plan.lang}"), 200, "landing page")
-    started = w.expect(w.request("POST", f"/c/{CLINIC}/start", [("lang", plan.lang)]), 303, "start")
+    nonce = NONCE_RE.search(landing.body)
+    if nonce is None:
+        raise AssertionError("landing page: no start nonce")
+    _first, first_form, _seen = plan.steps[0]
+    started = w.expect(w.request("POST", f"/c/{CLINIC}/start",
+                                 [("lang", plan.lang), ("nonce", nonce.group(1)), *first_form]),
+                       303, "start")
     walk_.timings.append(("start", landing.seconds + started.seconds))
     url = location(started)
     m = re.search(r"/d/([^/]+)/", url)
     if m is None:
         raise AssertionError(f"start: no draft in {url}")
     walk_.token = m.group(1)
-    for step_id, form, seen in plan.steps:
+    for step_id, form, seen in plan.steps[1:]:
         if not url.endswith(f"/s/{step_id}"):
             raise AssertionError(f"expected step {step_id}, was sent to {url.rsplit('/', 1)[-1]}")
         page = w.expect(w.request("GET", url), 200, f"GET {step_id}")

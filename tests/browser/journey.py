@@ -247,7 +247,7 @@ def dashboard_journey(page: Page, server: LiveServer, email: str, visit: Visit) 
     page.goto(f"{server.url}{first}/delete")
     visit("dashboard-delete")
     for path in ("exports", "account", "admin/practitioners", "admin/clinic", "admin/audit",
-                 "admin/api", "admin/webhooks", "admin/clinic/texts", "admin/dropoff"):
+                 "admin/api", "admin/webhooks", "admin/dropoff", "admin/clinic/texts"):
         page.goto(f"{base}/{path}")
         visit(f"dashboard-{path.replace('/', '-')}")
     # The clinic's texts previewed as clients will see them (the page after Preview).

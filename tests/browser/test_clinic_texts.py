@@ -32,6 +32,11 @@ TEXTS = {
         "next_steps": "我們會在兩個工作天內致電確認您的預約。\n\n交通：https://www.example.com/find-us",
         "address": "香港中環\n皇后大道中1號",
     },
+    "zh-Hans": {
+        "intro": "欢迎光临示范诊所。\n我们的医师会仔细阅读每一个回答。",
+        "next_steps": "我们会在两个工作日内致电确认您的预约。\n\n交通：https://www.example.com/find-us",
+        "address": "新加坡\n乌节路1号",
+    },
 }
 PHONE_NUMBER, EMAIL = "+852 2345 6789", "hello@demo.example"
 
@@ -92,9 +97,9 @@ def test_an_admin_writes_previews_and_saves_texts_clients_then_read(
         intro = page.locator(".clinic-intro")
         expect(intro).to_contain_text(TEXTS[lang]["intro"].split("\n")[1])
         shot(page, lang, "start")
-        press(page, "form[action$='/start'] button[type=submit]")
-        for step_id, answers in STEP_ANSWERS.items():
-            assert f"/s/{step_id}" in page.url, page.url
+        for step_id, answers in STEP_ANSWERS.items():  # the first on the start page
+            if step_id != "about_you":
+                assert f"/s/{step_id}" in page.url, page.url
             fill_step(page, answers)
             press(page, 'button[value="continue"]')
         page.fill("#signed_name", str(STEP_ANSWERS["details"]["full_name"]))

@@ -15,7 +15,7 @@ from .conftest import ARTIFACTS, LiveServer, describe, run_axe
 from .journey import LANGS, make_admin, new_context, press
 
 PHONE = {"width": 360, "height": 740}
-TITLE = {"en": "Where clients stop", "zh-Hant": "客戶在哪裡停下"}
+TITLE = {"en": "Where clients stop", "zh-Hant": "求診者在哪一步停下", "zh-Hans": "求诊者在哪一步停下"}
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -107,7 +107,7 @@ def test_a_step_change_with_script_is_one_request_with_address_focus_and_title(
     assert requests == [f"POST {draft}/s/goals"], requests
     assert page.url == f"{draft}/s/goals"
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
-    assert page.title().startswith(("Error:", "錯誤："))
+    assert page.title().startswith(("Error:", "錯誤：", "错误："))
     shot(page, lang, "js-step-errors")
     fill_step(page, STEP_ANSWERS["goals"])
     press(page, '.actions button[value="continue"]')
@@ -269,8 +269,8 @@ DATE_TEXT = {
     "zh-Hant": {"labels": ["年", "月", "日"], "empty": "請輸入活動日期",
                 "half": "日期必須包含年和月", "first": "year",
                 "example": "例如：{d.year} {d.month} {d.day}"},
-    "zh-Hans": {"labels": ["年", "月", "日"], "empty": "请输入日期。",
-                "half": "日期必须包含年和月。", "first": "year",
+    "zh-Hans": {"labels": ["年", "月", "日"], "empty": "请输入活动日期",
+                "half": "日期必须包含年和月", "first": "year",
                 "example": "例如：{d.year} {d.month} {d.day}"},
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, update
 
 from screener.extensions import db
@@ -140,13 +140,13 @@ def test_a_drawn_signature_goes_with_the_typed_name(
     context = new_context(browser, "en")
     page = context.new_page()
     try:
-        start_draft(page, live_server.url)
+        start_draft(page, live_server.url)  # on the draft's own first step
         for answers in STEP_ANSWERS.values():
             fill_step(page, answers)
             press(page, '.actions button[value="continue"]')
         assert page.url.endswith("/review")
         canvas = page.locator("canvas.signature-canvas")
-        assert canvas.is_visible()
+        expect(canvas).to_be_visible()  # drawn by signature.js once the review is in place
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()  # in the viewport, where the mouse moves
         assert box
