@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .i18n import DEFAULT_LANG
+from .languages import LANGS
 from .plaintext import render
 from .questionnaire.consent import ConsentWords
 from .questionnaire.model import LANGUAGES, Questionnaire
@@ -76,9 +77,11 @@ def own_text(clinic: Clinic, field: str, lang: str) -> str:
 
 
 def text_of(clinic: Clinic, field: str, lang: str) -> Shown | None:
-    """The clinic's text for a reader of `lang`: in `lang`, else in the clinic's default
-    language, else None (the product's own)."""
-    for candidate in dict.fromkeys((lang, default_lang(clinic))):
+    """The clinic's text for a reader of `lang`: in `lang`, else in its fallback languages
+    (screener/languages.toml: zh-Hans reads zh-Hant before another script), else in the
+    clinic's default language, else None (the product's own)."""
+    chain = [c for c in LANGS.fallbacks(lang) if c == lang or c != DEFAULT_LANG]
+    for candidate in dict.fromkeys((*chain, default_lang(clinic))):
         value = own_text(clinic, field, candidate)
         if value.strip():
             return Shown(value, candidate)
@@ -138,6 +141,7 @@ def consent_words(clinic: Clinic, qn: Questionnaire, lang: str) -> ConsentWords 
         title=consent.title.get(own.lang),
         declaration=consent.declaration.get(own.lang),
         body=own.text,
+        clinic_id=clinic.id,
     )
 
 

@@ -52,7 +52,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         or f"sqlite:///{instance_path / 'screener.db'}",
         "QUESTIONS_FILE": os.environ.get("SCREENER_QUESTIONS", str(ROOT / "questions.yaml")),
         "DRAFT_DAYS": _env_int("SCREENER_DRAFT_DAYS", 14),
-        "MAX_CONTENT_LENGTH": _env_int("SCREENER_MAX_BODY_BYTES", 256 * 1024),
+        # The largest form is the clinic's texts: every language at its length limits, Chinese
+        # characters taking 9 bytes each once URL-encoded (under 400 KB for three languages).
+        "MAX_CONTENT_LENGTH": _env_int("SCREENER_MAX_BODY_BYTES", 512 * 1024),
         "PREFERRED_URL_SCHEME": os.environ.get("SCREENER_URL_SCHEME", "http"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

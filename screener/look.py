@@ -16,6 +16,7 @@ text colour on white (secondary buttons), so it is refused unless white on it re
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import math
@@ -27,6 +28,7 @@ from typing import IO, Any
 from flask import Blueprint, Response, abort, g, request, url_for
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, undefer
 
 from .assets import YEAR
@@ -246,7 +248,14 @@ def clinic_look() -> ClinicLook | None:
     ctx = g._get_current_object()
     if "clinic_look" not in ctx:
         clinic = ctx.get("clinic")
-        ctx.clinic_look = look_of(db.session, clinic.id) if clinic is not None else None
+        try:
+            ctx.clinic_look = look_of(db.session, clinic.id) if clinic is not None else None
+        except SQLAlchemyError:
+            # An error page after a failed query (the database is down, or the transaction
+            # broken) is still the product's own page, in the standard look.
+            with contextlib.suppress(SQLAlchemyError):
+                db.session.rollback()
+            ctx.clinic_look = None
     found: ClinicLook | None = ctx.clinic_look
     return found
 

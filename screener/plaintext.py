@@ -18,7 +18,10 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")  # but tab and lin
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 TOKEN = re.compile(
     r"(?P<url>\bhttps?://[^\s<>\"'`]+)"
-    r"|(?P<email>(?:\bmailto:)?[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
+    # Parts bounded (an address's local part has at most 64 characters, a domain label 63): a
+    # long run of letters costs linear time, not quadratic.
+    r"|(?P<email>(?:\bmailto:)?[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
+    r"\.[A-Za-z]{2,63})"
     r"|(?P<phone>(?<![\w+])\+?\d[\d ().-]{5,22}\d(?![\w]))",
     re.IGNORECASE,
 )

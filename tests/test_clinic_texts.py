@@ -605,3 +605,37 @@ def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(
                "zh-Hans": "请从求诊者可选的语言中选择一种。"}[lang]
     assert message in r.get_data(as_text=True)
     assert clinic_row(app).texts is None
+
+
+def test_an_own_consent_texts_version_names_its_clinic() -> None:
+    """The same own text at two clinics has two versions (32 hex digits of a hash that covers
+    the clinic): no clinic's text can take the place of what another clinic's clients signed.
+    The questionnaire's own text keeps its 12-digit version."""
+    from screener.questionnaire.consent import ConsentWords
+
+    words = {"lang": "en", "title": "Consent", "declaration": "I agree.", "body": "Our terms."}
+    first, second = ConsentWords(**words, clinic_id=1), ConsentWords(**words, clinic_id=2)
+    assert first.version != second.version
+    assert len(first.version) == 32 and int(first.version, 16) >= 0
+    standard = ConsentWords(lang="en", title="Consent", declaration="I agree.",
+                            paragraphs=("Our terms.",))
+    assert len(standard.version) == 12
+
+
+def test_every_text_at_its_limit_in_every_language_is_accepted(
+    app: Flask, accounts: dict[str, int], logged_in: Callable[[str], FlaskClient]
+) -> None:
+    """The largest form the product takes: Chinese characters are 9 bytes each once
+    URL-encoded, and the request limit leaves room for all of them."""
+    from screener.clinic_texts import FIELDS, LIMITS
+
+    admin = logged_in("admin@example.com")
+    page = admin.get("/dashboard/admin/clinic/texts")
+    form: dict[str, Any] = {"csrf_token": csrf_of(page), "offered": list(LANGUAGES),
+                            "default_lang": "en", "action": "save"}
+    for lang in LANGUAGES:
+        for field in FIELDS:
+            form[f"{lang.replace('-', '_')}-{field}"] = "診" * LIMITS[field]
+    r = admin.post("/dashboard/admin/clinic/texts", data=form)
+    assert r.status_code == 303, r.status_code
+    assert clinic_row(app).texts["zh-Hans"]["consent"] == "診" * LIMITS["consent"]

@@ -277,6 +277,11 @@ def test_only_admins_see_it_and_only_their_clinics_numbers(
         ({"date_to": "yesterday"}, "Not a valid date value."),
         ({"date_from": "2026-06-10", "date_to": "2026-06-01"},
          "The end date is before the start date."),
+        # One end given, beyond the other end's default (the complete days; today).
+        ({"date_to": "2000-01-01"}, "The end date is before the start date."),
+        ({"date_to": "0001-01-01"}, "The end date is before the start date."),
+        ({"date_from": "2999-01-01"}, "The end date is before the start date."),
+        ({"date_from": "9999-12-31"}, "The end date is before the start date."),
         ({"language": "xx"}, "Not a valid choice."),
         ({"source": "cookie"}, "Not a valid choice."),
     ],
@@ -308,8 +313,8 @@ def test_a_day_that_does_not_exist_is_not_put_back_in_the_date_box(
     "args",
     [
         {"date_from": "0001-01-01", "date_to": "9999-12-31"},
-        {"date_from": "9999-12-31"},
-        {"date_to": "0001-01-01"},
+        {"date_from": "0001-01-01"},
+        {"date_to": "9999-12-31"},
     ],
 )
 def test_the_widest_periods_work(

@@ -61,9 +61,14 @@ def test_a_taken_demo_port_is_named_with_its_own_setting(tmp_path: Path, taken_p
     assert "running" not in done.stdout
 
 
-def test_running_is_printed_once_the_product_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("public", [False, True], ids=["loopback", "public-name"])
+def test_running_is_printed_once_the_product_answers(tmp_path: Path, public: bool) -> None:
+    """Also when served under a public name (SCREENER_BASE_URL, SCREENER_TRUSTED_HOSTS): the
+    health check is asked under that name, which the product accepts."""
     port = free_port()
-    proc = subprocess.Popen([SERVE], env=_env(tmp_path, port), stdout=subprocess.PIPE,
+    extra = ({"SCREENER_BASE_URL": "https://clinic.example",
+              "SCREENER_TRUSTED_HOSTS": "clinic.example"} if public else {})
+    proc = subprocess.Popen([SERVE], env=_env(tmp_path, port, **extra), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert proc.stdout is not None
     seen: list[str] = []
@@ -77,10 +82,11 @@ def test_running_is_printed_once_the_product_answers(tmp_path: Path) -> None:
             seen.append(line)
             if "Screener is running" in line:
                 # At the moment the banner appears, the product already answers.
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                    assert r.status == 200
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/c/demo/", timeout=5) as r:
-                    assert r.status == 200
+                host = {"Host": "clinic.example"} if public else {}
+                for path in ("/healthz", "/c/demo/"):
+                    asked = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=host)
+                    with urllib.request.urlopen(asked, timeout=5) as r:  # noqa: S310 (http)
+                        assert r.status == 200
                 answered = True
             if "Stop it with Ctrl+C" in line:
                 break

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask, request_finished
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from screener.extensions import db
-from screener.storage.models import Draft
-from screener.wizard.drafts import hash_token, submit_token
+from screener.storage.models import Clinic, Draft
+from screener.wizard.drafts import START_NONCE_SECONDS, hash_token, start_nonce, submit_token
 
 from .conftest import (
     STEP_ANSWERS,
@@ -171,6 +173,25 @@ def test_a_start_nonce_whose_draft_has_expired_makes_a_new_draft(
     assert again.status_code == 303, again.status_code
     assert again.headers["Location"].split("/s/")[0] != first.headers["Location"].split("/s/")[0]
     assert len(drafts(session)) == 2
+
+
+@pytest.mark.parametrize(("age", "continues"), [
+    (START_NONCE_SECONDS - 60, True),
+    (START_NONCE_SECONDS + 60, False),  # a page kept for hours: never a deleted draft's token
+    (-30, True),  # stamped by a server whose clock runs a little ahead
+    (-600, False),
+])
+def test_a_start_nonce_goes_on_with_its_draft_for_a_few_hours_only(
+    app: Flask, client: FlaskClient, session: Any, age: int, continues: bool
+) -> None:
+    clinic_id = session.scalars(select(Clinic.id).where(Clinic.slug == "demo")).one()
+    nonce = start_nonce(app.config["SECRET_KEY"], clinic_id, int(time.time()) - age)
+    first = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    again = client.post("/c/demo/start", data=start_form(nonce=nonce))
+    assert first.status_code == again.status_code == 303
+    same = again.headers["Location"].split("/s/")[0] == first.headers["Location"].split("/s/")[0]
+    assert same is continues
+    assert len(drafts(session)) == (1 if continues else 2)
 
 
 def test_a_fetched_step_is_answered_with_the_next_page(walker: Walker) -> None:
@@ -629,7 +650,7 @@ def test_expired_draft_is_gone(walker: Walker, app: Flask) -> None:
 
 def test_oversized_body_is_413(walker: Walker) -> None:
     walker.start()
-    r = walker.client.post(walker.url, data={"other_health": "x" * 300_000})
+    r = walker.client.post(walker.url, data={"other_health": "x" * 600_000})
     assert r.status_code == 413 and "Too much was sent" in text(r)
 
 

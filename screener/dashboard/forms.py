@@ -485,6 +485,8 @@ class ClinicTextsForm(DashboardForm):
 
 for _lang in LANGUAGES:
     setattr(ClinicTextsForm, lang_key(_lang), FormField(LanguageTextsForm))
+
+
 class LogoForm(FlaskForm):
     """The clinic's logo: a file, checked and re-encoded by screener/look.py, not here."""
 

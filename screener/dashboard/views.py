@@ -954,7 +954,12 @@ def _dropoff_numbers(form: DropoffForm) -> dict[str, Any]:
     }
     if not form.validate():  # the errors on their fields, and no numbers for a wrong period
         return out
-    period = dropoff.Period(form.date_from.data or complete, form.date_to.data or today, zone)
+    first, last = form.date_from.data or complete, form.date_to.data or today
+    if first > last:  # one end given, beyond the other's default: said on the given one's field
+        field = form.date_to if form.date_to.data else form.date_from
+        field.errors = [*field.errors, _("The end date is before the start date.")]
+        return out
+    period = dropoff.Period(first, last, zone)
     lang = form.language.data or None
     embedded = {STANDALONE: False, EMBEDDED: True}.get(form.source.data or "")
     qn = versions.current()

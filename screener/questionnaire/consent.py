@@ -97,7 +97,10 @@ class ConsentWords:
     screener/plaintext.py) between the questionnaire's title and declaration.
 
     Its version is the same as the questionnaire's (Consent.version): the first 12 hex digits
-    of the SHA-256 of the whole text, a blank line between its parts.
+    of the SHA-256 of the whole text, a blank line between its parts. A clinic's own text's
+    version is 32 hex digits of the SHA-256 of its clinic's id and the whole text: it names
+    what that clinic's clients signed, which nobody can make another text (or another clinic's
+    text) take the place of.
     """
 
     lang: str
@@ -105,6 +108,7 @@ class ConsentWords:
     declaration: str
     paragraphs: tuple[str, ...] = ()
     body: str | None = None  # a clinic's own text
+    clinic_id: int | None = None  # whose own text it is
 
     @classmethod
     def of(cls, consent: Consent, lang: str) -> ConsentWords:
@@ -128,4 +132,7 @@ class ConsentWords:
 
     @property
     def version(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+        if self.body is None:
+            return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+        owned = f"clinic {self.clinic_id}\n\n{self.text}"
+        return hashlib.sha256(owned.encode("utf-8")).hexdigest()[:32]

@@ -67,6 +67,14 @@ def new_draft(
     return draft, token
 
 
+# How long a start page's nonce goes on with the draft it made (the browser's Back, then
+# Continue): a few hours, not the draft's life, so that a page kept open or cached long after
+# (a shared tablet) never brings back the token of a draft deleted since. Later, the form makes
+# a new draft. CLOCK_SKEW: a nonce stamped by a server whose clock runs a little ahead.
+START_NONCE_SECONDS = 2 * 3600
+CLOCK_SKEW = 60
+
+
 def start_nonce(secret: str, clinic_id: int, now: int) -> str:
     """A start form's one-time nonce: "<random>.<unix time>.<HMAC>", bound to the clinic.
 
@@ -96,7 +104,7 @@ def start_nonce_token(
         return None
     if not token_matches(sig, bound_token(secret, f"start-nonce:{clinic_id}:{raw}:{stamp}")):
         return None
-    if not 0 <= now - int(stamp) <= max_age:
+    if not -CLOCK_SKEW <= now - int(stamp) <= max_age:
         return None
     digest = hmac.new(secret.encode(), f"start-draft:{clinic_id}:{raw}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()[:TOKEN_BYTES]).decode()

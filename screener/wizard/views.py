@@ -48,6 +48,7 @@ from ..security import frame_origins
 from ..storage import versions
 from ..storage.models import Appointment, Client, Draft, Submission, utcnow, valid_slug
 from .drafts import (
+    START_NONCE_SECONDS,
     find_clinic,
     find_draft,
     invitation_draft,
@@ -138,7 +139,9 @@ def _load_draft(token: str) -> Draft:
         # invitation's page, with the clinic's contact details.
         appointment = _appointment_of(token)
         if appointment is not None:
-            ctx.lang = normalise_lang(request.args.get("lang")) or request_lang()
+            ctx.lang = clinic_texts.client_lang(
+                ctx.clinic, normalise_lang(request.args.get("lang")) or request_lang()
+            )
             closed = _closed_invitation(appointment, token)
             if closed is not None:
                 abort(make_response(closed))
@@ -244,7 +247,9 @@ def first_incomplete_step(answers: dict[str, Any], lang: str) -> Step | None:
 def start() -> ResponseReturnValue:
     """The public start page: what the questionnaire is, above the first step's questions.
     Nothing is stored: the draft is made when the form is sent (begin)."""
-    g.lang = normalise_lang(request.args.get("lang")) or request_lang()
+    g.lang = clinic_texts.client_lang(
+        g.clinic, normalise_lang(request.args.get("lang")) or request_lang()
+    )
     response = make_response(_render_start(posted=False, nonce=None))
     # The nonce makes the page one client's: never kept by a shared cache. The browser may
     # keep it, so that its Back shows the same form (same nonce) again rather than a new one.
@@ -331,7 +336,7 @@ def begin() -> ResponseReturnValue:
     days = current_app.config["DRAFT_DAYS"]
     secret, clinic = current_app.config["SECRET_KEY"], g.clinic
     sent_nonce = request.form.get("nonce")
-    token = start_nonce_token(secret, clinic.id, sent_nonce, int(time.time()), days * 86400)
+    token = start_nonce_token(secret, clinic.id, sent_nonce, int(time.time()), START_NONCE_SECONDS)
     if token is not None and find_draft(db.session, clinic, token) is not None:
         return _post_first_step(token)
     qn, day = questionnaire(), today()
@@ -452,7 +457,9 @@ def invitation(token: str) -> ResponseReturnValue:
     """A client's invitation link: makes the appointment's draft the first time (holding the
     details the clinic knows) and resumes it after; a link that is unknown, expired or whose
     answers were sent gets a page with the clinic's contact details instead."""
-    g.lang = normalise_lang(request.args.get("lang")) or request_lang()
+    g.lang = clinic_texts.client_lang(
+        g.clinic, normalise_lang(request.args.get("lang")) or request_lang()
+    )
     g.private_page = True
     clinic = g.clinic
     appointment = _appointment_of(token)
