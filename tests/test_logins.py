@@ -39,7 +39,8 @@ def text(r: Any) -> str:
 
 
 def events(app: Flask, action: str) -> list[AuditEvent]:
-    return fetch(app, AuditEvent, AuditEvent.action == action)
+    """The audit entries of an action, oldest first (a SELECT without ORDER BY has no order)."""
+    return sorted(fetch(app, AuditEvent, AuditEvent.action == action), key=lambda e: e.id)
 
 
 def copy_of(app: Flask, client: FlaskClient) -> FlaskClient:
